@@ -1,0 +1,62 @@
+/**
+ * Time and randomness are injected: every policy takes a {@link Clock} and a {@link RandomSource},
+ * so tests drive them to the millisecond with the virtual clock of `bulwark/testing`.
+ */
+
+/** A scheduled callback that can be cancelled. */
+export interface TimerHandle {
+  clear(): void;
+}
+
+/** The source of time for every policy. */
+export interface Clock {
+  /** Milliseconds since the epoch. Monotonic for the system clock (never steps back). */
+  now(): number;
+  /** Runs `fn` after `ms`. System timers are unref'd: a pending timer never keeps the process alive. */
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Resolves after `ms`; rejects with `signal.reason` if the signal aborts first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Returns a number in [0, 1). */
+export type RandomSource = () => number;
+
+const origin = performance.timeOrigin;
+
+class SystemTimer implements TimerHandle {
+  readonly #timer: NodeJS.Timeout;
+  constructor(fn: () => void, ms: number) {
+    this.#timer = setTimeout(fn, ms);
+    this.#timer.unref();
+  }
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+/** The real clock: `performance.timeOrigin + performance.now()` and unref'd Node timers. */
+export const systemClock: Clock = {
+  now: () => origin + performance.now(),
+  setTimeout: (fn, ms) => new SystemTimer(fn, ms),
+  sleep: (ms, signal) => sleepWith(systemClock, ms, signal),
+};
+
+/** `Math.random`, the default random source. */
+export const systemRandom: RandomSource = Math.random;
+
+/** A `sleep` built on any clock's `setTimeout`, honouring an abort signal without leaking its listener. */
+export function sleepWith(clock: Pick<Clock, 'setTimeout'>, ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
+  if (ms <= 0 && signal === undefined) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      timer.clear();
+      reject(signal?.reason as Error);
+    };
+    const timer = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

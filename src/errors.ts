@@ -1,0 +1,148 @@
+/**
+ * Every failure bulwark produces is a {@link BulwarkError} with a stable `code`.
+ * The brand is a registered symbol so `isBulwarkError()` holds across two copies of the package.
+ */
+
+const brand = Symbol.for('bulwark.error');
+
+/** The stable error codes. See docs/errors.md for when each is raised. */
+export type BulwarkErrorCode =
+  | 'CIRCUIT_OPEN'
+  | 'RATE_LIMITED'
+  | 'CONCURRENCY_LIMITED'
+  | 'ATTEMPT_TIMEOUT'
+  | 'TIMEOUT'
+  | 'DEADLINE_EXCEEDED'
+  | 'ABORTED'
+  | 'NETWORK'
+  | 'HTTP_STATUS'
+  | 'RESPONSE_TOO_LARGE'
+  | 'REDIRECT'
+  | 'TEST_MODE_BLOCKED'
+  | 'BLOCKED_DESTINATION'
+  | 'INVALID_OPTIONS'
+  | 'INVALID_REQUEST';
+
+/** Extra, code-specific fields an error may carry. */
+export interface BulwarkErrorFields {
+  /** The underlying error (a socket error keeps its own `code`, e.g. `ECONNREFUSED`). */
+  cause?: unknown;
+  /** The request method. */
+  method?: string;
+  /** The request URL with credentials and secret query values redacted. */
+  url?: string;
+  /** Breaker or limiter key (`CIRCUIT_OPEN`, `RATE_LIMITED`). */
+  key?: string;
+  /** How long until a retry could be admitted (`CIRCUIT_OPEN`, `RATE_LIMITED`). */
+  retryAfterMs?: number;
+  /** Concurrency limit at the time of rejection (`CONCURRENCY_LIMITED`). */
+  limit?: number;
+  /** Requests in flight at the time of rejection (`CONCURRENCY_LIMITED`). */
+  inflight?: number;
+  /** The timeout that fired (`ATTEMPT_TIMEOUT`, `TIMEOUT`). */
+  timeoutMs?: number;
+  /** The absolute deadline, epoch ms (`DEADLINE_EXCEEDED`). */
+  deadline?: number;
+  /** Whether any byte of the request reached the wire (`NETWORK`). */
+  sent?: boolean;
+  /** The response that was refused (`HTTP_STATUS`). */
+  response?: unknown;
+  /** The option path that was refused (`INVALID_OPTIONS`, `INVALID_REQUEST`). */
+  path?: string;
+  /** How many attempts were made before this error. */
+  attempts?: number;
+}
+
+/** The one error class of bulwark. Switch on `code`, never on the message. */
+export class BulwarkError extends Error {
+  override readonly name = 'BulwarkError';
+  readonly code: BulwarkErrorCode;
+  method?: string;
+  url?: string;
+  key?: string;
+  retryAfterMs?: number;
+  limit?: number;
+  inflight?: number;
+  timeoutMs?: number;
+  deadline?: number;
+  sent?: boolean;
+  response?: unknown;
+  path?: string;
+  attempts?: number;
+
+  constructor(code: BulwarkErrorCode, message: string, fields?: BulwarkErrorFields) {
+    super(message, fields?.cause === undefined ? undefined : { cause: fields.cause });
+    this.code = code;
+    if (fields !== undefined) {
+      for (const name of FIELD_NAMES) {
+        const value = fields[name];
+        if (value !== undefined) (this as Record<string, unknown>)[name] = value;
+      }
+    }
+  }
+
+  /** @internal */
+  get [brand](): true {
+    return true;
+  }
+
+  /** A plain object safe to log: no response body, no cause stack. */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
+    for (const name of FIELD_NAMES) {
+      if (name === 'response' || name === 'cause') continue;
+      const value = (this as Record<string, unknown>)[name];
+      if (value !== undefined) out[name] = value;
+    }
+    return out;
+  }
+}
+
+const FIELD_NAMES = [
+  'method',
+  'url',
+  'key',
+  'retryAfterMs',
+  'limit',
+  'inflight',
+  'timeoutMs',
+  'deadline',
+  'sent',
+  'response',
+  'path',
+  'attempts',
+] as const satisfies readonly (keyof BulwarkErrorFields)[];
+
+/**
+ * True for any bulwark error, from this copy of the package or another.
+ * @example if (isBulwarkError(err, 'CIRCUIT_OPEN')) useFallback();
+ */
+export function isBulwarkError(value: unknown, code?: BulwarkErrorCode): value is BulwarkError {
+  if (typeof value !== 'object' || value === null) return false;
+  if ((value as Record<symbol, unknown>)[brand] !== true) return false;
+  return code === undefined || (value as BulwarkError).code === code;
+}
+
+/** Describes a value for an error message without dumping large or secret content. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+/** `INVALID_OPTIONS`: names the option path, the value received and what is allowed. */
+export function invalidOption(path: string, value: unknown, allowed: string): BulwarkError {
+  return new BulwarkError('INVALID_OPTIONS', `Invalid option \`${path}\`: got ${describeValue(value)}, expected ${allowed}.`, {
+    path,
+  });
+}
+
+/** `INVALID_REQUEST`: names the request option path, the value received and what is allowed. */
+export function invalidRequest(path: string, value: unknown, allowed: string): BulwarkError {
+  return new BulwarkError('INVALID_REQUEST', `Invalid request \`${path}\`: got ${describeValue(value)}, expected ${allowed}.`, {
+    path,
+  });
+}
