@@ -53,10 +53,13 @@ export function sleepWith(clock: Pick<Clock, 'setTimeout'>, ms: number, signal?:
       timer.clear();
       reject(signal?.reason as Error);
     };
-    const timer = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = clock.setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

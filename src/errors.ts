@@ -90,7 +90,7 @@ export class BulwarkError extends Error {
   toJSON(): Record<string, unknown> {
     const out: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
     for (const name of FIELD_NAMES) {
-      if (name === 'response' || name === 'cause') continue;
+      if (name === 'response') continue;
       const value = (this as Record<string, unknown>)[name];
       if (value !== undefined) out[name] = value;
     }
@@ -125,24 +125,34 @@ export function isBulwarkError(value: unknown, code?: BulwarkErrorCode): value i
 
 /** Describes a value for an error message without dumping large or secret content. */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'an object';
-  return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return typeof value === 'symbol' ? value.toString() : 'undefined';
 }
 
 /** `INVALID_OPTIONS`: names the option path, the value received and what is allowed. */
 export function invalidOption(path: string, value: unknown, allowed: string): BulwarkError {
-  return new BulwarkError('INVALID_OPTIONS', `Invalid option \`${path}\`: got ${describeValue(value)}, expected ${allowed}.`, {
-    path,
-  });
+  return new BulwarkError(
+    'INVALID_OPTIONS',
+    `Invalid option \`${path}\`: got ${describeValue(value)}, expected ${allowed}.`,
+    {
+      path,
+    },
+  );
 }
 
 /** `INVALID_REQUEST`: names the request option path, the value received and what is allowed. */
 export function invalidRequest(path: string, value: unknown, allowed: string): BulwarkError {
-  return new BulwarkError('INVALID_REQUEST', `Invalid request \`${path}\`: got ${describeValue(value)}, expected ${allowed}.`, {
-    path,
-  });
+  return new BulwarkError(
+    'INVALID_REQUEST',
+    `Invalid request \`${path}\`: got ${describeValue(value)}, expected ${allowed}.`,
+    {
+      path,
+    },
+  );
 }

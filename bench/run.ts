@@ -1,0 +1,79 @@
+/**
+ * The HTTP client benchmark: `npm run bench -- [--clients a,b] [--concurrency 1,16,128]
+ * [--runs 3] [--seconds 3]`. Starts the fixed-response upstream in its own process (pinned to
+ * core 0 when `taskset` exists), runs each client in a fresh process per run (pinned to core
+ * 1), and prints the medians: throughput, p50/p99 latency, and the ratio to `undici.request`.
+ * It measures; it never fails on a number.
+ */
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { clients } from './clients.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i]?.replace(/^--/, '') ?? '', process.argv[i + 1] ?? '');
+const names = (args.get('clients') ?? Object.keys(clients).join(',')).split(',');
+const levels = (args.get('concurrency') ?? '1,16,128').split(',').map(Number);
+const runs = Number(args.get('runs') ?? 3);
+const seconds = Number(args.get('seconds') ?? 3);
+const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const pin = (core: string, cmd: string[]): string[] => (hasTaskset ? ['taskset', '-c', core, ...cmd] : cmd);
+
+const tsx = ['--import', 'tsx'];
+const [upCmd, ...upArgs] = pin('0', [process.execPath, ...tsx, 'bench/upstream.ts', '0']);
+const upstream = spawn(upCmd ?? process.execPath, upArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+const [line] = (await once(createInterface({ input: upstream.stdout }), 'line')) as [string];
+const url = `http://127.0.0.1:${line.split(' ')[1] ?? ''}/`;
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const table = new Map<string, Result>();
+
+for (const concurrency of levels) {
+  for (const name of names) {
+    const samples: Result[] = [];
+    for (let r = 0; r < runs; r++) {
+      const cmd = pin('1', [
+        process.execPath,
+        ...tsx,
+        'bench/worker.ts',
+        name,
+        String(concurrency),
+        String(seconds),
+        url,
+      ]);
+      const out = execFileSync(cmd[0] ?? process.execPath, cmd.slice(1), { encoding: 'utf8' });
+      samples.push(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Result);
+    }
+    const result = {
+      rps: median(samples.map((s) => s.rps)),
+      p50: median(samples.map((s) => s.p50)),
+      p99: median(samples.map((s) => s.p99)),
+    };
+    table.set(`${name}@${concurrency}`, result);
+    process.stderr.write(`${name} @${concurrency}: ${Math.round(result.rps)} req/s\n`);
+  }
+}
+upstream.kill('SIGTERM');
+
+console.log(
+  `\nMedians of ${runs} runs × ${seconds} s, Node ${process.version}, ${hasTaskset ? 'client and upstream pinned to separate cores' : 'unpinned'}\n`,
+);
+console.log('| client | in flight | req/s | p50 ms | p99 ms | × undici.request |');
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const concurrency of levels) {
+  const base = table.get(`undici.request@${concurrency}`)?.rps;
+  for (const name of names) {
+    const r = table.get(`${name}@${concurrency}`);
+    if (r === undefined) continue;
+    const ratio = base === undefined ? '' : (r.rps / base).toFixed(2);
+    console.log(
+      `| ${name} | ${concurrency} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ratio} |`,
+    );
+  }
+}

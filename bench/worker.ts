@@ -1,0 +1,43 @@
+/**
+ * One benchmark run in a fresh process: `worker.ts <client> <concurrency> <seconds> <url>`.
+ * Keeps `concurrency` requests in flight for the duration (after a warm-up), reads every body,
+ * and prints one JSON line: requests per second and latency percentiles in ms.
+ */
+import { clients } from './clients.js';
+
+const [name = 'bulwark', c = '16', s = '3', url = 'http://127.0.0.1:3000/'] = process.argv.slice(2);
+const concurrency = Number(c);
+const seconds = Number(s);
+const factory = clients[name];
+if (factory === undefined)
+  throw new Error(`unknown client ${name}; known: ${Object.keys(clients).join(', ')}`);
+const client = await factory(url);
+
+async function run(ms: number, record: boolean): Promise<{ count: number; latencies: number[] }> {
+  const end = performance.now() + ms;
+  const latencies: number[] = [];
+  let count = 0;
+  const loop = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      await client.call();
+      if (record) latencies.push(performance.now() - t0);
+      count++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return { count, latencies };
+}
+
+await run(Math.min(1_000, seconds * 300), false);
+const started = performance.now();
+const { count, latencies } = await run(seconds * 1_000, true);
+const elapsed = (performance.now() - started) / 1_000;
+latencies.sort((a, b) => a - b);
+const pct = (p: number): number =>
+  latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
+console.log(
+  JSON.stringify({ client: name, concurrency, rps: count / elapsed, p50: pct(0.5), p99: pct(0.99) }),
+);
+await client.close();
+process.exit(0);

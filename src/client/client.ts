@@ -1,0 +1,277 @@
+import { BulwarkError, isBulwarkError } from '../errors.js';
+import { compose } from '../pipeline/compose.js';
+import { createAttemptStage } from '../pipeline/attempt-stage.js';
+import { deadlineStage } from '../pipeline/deadline-stage.js';
+import type { CallContext, CallPolicies, ClientRuntime, Middleware, Next } from '../pipeline/types.js';
+import type { PoolStats, Transport } from '../transport/attempt.js';
+import { UndiciTransport } from '../transport/undici-transport.js';
+import { testModeTransport } from '../testing/test-mode.js';
+import { buildContext } from './build-context.js';
+import type { ClientOptions } from './options.js';
+import type { RequestOptions, VerbOptions } from './request-options.js';
+import { resolveClientOptions, type ResolvedClient } from './resolve-options.js';
+import type { BulwarkResponse } from './response.js';
+import { isRecord } from './validate.js';
+
+/** The result of a `safe.*` call: it never rejects. */
+export type SafeResult = { ok: true; response: BulwarkResponse } | { ok: false; error: BulwarkError };
+
+/** Verbs that never reject. */
+export interface SafeVerbs {
+  request(options: RequestOptions): Promise<SafeResult>;
+  get(path: string, options?: VerbOptions): Promise<SafeResult>;
+  head(path: string, options?: VerbOptions): Promise<SafeResult>;
+  options(path: string, options?: VerbOptions): Promise<SafeResult>;
+  delete(path: string, options?: VerbOptions): Promise<SafeResult>;
+  post(path: string, options?: VerbOptions): Promise<SafeResult>;
+  put(path: string, options?: VerbOptions): Promise<SafeResult>;
+  patch(path: string, options?: VerbOptions): Promise<SafeResult>;
+}
+
+/** What `inspect()` reports. */
+export interface ClientInspection {
+  name: string;
+  closed: boolean;
+  pools: Record<string, PoolStats>;
+  [section: string]: unknown;
+}
+
+/** A policy plugged into the pipeline by the client (breaker, retry, limiters...). */
+export interface PolicyStage {
+  readonly name: string;
+  readonly middleware: Middleware;
+  inspect?(): unknown;
+  close?(): void | Promise<void>;
+}
+
+/**
+ * A client with its own connection pools and policies. Create one per upstream service with
+ * {@link createClient}.
+ */
+export class Client implements AsyncDisposable {
+  readonly name: string;
+  readonly safe: SafeVerbs;
+  readonly #options: ClientOptions;
+  readonly #resolved: ResolvedClient;
+  readonly #runtime: ClientRuntime;
+  readonly #transport: Transport;
+  readonly #stages: readonly PolicyStage[];
+  readonly #chain: Next;
+  #closed = false;
+
+  constructor(options: ClientOptions = {}) {
+    const resolved = resolveClientOptions(options);
+    this.#options = options;
+    this.#resolved = resolved;
+    this.name = resolved.name;
+    this.#runtime = { name: resolved.name, clock: resolved.clock, random: resolved.random };
+    let transport: Transport = resolved.transport ?? new UndiciTransport(resolved.transportOptions);
+    if (resolved.testMode && resolved.transport === undefined) transport = testModeTransport(transport);
+    this.#transport = transport;
+    this.#stages = [];
+    const terminal = createAttemptStage(transport, { deadlineHeader: resolved.deadlineHeader });
+    this.#chain = compose(
+      [...resolved.use, deadlineStage, ...this.#stages.map((s) => s.middleware)],
+      terminal,
+    );
+    this.safe = makeSafe(this);
+  }
+
+  /** Sends a request. Resolves with any status unless `throwHttpErrors`; rejects with a `BulwarkError`. */
+  async request(options: RequestOptions): Promise<BulwarkResponse> {
+    if (this.#closed) throw new BulwarkError('ABORTED', `Client "${this.name}" is closed.`);
+    const ctx = buildContext(this.#resolved, this.#runtime, options, policiesOf(this.#resolved));
+    let response: BulwarkResponse;
+    try {
+      response = await this.#chain(ctx);
+    } catch (error) {
+      throw finalError(ctx, error);
+    }
+    response.attempts = ctx.attempts;
+    if (ctx.policies.throwHttpErrors && response.status >= 400) {
+      throw new BulwarkError('HTTP_STATUS', `${ctx.method} ${response.url} answered ${response.status}.`, {
+        method: ctx.method,
+        url: response.url,
+        response,
+        attempts: ctx.attempts,
+      });
+    }
+    return response;
+  }
+
+  get(path: string, options?: VerbOptions): Promise<BulwarkResponse> {
+    return this.request(verb('GET', path, options));
+  }
+  head(path: string, options?: VerbOptions): Promise<BulwarkResponse> {
+    return this.request(verb('HEAD', path, options));
+  }
+  options(path: string, options?: VerbOptions): Promise<BulwarkResponse> {
+    return this.request(verb('OPTIONS', path, options));
+  }
+  delete(path: string, options?: VerbOptions): Promise<BulwarkResponse> {
+    return this.request(verb('DELETE', path, options));
+  }
+  post(path: string, options?: VerbOptions): Promise<BulwarkResponse> {
+    return this.request(verb('POST', path, options));
+  }
+  put(path: string, options?: VerbOptions): Promise<BulwarkResponse> {
+    return this.request(verb('PUT', path, options));
+  }
+  patch(path: string, options?: VerbOptions): Promise<BulwarkResponse> {
+    return this.request(verb('PATCH', path, options));
+  }
+
+  /**
+   * A new client with `overrides` merged deeply over this one's options (headers merged, `use`
+   * appended). It gets pools and policy state of its own: clients never share pools.
+   */
+  extend(overrides: ClientOptions): Client {
+    return new Client(mergeOptions(this.#options, overrides));
+  }
+
+  /** Circuits, limits, budgets and pool statistics, for dashboards and health checks. */
+  inspect(): ClientInspection {
+    const out: ClientInspection = { name: this.name, closed: this.#closed, pools: this.#transport.stats() };
+    for (const stage of this.#stages) if (stage.inspect !== undefined) out[stage.name] = stage.inspect();
+    return out;
+  }
+
+  /** Lets requests in flight finish, then closes every connection and timer. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#transport.close();
+    await Promise.all(this.#stages.map(async (s) => s.close?.()));
+  }
+
+  /** Closes every connection now; requests in flight fail. */
+  async destroy(): Promise<void> {
+    this.#closed = true;
+    await this.#transport.destroy();
+    await Promise.all(this.#stages.map(async (s) => s.close?.()));
+  }
+
+  /** `await using client = createClient(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Creates a client with its own connection pools and policies.
+ * @example
+ * const github = createClient({ name: 'github', baseUrl: 'https://api.github.com' });
+ * const res = await github.get('/repos/:owner/:repo', { params: { owner, repo } });
+ */
+export function createClient(options: ClientOptions = {}): Client {
+  return new Client(options);
+}
+
+function policiesOf(resolved: ResolvedClient): (o: RequestOptions) => CallPolicies {
+  const defaults: CallPolicies = {
+    retry: false,
+    circuitBreaker: false,
+    rateLimit: false,
+    throwHttpErrors: resolved.throwHttpErrors,
+  };
+  return (o) => {
+    if (
+      o.throwHttpErrors === undefined &&
+      o.retry === undefined &&
+      o.circuitBreaker === undefined &&
+      o.rateLimit === undefined
+    ) {
+      return defaults;
+    }
+    return {
+      retry: o.retry ?? defaults.retry,
+      circuitBreaker: o.circuitBreaker ?? defaults.circuitBreaker,
+      rateLimit: o.rateLimit ?? defaults.rateLimit,
+      throwHttpErrors: o.throwHttpErrors ?? defaults.throwHttpErrors,
+    };
+  };
+}
+
+function verb(method: string, path: string, options: VerbOptions | undefined): RequestOptions {
+  if (options === undefined) return { method, path };
+  return { ...options, method, path };
+}
+
+function finalError(ctx: CallContext, error: unknown): BulwarkError {
+  const err = ctx.cancelled ?? error;
+  if (isBulwarkError(err)) {
+    err.attempts ??= ctx.attempts;
+    return err;
+  }
+  return new BulwarkError('NETWORK', `${ctx.method} ${ctx.origin}${ctx.path} failed: ${String(err)}`, {
+    cause: err,
+    method: ctx.method,
+    attempts: ctx.attempts,
+  });
+}
+
+function makeSafe(client: Client): SafeVerbs {
+  const wrap = (p: () => Promise<BulwarkResponse>): Promise<SafeResult> =>
+    p().then(
+      (response) => ({ ok: true, response }),
+      (error: unknown) => ({ ok: false, error: isBulwarkError(error) ? error : finalErrorOf(error) }),
+    );
+  return {
+    request: (o) => wrap(() => client.request(o)),
+    get: (p, o) => wrap(() => client.get(p, o)),
+    head: (p, o) => wrap(() => client.head(p, o)),
+    options: (p, o) => wrap(() => client.options(p, o)),
+    delete: (p, o) => wrap(() => client.delete(p, o)),
+    post: (p, o) => wrap(() => client.post(p, o)),
+    put: (p, o) => wrap(() => client.put(p, o)),
+    patch: (p, o) => wrap(() => client.patch(p, o)),
+  };
+}
+
+function finalErrorOf(error: unknown): BulwarkError {
+  return new BulwarkError('NETWORK', error instanceof Error ? error.message : String(error), {
+    cause: error,
+  });
+}
+
+/** Deep merge for `extend`: objects merge, arrays and other values replace; `use` appends. */
+export function mergeOptions(base: ClientOptions, overrides: ClientOptions): ClientOptions {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    const prev = out[key];
+    if (key === 'use' && Array.isArray(prev) && Array.isArray(value))
+      out[key] = [...(prev as unknown[]), ...(value as unknown[])];
+    else if (key === 'headers' && prev !== undefined && value !== undefined)
+      out[key] = mergeHeaderInits(prev, value);
+    else if (isRecord(prev) && isRecord(value) && !isSpecial(prev) && !isSpecial(value))
+      out[key] = deepMerge(prev, value);
+    else out[key] = value;
+  }
+  return out;
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    const prev = out[key];
+    out[key] =
+      isRecord(prev) && isRecord(value) && !isSpecial(prev) && !isSpecial(value)
+        ? deepMerge(prev, value)
+        : value;
+  }
+  return out;
+}
+
+function isSpecial(value: Record<string, unknown>): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto !== Object.prototype && proto !== null;
+}
+
+function mergeHeaderInits(a: unknown, b: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const init of [a, b]) {
+    if (isRecord(init)) for (const [k, v] of Object.entries(init)) out[k.toLowerCase()] = v as string;
+    else if (Array.isArray(init)) for (const [k, v] of init as [string, string][]) out[k.toLowerCase()] = v;
+  }
+  return out;
+}

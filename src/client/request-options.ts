@@ -1,0 +1,50 @@
+import type { RequestBody } from '../pipeline/types.js';
+import type { HeadersInit } from './headers.js';
+import type { TimeoutOptions } from './options.js';
+import type { PathParams, QueryInit } from './url.js';
+
+/** Options of one request. Policy overrides merge deeply over the client's. */
+export interface RequestOptions {
+  /** HTTP method. @default 'GET' */
+  method?: string;
+  /** Path relative to `baseUrl`, with `:name` placeholders filled from `params`. */
+  path?: string;
+  /** An absolute URL, to leave `baseUrl` on purpose. */
+  url?: string | URL;
+  /** Values for `:name` placeholders, encoded once. The unfilled path is telemetry's `url.template`. */
+  params?: PathParams;
+  /** Query string values, appended to any in the path. */
+  query?: QueryInit;
+  /** Request headers, merged over the client's (`undefined` removes one). */
+  headers?: HeadersInit;
+  /** A raw body: string, Buffer, Uint8Array (replayable) or a stream (sent once, never retried). */
+  body?: RequestBody;
+  /** A value sent as JSON (`content-type: application/json` unless set). */
+  json?: unknown;
+  /** Form fields sent as `application/x-www-form-urlencoded`. */
+  form?: Record<string, string | number | boolean | readonly string[]> | URLSearchParams;
+  /** Aborts the call (`ABORTED`). */
+  signal?: AbortSignal;
+  /** Timeouts of this call; `false` disables both. */
+  timeout?: TimeoutOptions | false;
+  /** A deadline for this call: ms from now or a Date. The earliest of this, the ambient deadline and `timeout.total` wins. */
+  deadline?: number | Date;
+  /**
+   * Mark a non-idempotent request (POST, PATCH) as safe to retry. `false` forbids retries after
+   * the request reached the wire, even for GET.
+   */
+  idempotent?: boolean;
+  /** Breaker and limiter key. @default the origin */
+  key?: string;
+  /** Reject 4xx/5xx with `HTTP_STATUS`. @default the client's */
+  throwHttpErrors?: boolean;
+  /** Overrides of the client's retry options, or `false`. */
+  retry?: Record<string, unknown> | false;
+  /** Overrides of the client's breaker options, or `false` to bypass it. */
+  circuitBreaker?: Record<string, unknown> | false;
+  /** Overrides of the client's rate limit options, or `false` to bypass it. */
+  rateLimit?: Record<string, unknown> | false;
+}
+
+/** Request options for the verb helpers (`get(path, opts)`): no `method` or `path`. */
+export type VerbOptions = Omit<RequestOptions, 'method' | 'path'>;

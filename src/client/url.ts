@@ -1,0 +1,171 @@
+import { invalidOption, invalidRequest } from '../errors.js';
+import { isRecord } from './validate.js';
+
+/** Query values: arrays repeat the key; `undefined` skips it. */
+export type QueryInit =
+  | Record<string, string | number | boolean | null | undefined | readonly (string | number | boolean)[]>
+  | URLSearchParams;
+
+/** Path parameters: `:name` in the path is replaced by the encoded value. */
+export type PathParams = Record<string, string | number | boolean>;
+
+/** A parsed `baseUrl`. */
+export interface BaseUrl {
+  /** `scheme://host[:port]` */
+  readonly origin: string;
+  /** Path prefix without a trailing slash (`''` for none). */
+  readonly prefix: string;
+}
+
+const SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
+// Control characters and spaces in a request target are how smuggling starts.
+const BAD_PATH = /[\0-\x20\x7f]/;
+const PARAM = /:([A-Za-z_][A-Za-z0-9_]*)/g;
+
+/** Parses and checks `baseUrl` (http or https, no query or fragment). */
+export function parseBaseUrl(value: string | URL): BaseUrl {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalidOption(
+      'baseUrl',
+      String(value),
+      'an absolute http(s) URL such as "https://api.example.com/v1"',
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw invalidOption('baseUrl', String(value), 'an http: or https: URL');
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw invalidOption('baseUrl', String(value), 'a URL without query string or fragment (use `query`)');
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw invalidOption(
+      'baseUrl',
+      '[credentials withheld]',
+      'a URL without credentials (use `headers.authorization`)',
+    );
+  }
+  const prefix = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
+  return { origin: url.origin, prefix };
+}
+
+/** Where a request goes. */
+export interface Target {
+  origin: string;
+  path: string;
+  template: string | undefined;
+  /** Basic credentials found in `url` (sent as an authorization header, never kept in the URL). */
+  credentials: string | undefined;
+}
+
+/**
+ * Resolves `path` against the base, or `url` on its own. With a base, an absolute `path` or one
+ * starting with `//` is refused, so default credentials never follow a caller-controlled URL to
+ * another host: passing `url` is how a call leaves the base on purpose.
+ */
+export function resolveTarget(
+  base: BaseUrl | undefined,
+  path: unknown,
+  url: unknown,
+  params: unknown,
+  query: unknown,
+): Target {
+  let origin: string;
+  let target: string;
+  let credentials: string | undefined;
+  if (url !== undefined) {
+    if (path !== undefined) throw invalidRequest('url', '[url]', 'either `url` or `path`, not both');
+    let parsed: URL;
+    try {
+      parsed = url instanceof URL ? url : new URL(typeof url === 'string' ? url : '');
+    } catch {
+      throw invalidRequest('url', url, 'an absolute http(s) URL');
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw invalidRequest('url', `${parsed.protocol}//…`, 'an http: or https: URL');
+    }
+    if (parsed.username !== '' || parsed.password !== '') {
+      credentials = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`;
+    }
+    origin = parsed.origin;
+    target = parsed.pathname + parsed.search;
+  } else {
+    if (typeof path !== 'string') throw invalidRequest('path', path, 'a string path such as "/users/:id"');
+    if (base === undefined) {
+      throw invalidRequest(
+        'path',
+        path,
+        'an absolute `url`, or a `baseUrl` on the client for relative paths',
+      );
+    }
+    if (SCHEME.test(path) || path.startsWith('//') || path.startsWith('\\')) {
+      throw invalidRequest(
+        'path',
+        path,
+        'a path relative to baseUrl (pass `url` to call another origin on purpose)',
+      );
+    }
+    origin = base.origin;
+    target = path.startsWith('/') ? base.prefix + path : `${base.prefix}/${path}`;
+    if (target === '') target = '/';
+  }
+  let template: string | undefined;
+  if (params !== undefined) {
+    template = target;
+    target = fillParams(target, params);
+  }
+  if (BAD_PATH.test(target))
+    throw invalidRequest(url === undefined ? 'path' : 'url', target, 'no spaces or control characters');
+  if (query !== undefined) target = appendQuery(target, query);
+  return { origin, path: target, template, credentials };
+}
+
+function fillParams(path: string, params: unknown): string {
+  if (!isRecord(params)) throw invalidRequest('params', params, 'an object of path parameter values');
+  const used = new Set<string>();
+  const filled = path.replace(PARAM, (_match, name: string) => {
+    const value = params[name];
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw invalidRequest(
+        `params.${name}`,
+        value,
+        `a string, number or boolean for \`:${name}\` in "${path}"`,
+      );
+    }
+    used.add(name);
+    return encodeURIComponent(String(value));
+  });
+  for (const name of Object.keys(params)) {
+    if (!used.has(name))
+      throw invalidRequest(`params.${name}`, params[name], `a parameter that appears in the path "${path}"`);
+  }
+  return filled;
+}
+
+function appendQuery(path: string, query: unknown): string {
+  let encoded: string;
+  if (query instanceof URLSearchParams) encoded = query.toString();
+  else if (isRecord(query)) {
+    const parts: string[] = [];
+    for (const key of Object.keys(query)) {
+      const value = query[key];
+      if (value === undefined) continue;
+      const values: readonly unknown[] = Array.isArray(value) ? value : [value];
+      for (const v of values) {
+        if (v === null) {
+          parts.push(encodeURIComponent(key));
+          continue;
+        }
+        if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+          throw invalidRequest(`query.${key}`, v, 'a string, number, boolean, null, or an array of those');
+        }
+        parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(String(v))}`);
+      }
+    }
+    encoded = parts.join('&');
+  } else throw invalidRequest('query', query, 'an object or URLSearchParams');
+  if (encoded === '') return path;
+  return path.includes('?') ? `${path}&${encoded}` : `${path}?${encoded}`;
+}

@@ -1,0 +1,54 @@
+import { BulwarkError } from '../errors.js';
+import { Attempt, type Transport } from '../transport/attempt.js';
+import type { BulwarkResponse } from '../client/response.js';
+import { budgetError } from './cancel.js';
+import { urlOf } from './deadline-stage.js';
+import type { CallContext, Next } from './types.js';
+
+/** Settings of the last stage. */
+export interface AttemptStageOptions {
+  /** Header carrying the remaining ms, or false. */
+  readonly deadlineHeader: string | false;
+  /** Called when an attempt starts (telemetry injects trace context here). */
+  readonly onAttempt?: ((attempt: Attempt) => void) | undefined;
+}
+
+/**
+ * The innermost stage: attempt timeout, deadline propagation, then the transport. The deadline
+ * header is recomputed for every attempt, and an attempt whose budget already ran out is never
+ * sent.
+ */
+export function createAttemptStage(transport: Transport, options: AttemptStageOptions): Next {
+  const { deadlineHeader, onAttempt } = options;
+  return (ctx: CallContext): Promise<BulwarkResponse> => {
+    if (ctx.cancelled !== undefined) return Promise.reject(ctx.cancelled);
+    const clock = ctx.runtime.clock;
+    ctx.attempts++;
+    if (ctx.deadline !== Number.POSITIVE_INFINITY) {
+      const remaining = Math.floor(ctx.deadline - clock.now());
+      if (remaining <= 0) return Promise.reject(budgetError(ctx, urlOf(ctx)));
+      if (deadlineHeader !== false) ctx.headers[deadlineHeader] = String(remaining);
+    }
+    const attempt = new Attempt(ctx, ctx.attempts, ctx.headers);
+    const timeoutMs = ctx.attemptTimeoutMs;
+    if (timeoutMs > 0) {
+      attempt.arm(clock, timeoutMs, () => attemptTimeoutError(ctx, timeoutMs));
+    }
+    onAttempt?.(attempt);
+    return transport.send(attempt);
+  };
+}
+
+function attemptTimeoutError(ctx: CallContext, timeoutMs: number): BulwarkError {
+  const url = urlOf(ctx);
+  return new BulwarkError(
+    'ATTEMPT_TIMEOUT',
+    `${ctx.method} ${url}: attempt ${ctx.attempts} timed out after ${timeoutMs} ms.`,
+    {
+      method: ctx.method,
+      url,
+      timeoutMs,
+      attempts: ctx.attempts,
+    },
+  );
+}

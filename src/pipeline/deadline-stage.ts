@@ -1,0 +1,54 @@
+import { redactUrlString } from '../transport/url-redaction.js';
+import type { BulwarkResponse } from '../client/response.js';
+import { abortedError, budgetError, cancelCall } from './cancel.js';
+import type { CallContext, Middleware, Next } from './types.js';
+
+/**
+ * The total timeout, the ambient deadline and the caller's signal, as one budget for the whole
+ * call: when it runs out, the attempt in flight and any wait are cancelled. The budget covers
+ * the response body too; its timer is cleared when the body ends.
+ */
+export const deadlineStage: Middleware = (ctx, next) => {
+  if (ctx.deadline === Number.POSITIVE_INFINITY && ctx.signal === undefined) return next(ctx);
+  return guarded(ctx, next);
+};
+
+async function guarded(ctx: CallContext, next: Next): Promise<BulwarkResponse> {
+  const clock = ctx.runtime.clock;
+  const signal = ctx.signal;
+  if (signal?.aborted === true) throw abortedError(ctx, urlOf(ctx));
+  const remaining = ctx.deadline - clock.now();
+  // An expired budget sends nothing.
+  if (remaining <= 0) throw budgetError(ctx, urlOf(ctx));
+  const timer =
+    remaining === Number.POSITIVE_INFINITY
+      ? undefined
+      : clock.setTimeout(() => {
+          cancelCall(ctx, budgetError(ctx, urlOf(ctx)));
+        }, remaining);
+  const onAbort =
+    signal === undefined
+      ? undefined
+      : () => {
+          cancelCall(ctx, abortedError(ctx, urlOf(ctx)));
+        };
+  if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
+  const cleanup = (): void => {
+    timer?.clear();
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+  };
+  let response: BulwarkResponse;
+  try {
+    response = await next(ctx);
+  } catch (error) {
+    cleanup();
+    throw ctx.cancelled ?? error;
+  }
+  response.source.whenSettled(cleanup);
+  return response;
+}
+
+/** The call's URL with credentials removed, for messages. */
+export function urlOf(ctx: CallContext): string {
+  return redactUrlString(ctx.origin + ctx.path);
+}

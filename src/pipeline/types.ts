@@ -1,0 +1,87 @@
+import type { Clock, RandomSource } from '../clock.js';
+import type { BulwarkError } from '../errors.js';
+import type { BulwarkResponse } from '../client/response.js';
+
+/** A request body bulwark can send. Strings, buffers and typed arrays can be replayed; streams cannot. */
+export type RequestBody = string | Uint8Array | NodeJS.ReadableStream | AsyncIterable<Uint8Array> | null;
+
+/**
+ * The state of one logical call as it passes through the pipeline. Middleware may read every
+ * field and change `headers`, `path`, `origin` and `body` before calling `next`.
+ */
+export interface CallContext {
+  /** Uppercase method. */
+  method: string;
+  /** `scheme://host:port` of the target. */
+  origin: string;
+  /** Path and query string, starting with `/`. */
+  path: string;
+  /** The unfilled path template (`/users/:id`) when `params` were used: telemetry's `url.template`. */
+  urlTemplate: string | undefined;
+  /** Lowercase header names to values. Copied before the first attempt; attempts copy again. */
+  headers: Record<string, string>;
+  body: RequestBody;
+  /** True when the body can be sent again (strings, buffers, none). */
+  bodyReplayable: boolean;
+  /** True for idempotent methods, `idempotent: true` or an `Idempotency-Key` header. */
+  idempotent: boolean;
+  /** Breaker and limiter key: the origin unless `key` was given. */
+  key: string;
+  /** The caller's signal. */
+  signal: AbortSignal | undefined;
+  /** Absolute deadline (epoch ms of the client's clock), `Infinity` when none. */
+  deadline: number;
+  /** What set `deadline`: the total timeout, an ambient `withDeadline`, or the request's `deadline`. */
+  deadlineSource: 'timeout' | 'deadline' | 'none';
+  /** The total timeout in ms (for `TIMEOUT` errors), or 0 when none. */
+  totalTimeoutMs: number;
+  /** The attempt timeout in ms, or 0 when none. */
+  attemptTimeoutMs: number;
+  /** Clock time when the call started. */
+  readonly startedAt: number;
+  /** Attempts made so far (the response's `attempts`). */
+  attempts: number;
+  /** `req_` + 16 hex; sent as `x-request-id` unless disabled. */
+  correlationId: string;
+  /** Per-call policy settings (the client's, merged with the request's overrides). */
+  policies: CallPolicies;
+  /** Set once the call is cancelled (total timeout, deadline, caller abort). */
+  cancelled: BulwarkError | undefined;
+  /** @internal Live attempts of the call: cancelling the call aborts them. */
+  live: AttemptControl | undefined;
+  /** Runtime shared by the client's calls. */
+  readonly runtime: ClientRuntime;
+}
+
+/** Per-call policy settings the built-in stages read. `false` disables a stage for this call. */
+export interface CallPolicies {
+  retry: unknown;
+  circuitBreaker: unknown;
+  rateLimit: unknown;
+  throwHttpErrors: boolean;
+}
+
+/** What the client shares with its stages. */
+export interface ClientRuntime {
+  readonly name: string;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+}
+
+/** The handle through which timeouts and cancellation abort an attempt in flight. */
+export interface AttemptControl {
+  /** Aborts the attempt; the transport rejects or errors the body with `reason`. */
+  abort(reason: BulwarkError): void;
+  /** Next live attempt of the same call (hedging runs several). */
+  nextLive: AttemptControl | undefined;
+}
+
+/** Continues the pipeline. */
+export type Next = (ctx: CallContext) => Promise<BulwarkResponse>;
+
+/**
+ * A middleware: the user's `use: [...]` entries and every built-in stage share this shape.
+ * @example
+ * const addTenant: Middleware = (ctx, next) => { ctx.headers['x-tenant'] = 'acme'; return next(ctx); };
+ */
+export type Middleware = (ctx: CallContext, next: Next) => Promise<BulwarkResponse>;

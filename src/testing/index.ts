@@ -1,0 +1,14 @@
+/**
+ * `bulwark/testing`: the mock transport, record/replay cassettes, test mode and the virtual
+ * clock that drives every policy.
+ */
+export {
+  mockTransport,
+  type MockTransport,
+  type MockRoute,
+  type MockStep,
+  type MockReply,
+  type MockCall,
+} from './mock-transport.js';
+export { createVirtualClock, type VirtualClock, type VirtualClockOptions } from './virtual-clock.js';
+export { testModeTransport } from './test-mode.js';

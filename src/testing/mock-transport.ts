@@ -1,0 +1,287 @@
+import { BodySource } from '../client/body.js';
+import { BulwarkResponse, type ResponseHeaders } from '../client/response.js';
+import { BulwarkError } from '../errors.js';
+import type { Attempt, Transport } from '../transport/attempt.js';
+import { networkError } from '../transport/network-error.js';
+
+/** A canned response. */
+export interface MockReply {
+  status?: number;
+  headers?: ResponseHeaders;
+  /** A string or bytes body. */
+  body?: string | Uint8Array;
+  /** A value sent as JSON (sets content-type). */
+  json?: unknown;
+  /** Delay before the headers, ms on the client's clock (the virtual clock in tests). */
+  delay?: number;
+  /** Send half the body, then stall forever (an attempt timeout must end it). */
+  stallBody?: boolean;
+}
+
+/** A step of a route: a reply, a simulated network error, or a hang. */
+export type MockStep =
+  | ({ kind?: 'reply' } & MockReply)
+  | { kind: 'error'; code: string; delay?: number; message?: string }
+  | { kind: 'hang' };
+
+/** A request as the mock saw it. */
+export interface MockCall {
+  method: string;
+  url: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  attempt: number;
+}
+
+type Matcher = string | RegExp | ((call: MockCall) => boolean);
+
+/** Configures one route. */
+export interface MockRoute {
+  /** Replies to every matching request. */
+  reply(status: number, body?: unknown, init?: Omit<MockReply, 'status' | 'body' | 'json'>): MockRoute;
+  /** Replies to the next matching request only (queue several for a sequence). */
+  replyOnce(status: number, body?: unknown, init?: Omit<MockReply, 'status' | 'body' | 'json'>): MockRoute;
+  /** Plays `steps` in order, one per request; once used up, later routes or the fallback answer. */
+  sequence(steps: readonly (MockStep | number)[]): MockRoute;
+  /**
+   * Fails with a simulated network error carrying a real socket code (`ECONNREFUSED`,
+   * `ECONNRESET`, `ETIMEDOUT`, `ENOTFOUND`, `UND_ERR_SOCKET`...). Refused and DNS errors count
+   * as never sent, like real ones.
+   */
+  networkError(code: string, options?: { once?: boolean }): MockRoute;
+  /** Never answers (only a timeout, deadline or abort ends the attempt). */
+  hang(options?: { once?: boolean }): MockRoute;
+  /** Answers with a function of the request. */
+  handle(fn: (call: MockCall) => MockStep | Promise<MockStep>): MockRoute;
+}
+
+/** The mock transport of `bulwark/testing`. */
+export interface MockTransport extends Transport {
+  /** Declares a route: `on('GET', '/users/:id')`; the method may be '*'. */
+  on(method: string, path: Matcher): MockRoute;
+  /** Every request received, in order. */
+  readonly calls: readonly MockCall[];
+  /** Calls matching a method and path (string paths match exactly or as a `:param` template). */
+  callsTo(method: string, path: Matcher): MockCall[];
+  /** Forgets routes and calls. */
+  reset(): void;
+}
+
+interface Route {
+  method: string;
+  match: (call: MockCall) => boolean;
+  once: MockStep[];
+  always: ((call: MockCall) => MockStep | Promise<MockStep>) | undefined;
+}
+
+/**
+ * Creates a mock transport: pass it as `createClient({ transport })`. Every policy runs as with
+ * the network (retries, breaker, limiters, timeouts on the client's clock), so they can be
+ * tested without sockets. An unmatched request fails with a clear error naming it.
+ * @example
+ * const mock = mockTransport();
+ * mock.on('GET', '/users/:id').sequence([503, 503, { status: 200, json: { id: 1 } }]);
+ */
+export function mockTransport(): MockTransport {
+  const routes: Route[] = [];
+  const calls: MockCall[] = [];
+
+  const stepOf = (
+    status: number,
+    body: unknown,
+    init: Omit<MockReply, 'status' | 'body' | 'json'> | undefined,
+  ): MockStep => {
+    if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
+      return { ...init, status, ...(body === undefined ? {} : { body }) };
+    }
+    return { ...init, status, json: body };
+  };
+
+  const transport: MockTransport = {
+    on(method, path) {
+      const route: Route = {
+        method: method.toUpperCase(),
+        match: matcher(path),
+        once: [],
+        always: undefined,
+      };
+      routes.push(route);
+      const api: MockRoute = {
+        reply(status, body, init) {
+          const step = stepOf(status, body, init);
+          route.always = () => step;
+          return api;
+        },
+        replyOnce(status, body, init) {
+          route.once.push(stepOf(status, body, init));
+          return api;
+        },
+        sequence(steps) {
+          for (const s of steps) route.once.push(typeof s === 'number' ? { status: s } : s);
+          return api;
+        },
+        networkError(code, options) {
+          const step: MockStep = { kind: 'error', code };
+          if (options?.once === true) route.once.push(step);
+          else route.always = () => step;
+          return api;
+        },
+        hang(options) {
+          const step: MockStep = { kind: 'hang' };
+          if (options?.once === true) route.once.push(step);
+          else route.always = () => step;
+          return api;
+        },
+        handle(fn) {
+          route.always = fn;
+          return api;
+        },
+      };
+      return api;
+    },
+    get calls() {
+      return calls;
+    },
+    callsTo(method, path) {
+      const m = matcher(path);
+      return calls.filter((c) => (method === '*' || c.method === method.toUpperCase()) && m(c));
+    },
+    reset() {
+      routes.length = 0;
+      calls.length = 0;
+    },
+    async send(attempt) {
+      const call: MockCall = {
+        method: attempt.method,
+        url: attempt.origin + attempt.path,
+        path: attempt.path,
+        headers: { ...attempt.headers },
+        body: await bodyText(attempt.ctx.body),
+        attempt: attempt.number,
+      };
+      calls.push(call);
+      const route = routes.find(
+        (r) =>
+          (r.method === '*' || r.method === call.method) &&
+          r.match(call) &&
+          (r.once.length > 0 || r.always !== undefined),
+      );
+      if (route === undefined) {
+        attempt.finish();
+        throw new BulwarkError(
+          'NETWORK',
+          `mockTransport: no route for ${call.method} ${call.url}. Declare it with mock.on().`,
+          {
+            method: call.method,
+            url: call.url,
+            sent: false,
+          },
+        );
+      }
+      const queued = route.once.shift();
+      const step = queued ?? (await (route.always as (c: MockCall) => MockStep | Promise<MockStep>)(call));
+      return play(attempt, step);
+    },
+    stats: () => ({}),
+    close: () => Promise.resolve(),
+    destroy: () => Promise.resolve(),
+  };
+  return transport;
+}
+
+function play(attempt: Attempt, step: MockStep): Promise<BulwarkResponse> {
+  const clock = attempt.ctx.runtime.clock;
+  return new Promise<BulwarkResponse>((resolve, reject) => {
+    let timer: { clear(): void } | undefined;
+    let body: BodySource | undefined;
+    let settled = false;
+    attempt.onAbort = (reason) => {
+      timer?.clear();
+      if (body !== undefined) {
+        body.fail(reason);
+        return;
+      }
+      settled = true;
+      attempt.finish();
+      reject(reason);
+    };
+    if (attempt.aborted !== undefined) {
+      attempt.onAbort(attempt.aborted);
+      return;
+    }
+    attempt.sent = true;
+    if (step.kind === 'hang') return;
+    const deliver = (): void => {
+      if (settled) return;
+      if (step.kind === 'error') {
+        const error = Object.assign(new Error(step.message ?? `simulated ${step.code}`), { code: step.code });
+        const mapped = networkError(error, attempt.method, attempt.origin + attempt.path, true);
+        attempt.sent = mapped.sent === true;
+        settled = true;
+        attempt.finish();
+        reject(mapped);
+        return;
+      }
+      const headers: ResponseHeaders = { ...step.headers };
+      let bytes: Buffer | undefined;
+      if (step.json !== undefined) {
+        bytes = Buffer.from(JSON.stringify(step.json));
+        headers['content-type'] ??= 'application/json';
+      } else if (step.body !== undefined) bytes = Buffer.from(step.body);
+      if (bytes !== undefined && !step.stallBody) headers['content-length'] ??= String(bytes.length);
+      body = new BodySource({
+        resume: () => undefined,
+        abort: (reason) => {
+          attempt.abort(reason);
+        },
+      });
+      body.whenSettled(() => {
+        attempt.finish();
+      });
+      settled = true;
+      resolve(
+        new BulwarkResponse({
+          status: step.status ?? 200,
+          url: attempt.origin + attempt.path,
+          headers,
+          body,
+        }),
+      );
+      if (bytes !== undefined && bytes.length > 0) {
+        if (step.stallBody === true) {
+          body.push(bytes.subarray(0, Math.ceil(bytes.length / 2)));
+          return;
+        }
+        body.push(bytes);
+      }
+      if (step.stallBody !== true) body.end();
+    };
+    const delay = step.delay ?? 0;
+    if (delay > 0) timer = clock.setTimeout(deliver, delay);
+    else deliver();
+  });
+}
+
+function matcher(path: Matcher): (call: MockCall) => boolean {
+  if (typeof path === 'function') return path;
+  if (path instanceof RegExp) return (call) => path.test(call.path);
+  if (path === '*') return () => true;
+  const pattern = new RegExp(
+    `^${path
+      .split(/(:[A-Za-z_][A-Za-z0-9_]*)/)
+      .map((part) => (part.startsWith(':') ? '[^/?]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('')}(\\?.*)?$`,
+  );
+  return (call) => pattern.test(call.path) || pattern.test(call.url);
+}
+
+async function bodyText(body: unknown): Promise<string | undefined> {
+  if (body === null || body === undefined) return undefined;
+  if (typeof body === 'string') return body;
+  if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
+  // A stream is read whole, as a server would, so tests can assert what was sent.
+  const chunks: Buffer[] = [];
+  for await (const chunk of body as AsyncIterable<Uint8Array | string>) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}

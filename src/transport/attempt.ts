@@ -1,0 +1,114 @@
+import type { Clock, TimerHandle } from '../clock.js';
+import { BulwarkError } from '../errors.js';
+import type { BulwarkResponse } from '../client/response.js';
+import type { AttemptControl, CallContext } from '../pipeline/types.js';
+
+/**
+ * One attempt of a call: what the transport sends, and the handle through which timeouts and
+ * cancellation abort it. The transport sets `onAbort` and calls `finish()` exactly once, when
+ * the response body has ended or the attempt failed.
+ */
+export class Attempt implements AttemptControl {
+  readonly ctx: CallContext;
+  /** 1-based attempt number. */
+  readonly number: number;
+  /** Headers of this attempt (the call's plus propagation headers). */
+  headers: Record<string, string>;
+  /** Where this attempt is going (a redirect changes it). */
+  origin: string;
+  path: string;
+  method: string;
+  /** Clock time when the attempt started. */
+  readonly startedAt: number;
+  /** Set when the attempt was aborted. */
+  aborted: BulwarkError | undefined = undefined;
+  /** True once bytes of the request reached the wire. */
+  sent = false;
+  nextLive: AttemptControl | undefined = undefined;
+  /** Set by the transport: how to abort the exchange in flight. */
+  onAbort: ((reason: BulwarkError) => void) | undefined = undefined;
+  #timer: TimerHandle | undefined = undefined;
+  #finished = false;
+
+  constructor(ctx: CallContext, number: number, headers: Record<string, string>) {
+    this.ctx = ctx;
+    this.number = number;
+    this.headers = headers;
+    this.origin = ctx.origin;
+    this.path = ctx.path;
+    this.method = ctx.method;
+    this.startedAt = ctx.runtime.clock.now();
+    linkLive(ctx, this);
+    if (ctx.cancelled !== undefined) this.aborted = ctx.cancelled;
+  }
+
+  /** Arms the attempt timeout. */
+  arm(clock: Clock, timeoutMs: number, error: () => BulwarkError): void {
+    this.#timer = clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.abort(error());
+    }, timeoutMs);
+  }
+
+  abort(reason: BulwarkError): void {
+    if (this.aborted !== undefined || this.#finished) return;
+    this.aborted = reason;
+    this.onAbort?.(reason);
+  }
+
+  /** Ends the attempt: clears its timer and unlinks it from the call. Idempotent. */
+  finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#timer?.clear();
+    this.#timer = undefined;
+    this.onAbort = undefined;
+    unlinkLive(this.ctx, this);
+  }
+
+  get finished(): boolean {
+    return this.#finished;
+  }
+}
+
+function linkLive(ctx: CallContext, control: AttemptControl): void {
+  control.nextLive = ctx.live;
+  ctx.live = control;
+}
+
+function unlinkLive(ctx: CallContext, control: AttemptControl): void {
+  if (ctx.live === control) {
+    ctx.live = control.nextLive;
+    return;
+  }
+  let prev = ctx.live;
+  while (prev !== undefined && prev.nextLive !== control) prev = prev.nextLive;
+  if (prev !== undefined) prev.nextLive = control.nextLive;
+}
+
+/** The seam between the pipeline and the network: undici pools, the mock transport, a cassette. */
+export interface Transport {
+  /** Sends one attempt; resolves at response headers. Must call `attempt.finish()` exactly once. */
+  send(attempt: Attempt): Promise<BulwarkResponse>;
+  /** Connection pool statistics per origin (for `inspect()`). */
+  stats(): Record<string, PoolStats>;
+  /** Waits for in-flight requests, then closes every connection. */
+  close(): Promise<void>;
+  /** Closes every connection now; requests in flight fail. */
+  destroy(): Promise<void>;
+}
+
+/** Connection pool statistics of one origin. */
+export interface PoolStats {
+  connected: number;
+  free: number;
+  pending: number;
+  queued: number;
+  running: number;
+  size: number;
+}
+
+/** The error a caller sees when a transport is used after `close()`. */
+export function closedError(ctx: CallContext): BulwarkError {
+  return new BulwarkError('ABORTED', `Client "${ctx.runtime.name}" is closed.`, { method: ctx.method });
+}

@@ -1,0 +1,311 @@
+import { Pool, ProxyAgent, type Dispatcher } from 'undici';
+import { BulwarkError } from '../errors.js';
+import { BodySource, type BodyProducer } from '../client/body.js';
+import { BulwarkResponse } from '../client/response.js';
+import { redactUrlString } from './url-redaction.js';
+import { networkError } from './network-error.js';
+import { closedError, type Attempt, type PoolStats, type Transport } from './attempt.js';
+
+/** TLS settings for the client's connections. Verification is always on unless turned off here. */
+export interface TlsOptions {
+  /** Extra CA certificates (PEM). */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** Client certificate (PEM) for mutual TLS. */
+  cert?: string | Buffer;
+  /** Client key (PEM) for mutual TLS. */
+  key?: string | Buffer;
+  /** SNI server name. */
+  servername?: string;
+  /**
+   * Verify the server's certificate. Turning it off is refused unless set to exactly `false`
+   * here; a warning is logged once per client.
+   * @default true
+   */
+  rejectUnauthorized?: boolean;
+}
+
+/** Connection settings of one origin (or the default for all). */
+export interface OriginPoolOptions {
+  /** Connections per origin. @default 50 */
+  connections?: number;
+  /** Requests pipelined on one HTTP/1.1 connection. @default 1 */
+  pipelining?: number;
+  /** Idle keep-alive time of a connection, ms. @default 4_000 */
+  keepAliveTimeout?: number;
+  /** Negotiate HTTP/2 through ALPN. @default false */
+  allowH2?: boolean;
+  /** Connect timeout, ms. @default 10_000 */
+  connectTimeout?: number;
+}
+
+/** Settings of the transport. */
+export interface UndiciTransportOptions extends OriginPoolOptions {
+  origins?: Record<string, OriginPoolOptions>;
+  tls?: TlsOptions;
+  /** Proxy URL (`http://user:pass@proxy:8080`): every request goes through it. */
+  proxy?: string;
+  /** Largest response body accepted, bytes. @default 52_428_800 (50 MB) */
+  maxResponseBytes: number;
+  /** Largest response header section, bytes. @default 16_384 */
+  maxHeaderSize?: number;
+  /** `lookup` used for connections (the destination guard plugs in here). */
+  lookup?: (hostname: string, options: object, callback: (...args: never[]) => void) => void;
+  /** Called on each connected socket before use; throw to refuse it. */
+  checkSocket?: (socket: import('node:net').Socket) => void;
+}
+
+/**
+ * The production transport: undici `Pool`s the client owns, one per origin, driven through
+ * `dispatch` with a plain handler. Skipping `undici.request` saves its option spreading and
+ * its eager Readable per response; the body here is a {@link BodySource} that becomes a stream
+ * only when asked.
+ */
+export class UndiciTransport implements Transport {
+  readonly #options: UndiciTransportOptions;
+  readonly #pools = new Map<string, Dispatcher>();
+  #proxy: ProxyAgent | undefined;
+  #closed = false;
+
+  constructor(options: UndiciTransportOptions) {
+    this.#options = options;
+  }
+
+  send(attempt: Attempt): Promise<BulwarkResponse> {
+    if (this.#closed) {
+      attempt.finish();
+      return Promise.reject(closedError(attempt.ctx));
+    }
+    return new Promise<BulwarkResponse>((resolve, reject) => {
+      const handler = new AttemptHandler(attempt, resolve, reject, this.#options.maxResponseBytes);
+      if (attempt.aborted !== undefined) {
+        // eslint-disable-next-line @typescript-eslint/no-deprecated -- our own handler method
+        handler.onError(attempt.aborted);
+        return;
+      }
+      const ctx = attempt.ctx;
+      this.#dispatcher(attempt.origin).dispatch(
+        {
+          origin: attempt.origin,
+          path: attempt.path,
+          method: attempt.method,
+          headers: attempt.headers,
+          body: ctx.body as NonNullable<Dispatcher.DispatchOptions['body']>,
+        },
+        handler,
+      );
+    });
+  }
+
+  stats(): Record<string, PoolStats> {
+    const out: Record<string, PoolStats> = {};
+    for (const [origin, pool] of this.#pools) {
+      const s = (pool as unknown as { stats?: PoolStats }).stats;
+      if (s !== undefined) {
+        out[origin] = {
+          connected: s.connected,
+          free: s.free,
+          pending: s.pending,
+          queued: s.queued,
+          running: s.running,
+          size: s.size,
+        };
+      }
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#pools.values(), ...(this.#proxy ? [this.#proxy] : [])].map((d) => d.close()));
+    this.#pools.clear();
+  }
+
+  async destroy(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(
+      [...this.#pools.values(), ...(this.#proxy ? [this.#proxy] : [])].map((d) => d.destroy()),
+    );
+    this.#pools.clear();
+  }
+
+  #dispatcher(origin: string): Dispatcher {
+    const existing = this.#pools.get(origin);
+    if (existing !== undefined) return existing;
+    const o = this.#options;
+    if (o.proxy !== undefined) {
+      this.#proxy ??= new ProxyAgent({
+        uri: o.proxy,
+        connections: o.connections ?? 50,
+        requestTls: this.#tls(),
+      });
+      return this.#proxy;
+    }
+    const per = o.origins?.[origin] ?? {};
+    const pool = new Pool(origin, {
+      connections: per.connections ?? o.connections ?? 50,
+      pipelining: per.pipelining ?? o.pipelining ?? 1,
+      keepAliveTimeout: per.keepAliveTimeout ?? o.keepAliveTimeout ?? 4_000,
+      allowH2: per.allowH2 ?? o.allowH2 ?? false,
+      maxHeaderSize: o.maxHeaderSize ?? 16_384,
+      connect: { ...this.#tls(), timeout: per.connectTimeout ?? o.connectTimeout ?? 10_000 },
+    });
+    this.#pools.set(origin, pool);
+    return pool;
+  }
+
+  #tls(): Record<string, unknown> {
+    const t = this.#options.tls ?? {};
+    const out: Record<string, unknown> = { rejectUnauthorized: t.rejectUnauthorized !== false };
+    if (t.ca !== undefined) out.ca = t.ca;
+    if (t.cert !== undefined) out.cert = t.cert;
+    if (t.key !== undefined) out.key = t.key;
+    if (t.servername !== undefined) out.servername = t.servername;
+    if (this.#options.lookup !== undefined) out.lookup = this.#options.lookup;
+    return out;
+  }
+}
+
+/**
+ * undici's dispatch handler for one attempt; also the body's producer. It implements the
+ * classic handler methods (onConnect/onHeaders/onData/onComplete/onError), which undici 7
+ * calls directly: the newer controller API is routed through a wrapper that allocates two
+ * objects and parses every header eagerly per response, and this path keeps headers raw
+ * until someone reads them.
+ */
+/* eslint-disable @typescript-eslint/no-deprecated -- see above */
+class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
+  readonly #attempt: Attempt;
+  #resolve: ((response: BulwarkResponse) => void) | undefined;
+  readonly #reject: (error: unknown) => void;
+  readonly #maxBytes: number;
+  #abort: ((error?: Error) => void) | undefined = undefined;
+  #resumeFn: (() => void) | undefined = undefined;
+  #body: BodySource | undefined = undefined;
+
+  constructor(
+    attempt: Attempt,
+    resolve: (response: BulwarkResponse) => void,
+    reject: (error: unknown) => void,
+    maxBytes: number,
+  ) {
+    this.#attempt = attempt;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#maxBytes = maxBytes;
+    attempt.onAbort = (reason) => {
+      this.abort(reason);
+    };
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    const attempt = this.#attempt;
+    if (attempt.aborted !== undefined) {
+      abort(attempt.aborted);
+      return;
+    }
+    attempt.sent = true;
+    this.#abort = abort;
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (status < 200) return true;
+    const attempt = this.#attempt;
+    if (this.#maxBytes > 0) {
+      const declared = contentLength(rawHeaders);
+      if (declared !== undefined && declared > this.#maxBytes) {
+        this.abort(tooLarge(attempt, declared, this.#maxBytes));
+        return false;
+      }
+    }
+    this.#resumeFn = resume;
+    const body = new BodySource(this);
+    body.whenSettled(() => {
+      attempt.finish();
+    });
+    this.#body = body;
+    const response = new BulwarkResponse({
+      status,
+      statusText,
+      url: attempt.origin + attempt.path,
+      rawHeaders,
+      body,
+    });
+    const resolve = this.#resolve;
+    this.#resolve = undefined;
+    resolve?.(response);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const body = this.#body;
+    if (body === undefined) return true;
+    if (this.#maxBytes > 0 && body.bytes + chunk.length > this.#maxBytes) {
+      this.abort(tooLarge(this.#attempt, body.bytes + chunk.length, this.#maxBytes));
+      return false;
+    }
+    return body.push(chunk);
+  }
+
+  onComplete(): void {
+    const body = this.#body;
+    if (body !== undefined) body.end();
+    else this.#attempt.finish();
+  }
+
+  onError(error: Error): void {
+    const attempt = this.#attempt;
+    const mapped =
+      attempt.aborted ??
+      networkError(error, attempt.method, redactUrlString(attempt.origin + attempt.path), attempt.sent);
+    const body = this.#body;
+    if (body !== undefined) {
+      body.fail(mapped);
+      return;
+    }
+    attempt.finish();
+    const resolve = this.#resolve;
+    this.#resolve = undefined;
+    if (resolve !== undefined) this.#reject(mapped);
+  }
+
+  resume(): void {
+    this.#resumeFn?.();
+  }
+
+  abort(reason: BulwarkError): void {
+    const attempt = this.#attempt;
+    if (attempt.aborted === undefined) attempt.aborted = reason;
+    if (this.#abort !== undefined) {
+      // undici calls onError synchronously or soon after; that path settles the caller.
+      this.#abort(reason);
+      return;
+    }
+    // Still queued in the pool: settle now; onConnect will abort it before a byte is written.
+    this.onError(reason);
+  }
+}
+
+/* eslint-enable @typescript-eslint/no-deprecated */
+
+function contentLength(raw: Buffer[]): number | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i];
+    if (
+      name !== undefined &&
+      name.length === 14 &&
+      name.toString('latin1').toLowerCase() === 'content-length'
+    ) {
+      const value = Number(String(raw[i + 1]));
+      return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+    }
+  }
+  return undefined;
+}
+
+function tooLarge(attempt: Attempt, bytes: number, max: number): BulwarkError {
+  return new BulwarkError(
+    'RESPONSE_TOO_LARGE',
+    `Response body of ${attempt.method} ${redactUrlString(attempt.origin + attempt.path)} exceeds maxResponseBytes (${bytes} > ${max}).`,
+    { method: attempt.method, url: redactUrlString(attempt.origin + attempt.path) },
+  );
+}
