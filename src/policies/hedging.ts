@@ -1,0 +1,171 @@
+/**
+ * Hedged requests (The Tail at Scale; Polly's latency mode): start one attempt, and if it has
+ * not answered after `delayMs`, start another. The first acceptable answer wins; the others are
+ * aborted through their own AbortSignal and any value they still produce is disposed, so a
+ * losing response body never holds a socket.
+ *
+ * Hedges only cover slowness. An attempt that fails while no other is running ends the hedge
+ * with that failure at once: retrying failures is the retry policy's job, with its backoff.
+ */
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { BulwarkError, invalidOption } from '../errors.js';
+
+/** Options of {@link hedge}. */
+export interface HedgeOptions<T> {
+  /**
+   * Wait before each extra attempt, in ms, or a function read once per call (say, the p95 of a
+   * {@link LatencyWindow}). 0 starts every attempt at once; a function returning a negative or
+   * non-finite number disables hedging for that call.
+   */
+  delayMs: number | (() => number);
+  /**
+   * Extra attempts at most, from 0 to 10.
+   * @default 1
+   */
+  maxHedges?: number;
+  /** @default systemClock */
+  clock?: Pick<Clock, 'setTimeout'>;
+  /**
+   * Whether a value may win; an unacceptable one (a 503, say) waits for the others.
+   * @default () => true
+   */
+  isAcceptable?: (value: T) => boolean;
+  /** Called with every value that is not returned: losers, late arrivals, superseded failures. */
+  dispose?: (value: T) => void | Promise<void>;
+  /** Asked before each extra attempt (the retry budget pays for hedges); false: no more hedges. */
+  tryWithdraw?: () => boolean;
+  /** The caller's signal: aborting cancels every attempt and rejects with its reason. */
+  signal?: AbortSignal;
+  /** Called when an extra attempt starts, with its index (1 for the first hedge). */
+  onHedge?: (index: number) => void;
+}
+
+type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
+function release<T>(dispose: ((value: T) => void | Promise<void>) | undefined, value: T): void {
+  if (dispose === undefined) return;
+  try {
+    const result = dispose(value);
+    if (result instanceof Promise) result.catch(() => undefined);
+  } catch {
+    // A disposer's failure must not change which answer the caller gets.
+  }
+}
+
+function resolveDelay(delay: number | (() => number)): number {
+  if (typeof delay === 'function') {
+    const ms = delay();
+    return ms >= 0 && ms < Number.POSITIVE_INFINITY ? ms : Number.NaN;
+  }
+  if (typeof delay !== 'number' || !(delay >= 0 && delay < Number.POSITIVE_INFINITY)) {
+    throw invalidOption('hedging.delayMs', delay, 'a finite number of milliseconds ≥ 0 or a function');
+  }
+  return delay;
+}
+
+/**
+ * Runs `fn` hedged. `fn` receives the attempt's own signal (aborted when it loses) and its index
+ * (0 for the primary).
+ * @returns the first acceptable value; when every attempt started failed, the last error (rejected)
+ *   or the last unacceptable value (resolved).
+ * @throws BulwarkError `INVALID_OPTIONS` for a bad `delayMs` or `maxHedges` (synchronously).
+ * @example
+ * const res = await hedge((signal) => get(url, { signal }), { delayMs: () => window.p95() ?? 2_000 });
+ */
+export function hedge<T>(
+  fn: (signal: AbortSignal, index: number) => Promise<T>,
+  opts: HedgeOptions<T>,
+): Promise<T> {
+  const maxHedges = opts.maxHedges ?? 1;
+  if (!Number.isInteger(maxHedges) || maxHedges < 0 || maxHedges > 10) {
+    throw invalidOption('hedging.maxHedges', maxHedges, 'an integer from 0 to 10');
+  }
+  const delay = resolveDelay(opts.delayMs);
+  const { clock = systemClock, isAcceptable, dispose, tryWithdraw, signal, onHedge } = opts;
+  if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
+
+  return new Promise<T>((resolve, reject) => {
+    const controllers: AbortController[] = [];
+    let settledCount = 0;
+    let done = false;
+    let timer: TimerHandle | undefined;
+    let last: Settled<T> | undefined;
+
+    const finish = (): void => {
+      done = true;
+      timer?.clear();
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const abortAll = (except: number, reason: unknown): void => {
+      for (let i = 0; i < controllers.length; i++) if (i !== except) controllers[i]?.abort(reason);
+    };
+    function onAbort(): void {
+      if (done) return;
+      finish();
+      abortAll(-1, signal?.reason);
+      if (last?.ok === true) release(dispose, last.value);
+      reject(signal?.reason as Error);
+    }
+    const settle = (index: number, outcome: Settled<T>): void => {
+      settledCount++;
+      if (done) {
+        if (outcome.ok) release(dispose, outcome.value);
+        return;
+      }
+      if (outcome.ok && (isAcceptable === undefined || isAcceptable(outcome.value))) {
+        finish();
+        abortAll(index, new BulwarkError('ABORTED', 'Another hedged attempt answered first.'));
+        if (last?.ok === true) release(dispose, last.value);
+        resolve(outcome.value);
+        return;
+      }
+      if (last?.ok === true) release(dispose, last.value);
+      last = outcome;
+      if (settledCount === controllers.length) {
+        finish();
+        if (outcome.ok) resolve(outcome.value);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the attempt's own error, unchanged
+        else reject(outcome.error);
+      }
+    };
+    const start = (index: number): void => {
+      const controller = new AbortController();
+      controllers.push(controller);
+      if (index > 0) onHedge?.(index);
+      // The executor turns a synchronous throw of `fn` into a rejection like any other.
+      new Promise<T>((run) => {
+        run(fn(controller.signal, index));
+      }).then(
+        (value) => {
+          settle(index, { ok: true, value });
+        },
+        (error: unknown) => {
+          settle(index, { ok: false, error });
+        },
+      );
+    };
+    // Each hedge is paid for when it starts, never in advance.
+    const startHedge = (): boolean => {
+      if (done || controllers.length > maxHedges || (tryWithdraw !== undefined && !tryWithdraw()))
+        return false;
+      start(controllers.length);
+      return true;
+    };
+    const schedule = (): void => {
+      timer = clock.setTimeout(() => {
+        timer = undefined;
+        if (startHedge() && controllers.length <= maxHedges) schedule();
+      }, delay);
+    };
+
+    signal?.addEventListener('abort', onAbort, { once: true });
+    start(0);
+    if (maxHedges === 0 || Number.isNaN(delay)) return;
+    if (delay > 0) {
+      schedule();
+      return;
+    }
+    // Parallel mode: every attempt at once, each still paid for.
+    for (let i = 1; i <= maxHedges; i++) if (!startHedge()) return;
+  });
+}

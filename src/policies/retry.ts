@@ -1,0 +1,304 @@
+/**
+ * A retry policy usable around any async function. It knows nothing of HTTP: the pipeline glue
+ * tells it what an outcome means through `classify` (retryable? throttled? a server hint?) and
+ * drains discarded response bodies through `dispose`.
+ *
+ * Retries here cannot hurt: each one is paid from a per-key {@link RetryBudgets} (Finagle), a
+ * server hint longer than `maxRetryAfter` or than the deadline returns the last answer at once
+ * instead of sleeping, and a retry that cannot fit before the deadline is not started.
+ */
+import { systemClock, systemRandom, type Clock, type RandomSource } from '../clock.js';
+import { invalidOption, isBulwarkError, type BulwarkErrorCode } from '../errors.js';
+import { backoffDelay, resolveBackoff, type Backoff, type BackoffOptions } from './backoff.js';
+import { RetryBudget, RetryBudgets, type RetryBudgetOptions } from './retry-budget.js';
+
+/** What one attempt ended with. `attempt` counts from 1. */
+export type RetryOutcome<T> =
+  | { readonly ok: true; readonly attempt: number; readonly value: T }
+  | { readonly ok: false; readonly attempt: number; readonly error: unknown };
+
+/** The verdict on an outcome. `hintMs` (a server's `Retry-After`) replaces the backoff. */
+export type RetryDecision =
+  | { readonly retry: false }
+  | { readonly retry: true; readonly reason: string; readonly throttled?: boolean; readonly hintMs?: number };
+
+/** Passed to `onRetry` before each wait. `attempt` is the attempt that just failed. */
+export interface RetryEvent<T> {
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly reason: string;
+  readonly source: 'backoff' | 'hint';
+  readonly outcome: RetryOutcome<T>;
+}
+
+/** Why the policy stopped on a failure. */
+export type GiveUpReason =
+  'budget' | 'deadline' | 'max-retries' | 'hint-too-long' | 'not-retryable' | 'aborted';
+
+/**
+ * Passed to `onGiveUp` when the call ends on a failure the policy did not (or could not) retry.
+ * A value outcome that is simply accepted is no give-up. After an abort during a wait
+ * (`'aborted'`), `outcome` is the previous attempt's, whose value was already disposed.
+ */
+export interface GiveUpEvent<T> {
+  readonly attempt: number;
+  readonly reason: GiveUpReason;
+  readonly outcome: RetryOutcome<T>;
+}
+
+/** What each attempt receives. */
+export interface RetryAttemptContext {
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** The caller's signal, when given. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Per-call options of {@link RetryPolicy.execute}. */
+export interface RetryExecuteOptions {
+  /** Aborting stops at once: a running wait is cancelled and the call rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Absolute deadline, epoch ms of the policy's clock: no retry starts that cannot fit before it. */
+  deadline?: number;
+  /**
+   * The retry budget key (an origin, say).
+   * @default 'default'
+   */
+  key?: string;
+}
+
+/** Options of {@link RetryPolicy}. Backoff options (`baseDelay`, `maxDelay`, `jitter`, `throttledBaseDelay`) sit beside them. */
+export interface RetryOptions<V = unknown> extends BackoffOptions {
+  /**
+   * Retries after the first attempt, from 0 to 100.
+   * @default 3
+   */
+  maxRetries?: number;
+  /**
+   * What an outcome means. Without it, values are accepted and errors retried, except bulwark
+   * errors other than `NETWORK` and `ATTEMPT_TIMEOUT` (see {@link defaultClassify}).
+   * @default defaultClassify
+   */
+  classify?: (outcome: RetryOutcome<V>) => RetryDecision;
+  /** The user's override: `true` or `false` wins over `classify`, `undefined` defers to it. */
+  shouldRetry?: (outcome: RetryOutcome<V>) => boolean | undefined;
+  /**
+   * Where retries are paid from: a shared {@link RetryBudgets} (keyed by `execute`'s `key`), one
+   * {@link RetryBudget}, options for a budget of this policy's own, or `false` for none.
+   * @default a RetryBudgets of this policy: 20 % of calls + 10 retries/s over 10 s, per key
+   */
+  budget?: RetryBudgets | RetryBudget | RetryBudgetOptions | false;
+  /**
+   * Longest server hint (ms) worth waiting for; a longer one returns the last outcome at once.
+   * @default 60_000
+   */
+  maxRetryAfter?: number;
+  /**
+   * Least time (ms) an attempt needs: a retry whose wait plus this would pass the deadline is not
+   * started. The policy cannot know how long an attempt takes, so the default only refuses
+   * retries that would start at or after the deadline; the HTTP glue may pass a measured latency.
+   * @default 1
+   */
+  minAttemptMs?: number;
+  /** Called before each wait. Errors it throws are ignored. */
+  onRetry?: (event: RetryEvent<V>) => void;
+  /** Called when the call ends on a failure that is not retried. Errors it throws are ignored. */
+  onGiveUp?: (event: GiveUpEvent<V>) => void;
+  /** Called with every value the policy discards to retry (the glue drains response bodies here). */
+  dispose?: (value: V) => void | Promise<void>;
+  /** @default systemClock */
+  clock?: Clock;
+  /** @default systemRandom */
+  random?: RandomSource;
+}
+
+const NO_RETRY: RetryDecision = Object.freeze({ retry: false });
+const TRANSIENT_CODES: ReadonlySet<BulwarkErrorCode> = new Set(['NETWORK', 'ATTEMPT_TIMEOUT']);
+const MAX_WAIT = 86_400_000;
+
+/**
+ * The classification used without `classify`: values are final; errors are retried, except
+ * bulwark errors other than `NETWORK` and `ATTEMPT_TIMEOUT` (an open circuit, a full limiter, a
+ * caller abort or a deadline must not be retried). The reason is the error's code or name.
+ */
+export function defaultClassify(outcome: RetryOutcome<unknown>): RetryDecision {
+  if (outcome.ok) return NO_RETRY;
+  const error = outcome.error;
+  if (isBulwarkError(error))
+    return TRANSIENT_CODES.has(error.code) ? { retry: true, reason: error.code } : NO_RETRY;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return { retry: true, reason: code };
+  return { retry: true, reason: error instanceof Error ? error.name : 'error' };
+}
+
+function numberOption(path: string, value: unknown, fallback: number, max: number, integer: boolean): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= 0 && value <= max) || (integer && !Number.isInteger(value))) {
+    throw invalidOption(path, value, `${integer ? 'an integer' : 'a number'} from 0 to ${max}`);
+  }
+  return value;
+}
+
+function functionOption<F>(path: string, value: F | undefined): F | undefined {
+  if (value !== undefined && typeof value !== 'function') throw invalidOption(path, value, 'a function');
+  return value;
+}
+
+// A function, not an inline check: the signal can abort while an attempt is awaited.
+const isAborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;
+
+function safely<A>(fn: ((arg: A) => unknown) | undefined, arg: A): void {
+  if (fn === undefined) return;
+  try {
+    const result = fn(arg);
+    if (result instanceof Promise) result.catch(() => undefined);
+  } catch {
+    // Observers and disposers must not change the outcome of the call.
+  }
+}
+
+/**
+ * Retries an async function with exponential backoff, server hints, a deadline and a budget.
+ * @example
+ * const policy = new RetryPolicy({ maxRetries: 2 });
+ * const data = await policy.execute(({ attempt }) => fetchData(attempt), { key: 'db' });
+ */
+export class RetryPolicy<V = unknown> {
+  readonly #maxRetries: number;
+  readonly #backoff: Backoff;
+  readonly #classify: ((outcome: RetryOutcome<V>) => RetryDecision) | undefined;
+  readonly #shouldRetry: ((outcome: RetryOutcome<V>) => boolean | undefined) | undefined;
+  readonly #budget: RetryBudgets | RetryBudget | undefined;
+  readonly #maxRetryAfter: number;
+  readonly #minAttemptMs: number;
+  readonly #onRetry: ((event: RetryEvent<V>) => void) | undefined;
+  readonly #onGiveUp: ((event: GiveUpEvent<V>) => void) | undefined;
+  readonly #dispose: ((value: V) => void | Promise<void>) | undefined;
+  readonly #clock: Clock;
+  readonly #random: RandomSource;
+
+  /** @throws BulwarkError `INVALID_OPTIONS` naming the option, e.g. `retry.maxRetries`. */
+  constructor(options: RetryOptions<V> = {}, path = 'retry') {
+    this.#maxRetries = numberOption(`${path}.maxRetries`, options.maxRetries, 3, 100, true);
+    this.#maxRetryAfter = numberOption(
+      `${path}.maxRetryAfter`,
+      options.maxRetryAfter,
+      60_000,
+      MAX_WAIT,
+      false,
+    );
+    this.#minAttemptMs = numberOption(`${path}.minAttemptMs`, options.minAttemptMs, 1, MAX_WAIT, false);
+    this.#backoff = resolveBackoff(options, path);
+    this.#classify = functionOption(`${path}.classify`, options.classify);
+    this.#shouldRetry = functionOption(`${path}.shouldRetry`, options.shouldRetry);
+    this.#onRetry = functionOption(`${path}.onRetry`, options.onRetry);
+    this.#onGiveUp = functionOption(`${path}.onGiveUp`, options.onGiveUp);
+    this.#dispose = functionOption(`${path}.dispose`, options.dispose);
+    this.#clock = options.clock ?? systemClock;
+    this.#random = functionOption(`${path}.random`, options.random) ?? systemRandom;
+    const budget = options.budget;
+    if (budget === false) this.#budget = undefined;
+    else if (budget instanceof RetryBudgets || budget instanceof RetryBudget) this.#budget = budget;
+    else if (budget === undefined || (typeof budget === 'object' && !Array.isArray(budget))) {
+      this.#budget = new RetryBudgets({ ...budget, clock: this.#clock }, `${path}.budget`);
+    } else {
+      throw invalidOption(`${path}.budget`, budget, 'a RetryBudgets, a RetryBudget, budget options or false');
+    }
+  }
+
+  /** The budget retries are paid from, if any (for `client.inspect()` and for hedges). */
+  get budget(): RetryBudgets | RetryBudget | undefined {
+    return this.#budget;
+  }
+
+  #decide(outcome: RetryOutcome<V>): RetryDecision {
+    let decision = this.#classify === undefined ? defaultClassify(outcome) : this.#classify(outcome);
+    const override = this.#shouldRetry?.(outcome);
+    if (override === false) decision = NO_RETRY;
+    else if (override === true && !decision.retry) decision = { retry: true, reason: 'shouldRetry' };
+    return decision;
+  }
+
+  #giveUp<T extends V>(attempt: number, reason: GiveUpReason, outcome: RetryOutcome<T>): T {
+    if (this.#onGiveUp !== undefined) safely(this.#onGiveUp, { attempt, reason, outcome });
+    if (outcome.ok) return outcome.value;
+    throw outcome.error;
+  }
+
+  /**
+   * Runs `fn` until it gives an outcome that is not retried, retries run out, or the budget, the
+   * deadline or a server hint says stop; then returns that last value or throws that last error.
+   */
+  async execute<T extends V>(
+    fn: (ctx: RetryAttemptContext) => Promise<T>,
+    opts?: RetryExecuteOptions,
+  ): Promise<T> {
+    const signal = opts?.signal;
+    if (signal?.aborted === true) throw signal.reason;
+    const key = opts?.key ?? 'default';
+    const budget = this.#budget;
+    if (budget instanceof RetryBudgets) budget.deposit(key);
+    else budget?.deposit();
+    const deadline = opts?.deadline ?? Number.POSITIVE_INFINITY;
+    const plain = this.#classify === undefined && this.#shouldRetry === undefined;
+
+    for (let attempt = 1; ; attempt++) {
+      let outcome: RetryOutcome<T>;
+      try {
+        const value = await fn({ attempt, signal });
+        if (plain) return value;
+        outcome = { ok: true, attempt, value };
+      } catch (error) {
+        outcome = { ok: false, attempt, error };
+      }
+      const decision = this.#decide(outcome);
+      if (!decision.retry) {
+        if (outcome.ok) return outcome.value;
+        return this.#giveUp<T>(attempt, 'not-retryable', outcome);
+      }
+      if (isAborted(signal)) return this.#giveUp(attempt, 'aborted', outcome);
+      if (attempt > this.#maxRetries) return this.#giveUp(attempt, 'max-retries', outcome);
+
+      const hint = decision.hintMs;
+      const hinted = hint !== undefined && hint >= 0 && Number.isFinite(hint);
+      if (hinted && hint > this.#maxRetryAfter) return this.#giveUp(attempt, 'hint-too-long', outcome);
+      const delayMs = hinted
+        ? Math.ceil(hint)
+        : backoffDelay(this.#backoff, attempt - 1, this.#random, decision.throttled === true);
+      if (this.#clock.now() + delayMs + this.#minAttemptMs > deadline) {
+        return this.#giveUp(attempt, 'deadline', outcome);
+      }
+      const paid =
+        budget === undefined ||
+        (budget instanceof RetryBudgets ? budget.tryWithdraw(key) : budget.tryWithdraw());
+      if (!paid) return this.#giveUp(attempt, 'budget', outcome);
+
+      if (outcome.ok && this.#dispose !== undefined) safely(this.#dispose, outcome.value);
+      if (this.#onRetry !== undefined) {
+        safely(this.#onRetry, {
+          attempt,
+          delayMs,
+          reason: decision.reason,
+          source: hinted ? 'hint' : 'backoff',
+          outcome,
+        });
+      }
+      if (delayMs > 0) {
+        try {
+          await this.#clock.sleep(delayMs, signal);
+        } catch (reason) {
+          if (this.#onGiveUp !== undefined) safely(this.#onGiveUp, { attempt, reason: 'aborted', outcome });
+          throw reason;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Creates a {@link RetryPolicy}.
+ * @example const policy = retryPolicy({ maxRetries: 5, jitter: 'equal' });
+ */
+export function retryPolicy<V = unknown>(options?: RetryOptions<V>): RetryPolicy<V> {
+  return new RetryPolicy(options);
+}
