@@ -1,0 +1,389 @@
+/**
+ * OpenTelemetry for bulwark through `@opentelemetry/api`, an optional peer. The API is loaded
+ * lazily and synchronously; without it every method is an empty function. With the API but no
+ * SDK registered, calls get no span and attempts no handle, so the pipeline pays a few
+ * comparisons. Spans: see otel-tracing.ts; instruments: otel-metrics.ts; names in docs/observability.md.
+ */
+
+import { createRequire } from 'node:module';
+import type { Attributes, Meter, Span, Tracer } from '@opentelemetry/api';
+import { systemClock, type Clock } from '../clock.js';
+import { invalidOption } from '../errors.js';
+import { errorType, isAbortError, normaliseMethod, parseOrigin, sanitizeUrl } from './otel-attributes.js';
+import { instrumentsFor, observeCircuitState, observeConcurrency, type Instruments } from './otel-metrics.js';
+import {
+  AttemptHandle,
+  type AttemptState,
+  type CallState,
+  finishSpan,
+  startAttemptSpan,
+  startCallSpan,
+  type OtelApiModule,
+} from './otel-tracing.js';
+import {
+  NOOP_TELEMETRY,
+  type AttemptSpan,
+  type AttemptTarget,
+  type CallSpan,
+  type CallTarget,
+  type CircuitStateName,
+  type ReportCircuit,
+  type ReportConcurrency,
+  type Telemetry,
+  type TimeoutCode,
+} from './telemetry.js';
+
+export type {
+  AttemptSpan,
+  AttemptTarget,
+  CallSpan,
+  CallTarget,
+  CircuitStateName,
+  ReportCircuit,
+  ReportConcurrency,
+  Telemetry,
+  TelemetryAttributes,
+  TimeoutCode,
+} from './telemetry.js';
+export { NOOP_TELEMETRY } from './telemetry.js';
+export { errorType, sanitizeUrl } from './otel-attributes.js';
+
+/** An `@opentelemetry/api` `TracerProvider`, typed structurally so bulwark's types never need the package. */
+export interface TracerProviderLike {
+  getTracer(name: string, version?: string): unknown;
+}
+
+/** An `@opentelemetry/api` `MeterProvider`, typed structurally. */
+export interface MeterProviderLike {
+  getMeter(name: string, version?: string): unknown;
+}
+
+/** Options of {@link createTelemetry}. The client maps its `name` and `telemetry` options onto these. */
+export interface TelemetryOptions {
+  /** The client's `name`: the `bulwark.client` attribute on every span and metric point. */
+  readonly clientName: string;
+  /**
+   * Inject W3C trace context (`traceparent`, `tracestate`) into each attempt through the global propagator.
+   * @default true
+   */
+  readonly propagate?: boolean;
+  /**
+   * Where spans go.
+   * @default the global provider (`trace.getTracerProvider()`), looked up on every call so an SDK started later is picked up
+   */
+  readonly tracerProvider?: TracerProviderLike;
+  /**
+   * Where metrics go. The API has no proxy for meters: register the SDK's provider before creating clients.
+   * @default the global provider (`metrics.getMeterProvider()`) at creation
+   */
+  readonly meterProvider?: MeterProviderLike;
+  /**
+   * Makes `url.full` and redirect locations safe. Always stripped of userinfo and fragment afterwards.
+   * @default sanitizeUrl (userinfo, fragment and well-known secret query values)
+   */
+  readonly redactUrl?: (url: string) => string;
+  /**
+   * Time source of `http.client.request.duration` (milliseconds).
+   * @default systemClock
+   */
+  readonly clock?: Pick<Clock, 'now'>;
+}
+
+let loaded: OtelApiModule | null | undefined;
+
+/**
+ * `@opentelemetry/api` if it can be required from here, else `undefined`. Resolved once; the
+ * package ships CommonJS, so `createRequire` loads it synchronously at client creation.
+ */
+function loadOtelApi(): OtelApiModule | undefined {
+  if (loaded === undefined) {
+    try {
+      loaded = createRequire(import.meta.url)('@opentelemetry/api') as OtelApiModule;
+    } catch {
+      loaded = null;
+    }
+  }
+  return loaded ?? undefined;
+}
+
+/**
+ * The telemetry of one client. Returns {@link NOOP_TELEMETRY} when `@opentelemetry/api` is not installed.
+ * @throws BulwarkError `INVALID_OPTIONS` naming the option (`name`, `telemetry.propagate`, ...).
+ * @example const telemetry = createTelemetry({ clientName: 'github', propagate: true });
+ */
+export function createTelemetry(options: TelemetryOptions): Telemetry {
+  return createTelemetryWith(loadOtelApi(), options);
+}
+
+/**
+ * {@link createTelemetry} with the `@opentelemetry/api` module given; `undefined` stands for "not
+ * installed" (the tests' seam). Typed `object` so bulwark's declarations never name the API's types.
+ */
+export function createTelemetryWith(api: object | undefined, options: TelemetryOptions): Telemetry {
+  validate(options);
+  return api === undefined ? NOOP_TELEMETRY : new OtelTelemetry(api as OtelApiModule, options);
+}
+
+function validate(options: TelemetryOptions): void {
+  const { clientName, propagate, tracerProvider, meterProvider, redactUrl, clock } = options;
+  if (typeof clientName !== 'string' || clientName === '') {
+    throw invalidOption('name', clientName, 'a non-empty string');
+  }
+  if (propagate !== undefined && typeof propagate !== 'boolean') {
+    throw invalidOption('telemetry.propagate', propagate, 'a boolean');
+  }
+  if (tracerProvider !== undefined && typeof tracerProvider.getTracer !== 'function') {
+    throw invalidOption('telemetry.tracerProvider', tracerProvider, 'an OpenTelemetry TracerProvider');
+  }
+  if (meterProvider !== undefined && typeof meterProvider.getMeter !== 'function') {
+    throw invalidOption('telemetry.meterProvider', meterProvider, 'an OpenTelemetry MeterProvider');
+  }
+  if (redactUrl !== undefined && typeof redactUrl !== 'function') {
+    throw invalidOption('telemetry.redactUrl', redactUrl, 'a function (url: string) => string');
+  }
+  if (clock !== undefined && typeof clock.now !== 'function') {
+    throw invalidOption('clock', clock, 'a Clock');
+  }
+}
+
+let version: string | undefined;
+function packageVersion(): string | undefined {
+  if (version === undefined) {
+    try {
+      version = (createRequire(import.meta.url)('bulwark/package.json') as { version: string }).version;
+    } catch {
+      version = '';
+    }
+  }
+  return version === '' ? undefined : version;
+}
+
+type Handle = CallSpan | AttemptSpan | undefined;
+
+function spanOf(handle: Handle): Span | undefined {
+  return handle === undefined ? undefined : (handle as CallState | AttemptState).span;
+}
+
+class OtelTelemetry implements Telemetry {
+  readonly enabled = true;
+  readonly #api: OtelApiModule;
+  readonly #tracer: Tracer;
+  readonly #ownTracerProvider: boolean;
+  readonly #noopTracerProvider: unknown;
+  readonly #meter: Meter;
+  readonly #instruments: Instruments | undefined;
+  readonly #client: string;
+  readonly #propagate: boolean;
+  readonly #redact: (url: string) => string;
+  readonly #clock: Pick<Clock, 'now'>;
+
+  constructor(api: OtelApiModule, options: TelemetryOptions) {
+    this.#api = api;
+    this.#client = options.clientName;
+    this.#propagate = options.propagate ?? true;
+    const redact = options.redactUrl;
+    this.#redact = redact === undefined ? sanitizeUrl : (url) => sanitizeUrl(redact(url));
+    this.#clock = options.clock ?? systemClock;
+    this.#ownTracerProvider = options.tracerProvider !== undefined;
+    const tracerProvider = options.tracerProvider ?? api.trace.getTracerProvider();
+    this.#tracer = tracerProvider.getTracer('bulwark', packageVersion()) as Tracer;
+    // A fresh proxy's delegate is the API's no-op provider: the identity that means "no SDK".
+    // (The class is deprecated for API 2.0; without it, tracing is simply assumed on.)
+    const Proxy = (api as { ProxyTracerProvider?: new () => { getDelegate(): unknown } }).ProxyTracerProvider;
+    this.#noopTracerProvider = Proxy === undefined ? undefined : new Proxy().getDelegate();
+    const meterProvider = options.meterProvider ?? api.metrics.getMeterProvider();
+    this.#meter = meterProvider.getMeter('bulwark', packageVersion()) as Meter;
+    this.#instruments = this.#meter === api.createNoopMeter() ? undefined : instrumentsFor(this.#meter);
+  }
+
+  #tracing(): boolean {
+    if (this.#ownTracerProvider) return true;
+    const provider = this.#api.trace.getTracerProvider() as { getDelegate?: () => unknown };
+    return (
+      this.#noopTracerProvider === undefined ||
+      typeof provider.getDelegate !== 'function' ||
+      provider.getDelegate() !== this.#noopTracerProvider
+    );
+  }
+
+  startCall(target: CallTarget): CallSpan | undefined {
+    if (!this.#tracing()) return undefined;
+    return startCallSpan(this.#api, this.#tracer, this.#client, target);
+  }
+
+  endCall(call: CallSpan | undefined, status: number | undefined, error: unknown, attempts: number): void {
+    if (call === undefined) return;
+    const handle = call as CallState;
+    if (handle.ended) return;
+    handle.ended = true;
+    if (attempts > 0 && handle.span.isRecording()) handle.span.setAttribute('bulwark.attempts', attempts);
+    finishSpan(this.#api, handle.span, status, error, errorType(status, error));
+  }
+
+  startAttempt(
+    call: CallSpan | undefined,
+    target: AttemptTarget,
+    resendCount: number,
+  ): AttemptSpan | undefined {
+    const tracing = call !== undefined || this.#tracing();
+    if (!tracing && this.#instruments === undefined) return undefined;
+    const method = normaliseMethod(target.method);
+    const endpoint = parseOrigin(target.origin);
+    let span: Span | undefined;
+    let parent;
+    if (tracing) {
+      parent = call === undefined ? this.#api.context.active() : (call as CallState).context;
+      span = startAttemptSpan(
+        this.#api,
+        this.#tracer,
+        parent,
+        method,
+        endpoint,
+        target,
+        resendCount,
+        this.#redact,
+      );
+    }
+    return new AttemptHandle(span, parent, this.#clock.now(), method, endpoint);
+  }
+
+  endAttempt(attempt: AttemptSpan | undefined, status: number | undefined, error?: unknown): void {
+    if (attempt === undefined) return;
+    const handle = attempt as AttemptState;
+    if (handle.ended) return;
+    handle.ended = true;
+    const type = errorType(status, error);
+    if (handle.span !== undefined) finishSpan(this.#api, handle.span, status, error, type);
+    // A cancelled attempt (the caller's abort, a hedge loser) measures nothing about the server.
+    if (this.#instruments === undefined || isAbortError(error)) return;
+    const attributes: Attributes = {
+      'http.request.method': handle.method,
+      'server.address': handle.address,
+      'server.port': handle.port,
+      'bulwark.client': this.#client,
+    };
+    if (status !== undefined) attributes['http.response.status_code'] = status;
+    if (type !== undefined) attributes['error.type'] = type;
+    this.#instruments.requestDuration.record((this.#clock.now() - handle.startedAt) / 1000, attributes);
+  }
+
+  inject(headers: Record<string, string>, attempt: AttemptSpan | undefined): void {
+    if (!this.#propagate) return;
+    const context =
+      attempt === undefined ? this.#api.context.active() : (attempt as AttemptState).contextIn(this.#api);
+    this.#api.propagation.inject(context, headers);
+  }
+
+  run<T>(handle: Handle, fn: () => T): T {
+    if (handle === undefined) return fn();
+    const context =
+      handle.kind === 'call' ? (handle as CallState).context : (handle as AttemptState).contextIn(this.#api);
+    return this.#api.context.with(context, fn);
+  }
+
+  isRecording(handle: Handle): boolean {
+    return spanOf(handle)?.isRecording() ?? false;
+  }
+
+  event(handle: Handle, name: string, attributes?: Attributes): void {
+    const span = spanOf(handle);
+    if (span?.isRecording() === true) span.addEvent(name, attributes);
+  }
+
+  retry(handle: Handle, key: string, reason: string, attempt: number, delayMs: number): void {
+    this.#instruments?.retries.add(1, this.#keyed(key, 'bulwark.retry.reason', reason));
+    this.event(handle, 'bulwark.retry', {
+      'bulwark.key': key,
+      'bulwark.retry.reason': reason,
+      'bulwark.attempt': attempt,
+      'bulwark.retry.delay_ms': delayMs,
+    });
+  }
+
+  retryBudgetExhausted(handle: Handle, key: string): void {
+    this.#instruments?.retryBudgetRejections.add(1, this.#keyed(key));
+    this.event(handle, 'bulwark.retry_budget.exhausted', { 'bulwark.key': key });
+  }
+
+  hedge(handle: Handle, key: string, hedge: number, delayMs: number): void {
+    this.#instruments?.hedges.add(1, this.#keyed(key));
+    this.event(handle, 'bulwark.hedge', {
+      'bulwark.key': key,
+      'bulwark.hedge': hedge,
+      'bulwark.hedge.delay_ms': delayMs,
+    });
+  }
+
+  circuitTransition(key: string, from: CircuitStateName, to: CircuitStateName, handle?: Handle): void {
+    const attributes = this.#keyed(key, 'bulwark.circuit.from', from);
+    attributes['bulwark.circuit.to'] = to;
+    this.#instruments?.circuitTransitions.add(1, attributes);
+    this.event(handle, 'bulwark.circuit.transition', attributes);
+  }
+
+  circuitRejected(handle: Handle, key: string, retryAfterMs: number): void {
+    this.#instruments?.circuitRejections.add(1, this.#keyed(key));
+    this.event(handle, 'bulwark.circuit.rejected', {
+      'bulwark.key': key,
+      'bulwark.retry_after_ms': retryAfterMs,
+    });
+  }
+
+  rateLimitWait(handle: Handle, key: string, waitMs: number): void {
+    this.#instruments?.rateLimitWaits.record(waitMs / 1000, this.#keyed(key));
+    this.event(handle, 'bulwark.rate_limit.wait', {
+      'bulwark.key': key,
+      'bulwark.rate_limit.wait_ms': waitMs,
+    });
+  }
+
+  rateLimitRejected(handle: Handle, key: string, retryAfterMs: number): void {
+    this.#instruments?.rateLimitRejections.add(1, this.#keyed(key));
+    this.event(handle, 'bulwark.rate_limit.rejected', {
+      'bulwark.key': key,
+      'bulwark.retry_after_ms': retryAfterMs,
+    });
+  }
+
+  concurrencyRejected(handle: Handle, key: string, limit: number, inflight: number): void {
+    this.#instruments?.concurrencyRejections.add(1, this.#keyed(key));
+    this.event(handle, 'bulwark.concurrency.rejected', {
+      'bulwark.key': key,
+      'bulwark.concurrency.limit': limit,
+      'bulwark.concurrency.inflight': inflight,
+    });
+  }
+
+  timeout(handle: Handle, code: TimeoutCode, timeoutMs: number): void {
+    this.event(handle, 'bulwark.timeout', { 'error.type': code, 'bulwark.timeout_ms': timeoutMs });
+  }
+
+  redirect(handle: Handle, status: number, location: string, count: number): void {
+    if (!this.isRecording(handle)) return;
+    this.event(handle, 'bulwark.redirect', {
+      'http.response.status_code': status,
+      'url.full': this.#redact(location),
+      'bulwark.redirect.count': count,
+    });
+  }
+
+  observeCircuits(read: (report: ReportCircuit) => void): () => void {
+    if (this.#instruments === undefined) return noop;
+    return observeCircuitState(this.#instruments, this.#client, read);
+  }
+
+  observeConcurrency(read: (report: ReportConcurrency) => void): () => void {
+    if (this.#instruments === undefined) return noop;
+    return observeConcurrency(this.#meter, this.#instruments, this.#client, read);
+  }
+
+  #keyed(key: string, name?: string, value?: string): Attributes {
+    const attributes: Attributes = { 'bulwark.client': this.#client, 'bulwark.key': key };
+    if (name !== undefined) attributes[name] = value;
+    return attributes;
+  }
+}
+
+function noop(): void {
+  // Nothing was registered, so there is nothing to remove.
+}
