@@ -42,3 +42,52 @@ export interface RateLimitStore {
   /** Releases timers and connections the store owns (never a caller's Redis client). */
   close?(): void | Promise<void>;
 }
+
+/** What the shared circuit state says about a key, as every node sees it. */
+export type SharedCircuitState =
+  /** No node has the circuit open: each node's own breaker decides. */
+  | { readonly state: 'closed' }
+  /** A node opened the circuit; nothing may be sent for `retryAfterMs`. `openMs` is how long it was opened for. */
+  | { readonly state: 'open'; readonly retryAfterMs: number; readonly openMs: number }
+  /**
+   * The open period ended and no node has closed the circuit yet: one probe may go. `probing`
+   * is true while a node holds the probe lease ({@link CircuitStore.acquireProbe}).
+   */
+  | { readonly state: 'half-open'; readonly openMs: number; readonly probing: boolean };
+
+/**
+ * Circuit state shared by every node (opt-in: `circuitBreaker: { store }`), so a circuit one node
+ * opens is open for all of them from their next decision. It is advisory: each node keeps its own
+ * breaker, and a store that cannot answer reports `closed` rather than failing the request.
+ */
+export interface CircuitStore {
+  /** One small call per decision: the state of `key` right now. */
+  check(key: string): SharedCircuitState | Promise<SharedCircuitState>;
+  /** Opens the circuit for `forMs` on every node; releases any probe lease. */
+  open(key: string, forMs: number): void | Promise<void>;
+  /** Closes the circuit on every node (a probe passed); releases any probe lease. */
+  close(key: string): void | Promise<void>;
+  /**
+   * Leases the half-open probe for `leaseMs`: true on exactly one node at a time. The lease ends
+   * with {@link open} or {@link close}, or by itself after `leaseMs` if the probe never reports.
+   */
+  acquireProbe(key: string, leaseMs: number): boolean | Promise<boolean>;
+}
+
+/** One bucket as inspect shows it. */
+export interface BucketState {
+  readonly key: string;
+  /** Requests (of cost 1) that could go at once. */
+  readonly remaining: number;
+  /** Milliseconds until the next token is free; 0 when `remaining` > 0. */
+  readonly nextFreeMs: number;
+}
+
+/**
+ * A store that can list its live buckets without taking from them (the memory store can; a shared
+ * store usually cannot list cheaply). The rate limiter's `snapshot()` uses it when present.
+ */
+export interface InspectableRateLimitStore extends RateLimitStore {
+  /** Every live bucket as `params` see it now. A key with no bucket is full. */
+  buckets(params: GcraParams): BucketState[];
+}

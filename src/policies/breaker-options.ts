@@ -1,0 +1,193 @@
+/**
+ * Options of the circuit breaker, their defaults and their validation (errors name
+ * `circuitBreaker.<option>`), kept apart from the state machine.
+ */
+import type { Clock } from '../clock.js';
+import { invalidOption } from '../errors.js';
+import type { CircuitStateChange } from './circuit-breaker.js';
+
+/** Where outcomes are counted: the last `ms` in `buckets` time buckets, or the last `calls` calls. */
+export type BreakerWindow = { readonly ms: number; readonly buckets?: number } | { readonly calls: number };
+
+/**
+ * Options of {@link CircuitBreaker} (the client's `circuitBreaker` option).
+ *
+ * Recipes:
+ * - Hardhat's fuse, "N failures in T ms blow it for R ms" (fuse's `{standard, MaxR, T}` melts on
+ *   failure MaxR + 1, so N = MaxR + 1):
+ *   `{ failureThreshold: N, failureRatio: false, window: { ms: T }, openDuration: R, maxOpenDuration: R }`.
+ *   Unlike the fuse, after R one probe goes first instead of every caller at once.
+ * - HTTPower, "5 failures among the last 10 calls open it for 60 s":
+ *   `{ window: { calls: 10 }, failureThreshold: 5, openDuration: 60_000, maxOpenDuration: 60_000 }`.
+ */
+export interface CircuitBreakerOptions {
+  /**
+   * The key in events, snapshots and errors (the client uses the origin or the request's `key`).
+   * @default 'default'
+   */
+  readonly key?: string;
+  /**
+   * Trip when at least `minimumCalls` calls in the window saw this share of failures, in (0, 1].
+   * `false` leaves only `failureThreshold`.
+   * @default 0.5
+   */
+  readonly failureRatio?: number | false;
+  /**
+   * Calls the window must hold before `failureRatio` is judged (capped at `window.calls`).
+   * @default 20
+   */
+  readonly minimumCalls?: number;
+  /**
+   * Trip when the window holds this many failures, whatever the ratio. Off unless given.
+   * @default false
+   */
+  readonly failureThreshold?: number | false;
+  /**
+   * The sliding window.
+   * @default { ms: 30_000, buckets: 10 }
+   */
+  readonly window?: BreakerWindow;
+  /**
+   * How long the circuit stays open after tripping, ms; doubles after each failed probe.
+   * @default 5_000
+   */
+  readonly openDuration?: number;
+  /**
+   * The cap of the doubling open duration, ms.
+   * @default 60_000
+   */
+  readonly maxOpenDuration?: number;
+  /**
+   * Probes admitted in half-open; all must pass to close.
+   * @default 1
+   */
+  readonly halfOpenRequests?: number;
+  /**
+   * Source of time.
+   * @default systemClock
+   */
+  readonly clock?: Clock;
+  /** Told of every state change (after it happened). Must not throw: an error reaches the caller. */
+  readonly onStateChange?: (change: CircuitStateChange) => void;
+}
+
+/** {@link CircuitBreakerOptions} validated, defaults applied. */
+export interface ResolvedBreakerOptions {
+  readonly key: string;
+  readonly failureRatio: number | undefined;
+  readonly minimumCalls: number;
+  readonly failureThreshold: number | undefined;
+  readonly window: { readonly ms: number; readonly buckets: number } | { readonly calls: number };
+  readonly openDuration: number;
+  readonly maxOpenDuration: number;
+  readonly halfOpenRequests: number;
+  readonly onStateChange: ((change: CircuitStateChange) => void) | undefined;
+}
+
+const KEYS = [
+  'key',
+  'failureRatio',
+  'minimumCalls',
+  'failureThreshold',
+  'window',
+  'openDuration',
+  'maxOpenDuration',
+  'halfOpenRequests',
+  'clock',
+  'onStateChange',
+];
+
+/** The longest duration accepted (Node's timer limit, about 24.8 days). */
+const MAX_MS = 2_147_483_647;
+
+function integer(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidOption(`circuitBreaker.${name}`, value, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function resolveWindow(value: unknown): ResolvedBreakerOptions['window'] {
+  const expected = 'an object { ms, buckets? } or { calls }';
+  if (typeof value !== 'object' || value === null)
+    throw invalidOption('circuitBreaker.window', value, expected);
+  const window = value as Record<string, unknown>;
+  if ('calls' in window) {
+    if ('ms' in window || 'buckets' in window) throw invalidOption('circuitBreaker.window', value, expected);
+    return { calls: integer('window.calls', window.calls, 1, 100_000) };
+  }
+  const ms = integer('window.ms', window.ms, 1, MAX_MS);
+  const buckets =
+    window.buckets === undefined ? Math.min(10, ms) : integer('window.buckets', window.buckets, 1, 1_000);
+  if (buckets > ms)
+    throw invalidOption('circuitBreaker.window.buckets', buckets, `at most window.ms (${ms})`);
+  return { ms, buckets };
+}
+
+/** Validates and fills in defaults. @throws BulwarkError `INVALID_OPTIONS`. */
+export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedBreakerOptions {
+  if (typeof options !== 'object' || (options as unknown) === null) {
+    throw invalidOption('circuitBreaker', options, 'an object, or false to disable');
+  }
+  const record = options as Record<string, unknown>;
+  for (const name of Object.keys(record)) {
+    if (!KEYS.includes(name)) {
+      throw invalidOption(
+        `circuitBreaker.${name}`,
+        record[name],
+        `no such option (known: ${KEYS.join(', ')})`,
+      );
+    }
+  }
+  const { key = 'default', failureRatio = 0.5, failureThreshold = false, onStateChange, clock } = options;
+  if (typeof key !== 'string' || key === '')
+    throw invalidOption('circuitBreaker.key', key, 'a non-empty string');
+  if (
+    failureRatio !== false &&
+    (typeof failureRatio !== 'number' || !(failureRatio > 0 && failureRatio <= 1))
+  ) {
+    throw invalidOption('circuitBreaker.failureRatio', failureRatio, 'a number in (0, 1], or false');
+  }
+  const threshold =
+    failureThreshold === false ? undefined : integer('failureThreshold', failureThreshold, 1, 100_000);
+  if (failureRatio === false && threshold === undefined) {
+    throw invalidOption(
+      'circuitBreaker.failureRatio',
+      failureRatio,
+      'a ratio unless failureThreshold is set',
+    );
+  }
+  const window = resolveWindow(options.window ?? { ms: 30_000, buckets: 10 });
+  const minimumCalls = integer('minimumCalls', options.minimumCalls ?? 20, 1, 1_000_000);
+  const openDuration = integer('openDuration', options.openDuration ?? 5_000, 1, MAX_MS);
+  const maxOpenDuration = integer(
+    'maxOpenDuration',
+    options.maxOpenDuration ?? Math.max(60_000, openDuration),
+    1,
+    MAX_MS,
+  );
+  if (maxOpenDuration < openDuration) {
+    throw invalidOption(
+      'circuitBreaker.maxOpenDuration',
+      maxOpenDuration,
+      `at least openDuration (${openDuration})`,
+    );
+  }
+  if (onStateChange !== undefined && typeof onStateChange !== 'function') {
+    throw invalidOption('circuitBreaker.onStateChange', onStateChange, 'a function');
+  }
+  if (clock !== undefined && (typeof clock !== 'object' || typeof clock.now !== 'function')) {
+    throw invalidOption('circuitBreaker.clock', clock, 'a Clock');
+  }
+  return {
+    key,
+    failureRatio: failureRatio === false ? undefined : failureRatio,
+    minimumCalls: 'calls' in window ? Math.min(minimumCalls, window.calls) : minimumCalls,
+    failureThreshold: threshold,
+    window,
+    openDuration,
+    maxOpenDuration,
+    halfOpenRequests: integer('halfOpenRequests', options.halfOpenRequests ?? 1, 1, 1_000),
+    onStateChange,
+  };
+}

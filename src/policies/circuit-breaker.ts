@@ -1,0 +1,341 @@
+/**
+ * The circuit breaker: closed → open when the window's failures reach `failureThreshold` or
+ * `minimumCalls` calls saw a failure ratio ≥ `failureRatio`; open → half-open lazily, on the
+ * first call after `openDuration` (no timer); half-open admits `halfOpenRequests` probes and
+ * closes when all of them pass; a failed or released probe re-opens it for twice as long, up to
+ * `maxOpenDuration`.
+ *
+ * The closed path allocates nothing: `tryAcquire()` returns the same frozen permit object for a
+ * whole closed period, so outcomes from an earlier period (late results after a trip) are known
+ * by identity and ignored, as Polly ignores late results. Probe permits are objects of their own,
+ * tracked so a probe that never reports cannot hold the circuit half-open for ever (HTTPower's
+ * stuck-half-open bug): the HTTP glue `release()`s it on its attempt timeout, and a probe with no
+ * verdict after the current open duration frees its slot anyway (Polly's re-permit).
+ */
+import { systemClock, type Clock } from '../clock.js';
+import { BulwarkError, isBulwarkError } from '../errors.js';
+import { CountWindow, TimeWindow, type HealthWindow } from './breaker-window.js';
+import {
+  resolveBreakerOptions,
+  type CircuitBreakerOptions,
+  type ResolvedBreakerOptions,
+} from './breaker-options.js';
+
+export type { BreakerWindow, CircuitBreakerOptions } from './breaker-options.js';
+
+/** The state of a circuit. */
+export type CircuitState =
+  | { readonly state: 'closed' }
+  /** Rejecting until `until` (clock ms). */
+  | { readonly state: 'open'; readonly until: number }
+  /** Admitting `halfOpenRequests` probes; `probes` are in flight. */
+  | { readonly state: 'half-open'; readonly probes: number }
+  /** Opened by hand with `isolate()`: rejects until `reset()`. */
+  | { readonly state: 'isolated' };
+
+/** The name of a {@link CircuitState}. */
+export type CircuitStateName = CircuitState['state'];
+
+/** Why a circuit changed state. */
+export type CircuitChangeReason =
+  | 'failure-threshold'
+  | 'failure-ratio'
+  | 'open-elapsed'
+  | 'probe-failed'
+  | 'probe-released'
+  | 'probes-passed'
+  | 'isolated'
+  | 'reset';
+
+/** A state change, for metrics and the `bulwark:circuit` channel. */
+export interface CircuitStateChange {
+  readonly key: string;
+  readonly from: CircuitStateName;
+  readonly to: CircuitStateName;
+  readonly reason: CircuitChangeReason;
+  /** Clock ms of the change. */
+  readonly at: number;
+}
+
+/** Admission: send the call, then report it with exactly one of `onSuccess/onFailure/onIgnore/release`. */
+export interface CircuitPermit {
+  readonly allowed: true;
+}
+
+/** Refusal: the circuit is open. `retryAfterMs` is `Infinity` while isolated. */
+export interface CircuitRejection {
+  readonly allowed: false;
+  readonly retryAfterMs: number;
+}
+
+/** The answer of {@link CircuitBreaker.tryAcquire}. */
+export type CircuitDecision = CircuitPermit | CircuitRejection;
+
+/** A circuit as `client.inspect()` shows it. */
+export interface CircuitSnapshot {
+  readonly key: string;
+  /** What the next call would see (an elapsed open period shows as `half-open`). */
+  readonly state: CircuitStateName;
+  /** Failures in the window. */
+  readonly failures: number;
+  /** Calls in the window. */
+  readonly calls: number;
+  /** Clock ms when the open period ends; only while open. */
+  readonly openUntil?: number;
+}
+
+/** What `execute` learns from one call, for `isFailure`. */
+export type CallOutcome<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
+const CLOSED = 0;
+const OPEN = 1;
+const HALF_OPEN = 2;
+const ISOLATED = 3;
+const NAMES = ['closed', 'open', 'half-open', 'isolated'] as const;
+
+class ProbePermit implements CircuitPermit {
+  readonly allowed = true;
+  readonly startedAt: number;
+  constructor(startedAt: number) {
+    this.startedAt = startedAt;
+  }
+}
+
+const freshPermit = (): CircuitPermit => Object.freeze({ allowed: true });
+// Stands for "no closed period is current": never handed out, so nothing matches it.
+const NO_PERMIT = freshPermit();
+const ISOLATED_REJECTION: CircuitRejection = Object.freeze({
+  allowed: false,
+  retryAfterMs: Number.POSITIVE_INFINITY,
+});
+
+/** The `CIRCUIT_OPEN` error, for `execute` and for the HTTP glue. */
+export function circuitOpenError(key: string, retryAfterMs: number): BulwarkError {
+  const when = Number.isFinite(retryAfterMs) ? `retry in ${retryAfterMs} ms` : 'isolated until reset';
+  return new BulwarkError('CIRCUIT_OPEN', `Circuit "${key}" is open: ${when}.`, { key, retryAfterMs });
+}
+
+function isAbort(error: unknown): boolean {
+  if (isBulwarkError(error, 'ABORTED')) return true;
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
+}
+
+/**
+ * A circuit breaker for one key (per origin in the client). Usable around any async function
+ * with {@link execute}, or step by step on the hot path.
+ * @example
+ * const breaker = new CircuitBreaker({ key: 'https://api.example.com' });
+ * const permit = breaker.tryAcquire();
+ * if (!permit.allowed) throw circuitOpenError(breaker.key, permit.retryAfterMs);
+ * try { const res = await send(); res.status >= 500 ? breaker.onFailure(permit) : breaker.onSuccess(permit); }
+ * catch (error) { breaker.onFailure(permit); throw error; }
+ */
+export class CircuitBreaker {
+  /** The key in events, snapshots and errors. */
+  readonly key: string;
+  readonly #options: ResolvedBreakerOptions;
+  readonly #clock: Clock;
+  readonly #window: HealthWindow;
+  // A count window needs no time: skip the clock read (about 100 ns on some hosts) on each outcome.
+  readonly #timed: boolean;
+  #state: 0 | 1 | 2 | 3 = CLOSED;
+  #closedPermit: CircuitPermit = freshPermit();
+  #openUntil = 0;
+  #openMs: number;
+  readonly #probes: ProbePermit[] = [];
+  #passed = 0;
+
+  /** @throws BulwarkError `INVALID_OPTIONS` naming `circuitBreaker.<option>`. */
+  constructor(options: CircuitBreakerOptions = {}) {
+    this.#options = resolveBreakerOptions(options);
+    this.key = this.#options.key;
+    this.#clock = options.clock ?? systemClock;
+    const window = this.#options.window;
+    this.#timed = !('calls' in window);
+    this.#window =
+      'calls' in window
+        ? new CountWindow(window.calls)
+        : new TimeWindow(window.ms, window.buckets, this.#clock.now());
+    this.#openMs = this.#options.openDuration;
+  }
+
+  /** The state right now (an elapsed open period shows as `half-open` with no probe). */
+  get state(): CircuitState {
+    switch (this.#state) {
+      case CLOSED:
+        return { state: 'closed' };
+      case OPEN:
+        return this.#clock.now() < this.#openUntil
+          ? { state: 'open', until: this.#openUntil }
+          : { state: 'half-open', probes: 0 };
+      case HALF_OPEN:
+        return { state: 'half-open', probes: this.#probes.length };
+      default:
+        return { state: 'isolated' };
+    }
+  }
+
+  /** Asks to send one call. Closed: a shared permit, no allocation, no clock read. */
+  tryAcquire(): CircuitDecision {
+    if (this.#state === CLOSED) return this.#closedPermit;
+    return this.#acquireSlow(this.#clock.now());
+  }
+
+  /** The call went well. */
+  onSuccess(permit: CircuitPermit): void {
+    if (permit === this.#closedPermit) {
+      this.#window.record(false, this.#timed ? this.#clock.now() : 0);
+      return;
+    }
+    const index = this.#probeIndex(permit);
+    if (index < 0) return;
+    this.#probes.splice(index, 1);
+    this.#passed++;
+    if (this.#passed >= this.#options.halfOpenRequests) {
+      this.#openMs = this.#options.openDuration;
+      this.#close(this.#clock.now(), 'probes-passed');
+    }
+  }
+
+  /** The call failed (network error, timeout, 5xx, 429, or whatever `isFailure` says). */
+  onFailure(permit: CircuitPermit): void {
+    this.#fail(permit, 'probe-failed');
+  }
+
+  /** The call ended without telling anything about the dependency (the caller aborted): not counted. */
+  onIgnore(permit: CircuitPermit): void {
+    const index = this.#probeIndex(permit);
+    if (index >= 0) this.#probes.splice(index, 1);
+  }
+
+  /** The call was abandoned without an outcome (its attempt timed out): counts as a failure. */
+  release(permit: CircuitPermit): void {
+    this.#fail(permit, 'probe-released');
+  }
+
+  /** Opens the circuit until {@link reset}, whatever the calls say. */
+  isolate(): void {
+    if (this.#state === ISOLATED) return;
+    this.#closedPermit = NO_PERMIT;
+    this.#probes.length = 0;
+    this.#transition(ISOLATED, 'isolated', this.#clock.now());
+  }
+
+  /** Closes the circuit with an empty window and the base open duration. */
+  reset(): void {
+    this.#openMs = this.#options.openDuration;
+    this.#close(this.#clock.now(), 'reset');
+  }
+
+  /** For `client.inspect()`. */
+  snapshot(): CircuitSnapshot {
+    const now = this.#clock.now();
+    this.#window.read(now);
+    const { calls, failures } = this.#window;
+    const name = this.#state === OPEN && now >= this.#openUntil ? 'half-open' : NAMES[this.#state];
+    const base = { key: this.key, state: name, failures, calls };
+    return name === 'open' ? { ...base, openUntil: this.#openUntil } : base;
+  }
+
+  /**
+   * Runs `fn` through the breaker. Rejects with `CIRCUIT_OPEN` (`key`, `retryAfterMs`) without
+   * calling it when open. A thrown error is a failure and a value a success unless `isFailure`
+   * says otherwise; an abort (`AbortError`, `ABORTED`) is never counted.
+   */
+  async execute<T>(
+    fn: () => T | PromiseLike<T>,
+    isFailure?: (outcome: CallOutcome<T>) => boolean,
+  ): Promise<T> {
+    const permit = this.tryAcquire();
+    if (!permit.allowed) throw circuitOpenError(this.key, permit.retryAfterMs);
+    let value: T;
+    try {
+      value = await fn();
+    } catch (error) {
+      if (isAbort(error)) this.onIgnore(permit);
+      else if (isFailure === undefined || isFailure({ ok: false, error })) this.onFailure(permit);
+      else this.onSuccess(permit);
+      throw error;
+    }
+    if (isFailure?.({ ok: true, value }) === true) this.onFailure(permit);
+    else this.onSuccess(permit);
+    return value;
+  }
+
+  #acquireSlow(now: number): CircuitDecision {
+    if (this.#state === OPEN) {
+      if (now < this.#openUntil) return { allowed: false, retryAfterMs: Math.ceil(this.#openUntil - now) };
+      this.#probes.length = 0;
+      this.#passed = 0;
+      this.#transition(HALF_OPEN, 'open-elapsed', now);
+      // Ask again: a listener may have reset or isolated the circuit.
+      return this.tryAcquire();
+    }
+    return this.#state === HALF_OPEN ? this.#admitProbe(now) : ISOLATED_REJECTION;
+  }
+
+  #admitProbe(now: number): CircuitDecision {
+    const probes = this.#probes;
+    let oldest = probes[0];
+    while (oldest !== undefined && now >= oldest.startedAt + this.#openMs) {
+      probes.shift();
+      oldest = probes[0];
+    }
+    if (oldest === undefined || probes.length + this.#passed < this.#options.halfOpenRequests) {
+      const probe = new ProbePermit(now);
+      probes.push(probe);
+      return probe;
+    }
+    // Another probe may go when the oldest one's verdict is overdue.
+    return { allowed: false, retryAfterMs: Math.ceil(oldest.startedAt + this.#openMs - now) };
+  }
+
+  #fail(permit: CircuitPermit, probeReason: 'probe-failed' | 'probe-released'): void {
+    if (permit === this.#closedPermit) {
+      const now = this.#clock.now();
+      const window = this.#window;
+      window.record(true, now);
+      const { failureThreshold, failureRatio, minimumCalls } = this.#options;
+      if (failureThreshold !== undefined && window.failures >= failureThreshold) {
+        this.#open(now, 'failure-threshold');
+      } else if (
+        failureRatio !== undefined &&
+        window.calls >= minimumCalls &&
+        window.failures / window.calls >= failureRatio
+      ) {
+        this.#open(now, 'failure-ratio');
+      }
+      return;
+    }
+    if (this.#probeIndex(permit) < 0) return;
+    this.#openMs = Math.min(this.#openMs * 2, this.#options.maxOpenDuration);
+    this.#open(this.#clock.now(), probeReason);
+  }
+
+  #probeIndex(permit: CircuitPermit): number {
+    return this.#state === HALF_OPEN && permit instanceof ProbePermit ? this.#probes.indexOf(permit) : -1;
+  }
+
+  #open(now: number, reason: CircuitChangeReason): void {
+    this.#closedPermit = NO_PERMIT;
+    this.#probes.length = 0;
+    this.#openUntil = now + this.#openMs;
+    this.#transition(OPEN, reason, now);
+  }
+
+  #close(now: number, reason: CircuitChangeReason): void {
+    this.#window.reset(now);
+    this.#probes.length = 0;
+    this.#passed = 0;
+    if (this.#state === CLOSED) return;
+    this.#closedPermit = freshPermit();
+    this.#transition(CLOSED, reason, now);
+  }
+
+  #transition(to: 0 | 1 | 2 | 3, reason: CircuitChangeReason, now: number): void {
+    const from = this.#state;
+    this.#state = to;
+    this.#options.onStateChange?.({ key: this.key, from: NAMES[from], to: NAMES[to], reason, at: now });
+  }
+}

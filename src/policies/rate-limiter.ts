@@ -1,0 +1,295 @@
+/**
+ * The rate-limit policy: `requests` per `per` with a `burst`, GCRA in a {@link RateLimitStore}
+ * (in process by default, Redis for a global limit). A free slot costs one synchronous store call
+ * and no promise; a slot further away is reserved and waited for (`strategy: 'wait'`, up to
+ * `maxWait` and never past the caller's deadline) or refused with `RATE_LIMITED`.
+ */
+import { systemClock, type Clock } from '../clock.js';
+import { BulwarkError, invalidOption, invalidRequest } from '../errors.js';
+import { MemoryStore } from '../stores/memory.js';
+import type {
+  GcraParams,
+  InspectableRateLimitStore,
+  RateLimitDecision,
+  RateLimitStore,
+} from '../stores/store.js';
+
+/** The period of a rate, by name or in milliseconds. */
+export type RatePeriod = 'second' | 'minute' | 'hour' | number;
+
+/** What the limiter does when no slot is free now. */
+export type RateLimitStrategy = 'wait' | 'error';
+
+/** A wait, a refusal or a failed hold, for metrics and the `bulwark:rate-limit` channel. */
+export type RateLimitEvent =
+  | { readonly type: 'wait'; readonly key: string; readonly waitMs: number }
+  | { readonly type: 'rejected'; readonly key: string; readonly retryAfterMs: number }
+  /** `hold()` could not reach the store (the hint is lost; the limit itself still holds). */
+  | { readonly type: 'store-error'; readonly key: string; readonly error: unknown };
+
+/** Options of {@link RateLimiter} (the client's `rateLimit` option). */
+export interface RateLimiterOptions {
+  /** Requests allowed per `per` at the steady rate (a positive integer). */
+  readonly requests: number;
+  /** The period of `requests`: a name or milliseconds. */
+  readonly per: RatePeriod;
+  /**
+   * Requests that may go at once after a quiet period (a positive integer).
+   * @default requests
+   */
+  readonly burst?: number;
+  /**
+   * `'wait'` reserves the next slot and waits for it (up to `maxWait`); `'error'` refuses at once.
+   * @default 'wait'
+   */
+  readonly strategy?: RateLimitStrategy;
+  /**
+   * The longest wait for a slot, ms (`strategy: 'wait'`). A slot further away is refused.
+   * @default 5_000
+   */
+  readonly maxWait?: number;
+  /**
+   * Where buckets live. A store that answers with promises (Redis) works the same way.
+   * @default new MemoryStore({ clock })
+   */
+  readonly store?: RateLimitStore;
+  /**
+   * Source of time for deadlines and waits (and for the default store).
+   * @default systemClock
+   */
+  readonly clock?: Clock;
+  /** Told of every wait, refusal and failed hold. Must not throw. */
+  readonly onEvent?: (event: RateLimitEvent) => void;
+}
+
+/** Per-call options of {@link RateLimiter.acquire}. */
+export interface AcquireOptions {
+  /** The caller's signal: a wait ends with its `reason` when it aborts. */
+  readonly signal?: AbortSignal | undefined;
+  /** Absolute deadline, epoch ms (clock time): a wait that would end after it is refused up front. */
+  readonly deadline?: number | undefined;
+  /**
+   * Tokens to take (a positive integer; more than `burst` waits for the debt).
+   * @default 1
+   */
+  readonly cost?: number | undefined;
+}
+
+/** A bucket as inspect shows it. */
+export interface RateLimitKeySnapshot {
+  readonly key: string;
+  /** Requests that could go now. */
+  readonly tokens: number;
+  /** Milliseconds until the next token frees; 0 when `tokens` > 0. */
+  readonly nextFreeMs: number;
+}
+
+/** The limiter as `client.inspect()` shows it. */
+export interface RateLimiterSnapshot {
+  readonly requests: number;
+  readonly perMs: number;
+  readonly burst: number;
+  readonly strategy: RateLimitStrategy;
+  readonly maxWaitMs: number;
+  /** Buckets that are not full (keys absent here are full). Empty when the store cannot list. */
+  readonly keys: readonly RateLimitKeySnapshot[];
+}
+
+const PERIODS = { second: 1_000, minute: 60_000, hour: 3_600_000 } as const;
+const KEYS = ['requests', 'per', 'burst', 'strategy', 'maxWait', 'store', 'clock', 'onEvent'];
+/** The longest timer Node accepts: a larger delay would silently fire after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+const MAX_REQUESTS = 1_000_000_000;
+
+function checkCount(path: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_REQUESTS) {
+    throw invalidOption(path, value, `an integer from 1 to ${MAX_REQUESTS}`);
+  }
+  return value;
+}
+
+function resolvePeriod(per: unknown): number {
+  if (per === 'second' || per === 'minute' || per === 'hour') return PERIODS[per];
+  if (typeof per === 'number' && Number.isFinite(per) && per >= 1 && per <= MAX_TIMER_MS) return per;
+  throw invalidOption(
+    'rateLimit.per',
+    per,
+    `'second', 'minute', 'hour' or milliseconds from 1 to ${MAX_TIMER_MS}`,
+  );
+}
+
+function validate(options: RateLimiterOptions): void {
+  if (typeof options !== 'object' || (options as unknown) === null) {
+    throw invalidOption('rateLimit', options, 'an object like { requests: 100, per: "second" }');
+  }
+  const record = options as unknown as Record<string, unknown>;
+  for (const name of Object.keys(record)) {
+    if (!KEYS.includes(name)) {
+      throw invalidOption(`rateLimit.${name}`, record[name], `no such option (known: ${KEYS.join(', ')})`);
+    }
+  }
+  const { strategy, maxWait, store, clock, onEvent } = record as Partial<Record<string, unknown>>;
+  if (strategy !== undefined && strategy !== 'wait' && strategy !== 'error') {
+    throw invalidOption('rateLimit.strategy', strategy, "'wait' or 'error'");
+  }
+  if (maxWait !== undefined && (typeof maxWait !== 'number' || !(maxWait >= 0) || maxWait > MAX_TIMER_MS)) {
+    throw invalidOption('rateLimit.maxWait', maxWait, `milliseconds from 0 to ${MAX_TIMER_MS}`);
+  }
+  const candidate = store as Partial<RateLimitStore> | null | undefined;
+  if (
+    store !== undefined &&
+    (typeof store !== 'object' ||
+      typeof candidate?.take !== 'function' ||
+      typeof candidate.hold !== 'function')
+  ) {
+    throw invalidOption('rateLimit.store', store, 'a RateLimitStore (take and hold methods)');
+  }
+  if (
+    clock !== undefined &&
+    (typeof clock !== 'object' || typeof (clock as Partial<Clock> | null)?.now !== 'function')
+  ) {
+    throw invalidOption('rateLimit.clock', clock, 'a Clock');
+  }
+  if (onEvent !== undefined && typeof onEvent !== 'function') {
+    throw invalidOption('rateLimit.onEvent', onEvent, 'a function');
+  }
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as Partial<PromiseLike<T>>).then === 'function';
+}
+
+function isInspectable(store: RateLimitStore): store is InspectableRateLimitStore {
+  return typeof (store as Partial<InspectableRateLimitStore>).buckets === 'function';
+}
+
+/**
+ * A GCRA rate limiter over a store, keyed by the caller (per origin in the client).
+ * @example
+ * const limiter = new RateLimiter({ requests: 5000, per: 'hour' });
+ * const wait = limiter.acquire('api.github.com', { signal });
+ * if (wait !== undefined) await wait; // only when the slot is in the future
+ */
+export class RateLimiter {
+  /** The bucket parameters every key uses. */
+  readonly params: GcraParams;
+  readonly #requests: number;
+  readonly #perMs: number;
+  readonly #strategy: RateLimitStrategy;
+  readonly #maxWaitMs: number;
+  readonly #store: RateLimitStore;
+  readonly #clock: Clock;
+  readonly #onEvent: ((event: RateLimitEvent) => void) | undefined;
+
+  /** @throws BulwarkError `INVALID_OPTIONS` naming `rateLimit.<option>`. */
+  constructor(options: RateLimiterOptions) {
+    validate(options);
+    this.#requests = checkCount('rateLimit.requests', options.requests);
+    this.#perMs = resolvePeriod(options.per);
+    const burst = options.burst === undefined ? this.#requests : checkCount('rateLimit.burst', options.burst);
+    this.params = Object.freeze({ emissionIntervalMs: this.#perMs / this.#requests, burst });
+    this.#strategy = options.strategy ?? 'wait';
+    this.#maxWaitMs = this.#strategy === 'error' ? 0 : (options.maxWait ?? 5_000);
+    this.#clock = options.clock ?? systemClock;
+    this.#store = options.store ?? new MemoryStore({ clock: this.#clock });
+    this.#onEvent = options.onEvent;
+  }
+
+  /**
+   * Takes a slot on `key`. Returns `undefined` when the slot is free now (the common case: no
+   * promise is allocated), otherwise a promise that resolves when the reserved slot is due, or
+   * rejects with `RATE_LIMITED` (`key`, `retryAfterMs`) when no slot is free within `maxWait` or
+   * before the deadline, or with `signal.reason` when the caller aborts (the reserved slot is
+   * given up, not handed to the next caller). Never throws synchronously.
+   * @example const wait = limiter.acquire(key); if (wait) await wait;
+   */
+  acquire(key: string, options?: AcquireOptions): Promise<void> | undefined {
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
+    let maxWaitMs = this.#maxWaitMs;
+    const deadline = options?.deadline;
+    if (deadline !== undefined) {
+      const left = deadline - this.#clock.now();
+      if (left < maxWaitMs) maxWaitMs = left > 0 ? left : 0;
+    }
+    const cost = options?.cost ?? 1;
+    if (cost !== 1 && !(Number.isInteger(cost) && cost >= 1 && cost <= MAX_REQUESTS)) {
+      return Promise.reject(invalidRequest('rateLimit.cost', cost, `an integer from 1 to ${MAX_REQUESTS}`));
+    }
+    let decision: RateLimitDecision | PromiseLike<RateLimitDecision>;
+    try {
+      decision = this.#store.take({ key, params: this.params, maxWaitMs, cost });
+    } catch (error) {
+      // A store that throws instead of rejecting still fails the call through the promise.
+      return Promise.reject(error instanceof Error ? error : new Error(String(error), { cause: error }));
+    }
+    if (isPromiseLike(decision)) {
+      return Promise.resolve(decision).then((d) => this.#settle(key, d, maxWaitMs, signal));
+    }
+    return this.#settle(key, decision, maxWaitMs, signal);
+  }
+
+  /**
+   * Takes nothing on `key` before `forMs` from now (a server's `Retry-After` or RateLimit reset).
+   * Fire and forget: a store that fails is reported as a `store-error` event, never thrown.
+   */
+  hold(key: string, forMs: number): void {
+    if (typeof forMs !== 'number' || !Number.isFinite(forMs) || forMs < 0) {
+      throw invalidOption('rateLimit.hold.forMs', forMs, 'a finite number of milliseconds, 0 or more');
+    }
+    const report = (error: unknown): void => this.#onEvent?.({ type: 'store-error', key, error });
+    try {
+      const pending = this.#store.hold(key, this.params, forMs);
+      if (isPromiseLike(pending)) pending.then(undefined, report);
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  /** For `client.inspect()`: the parameters and every bucket that is not full. */
+  snapshot(): RateLimiterSnapshot {
+    const store = this.#store;
+    const keys = isInspectable(store)
+      ? store.buckets(this.params).map((b) => ({ key: b.key, tokens: b.remaining, nextFreeMs: b.nextFreeMs }))
+      : [];
+    return {
+      requests: this.#requests,
+      perMs: this.#perMs,
+      burst: this.params.burst,
+      strategy: this.#strategy,
+      maxWaitMs: this.#maxWaitMs,
+      keys,
+    };
+  }
+
+  #settle(
+    key: string,
+    decision: RateLimitDecision,
+    maxWaitMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> | undefined {
+    if (decision.allowed) {
+      if (decision.waitMs <= 0) return undefined;
+      this.#onEvent?.({ type: 'wait', key, waitMs: decision.waitMs });
+      return this.#clock.sleep(decision.waitMs, signal);
+    }
+    const retryAfterMs = decision.retryAfterMs;
+    this.#onEvent?.({ type: 'rejected', key, retryAfterMs });
+    const why =
+      maxWaitMs < this.#maxWaitMs
+        ? 'the wait would end after the deadline'
+        : this.#strategy === 'error'
+          ? "strategy is 'error'"
+          : `the wait is longer than maxWait (${this.#maxWaitMs} ms)`;
+    return Promise.reject(
+      new BulwarkError(
+        'RATE_LIMITED',
+        `Rate limit reached for "${key}": next slot in ${retryAfterMs} ms; ${why}.`,
+        {
+          key,
+          retryAfterMs,
+        },
+      ),
+    );
+  }
+}
