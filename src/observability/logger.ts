@@ -1,0 +1,220 @@
+/**
+ * Logging primitives: the pino-compatible {@link Logger} shape, a silent default, level
+ * checks, and the record builders. A record's URL, headers, body and error pass through a
+ * {@link Redactor} before the logger is called, so a logger never sees a secret.
+ */
+import { invalidOption } from '../errors.js';
+import { defaultRedactor, type HeadersInput, type RedactedError, type Redactor } from './redact.js';
+
+/** Levels a line can be written at. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+/** A configured minimum level; `'silent'` writes nothing. */
+export type LogLevelSetting = LogLevel | 'silent';
+
+/** One level's method: pino's `(obj, msg?)` form. */
+export type LogFn = (obj: object, msg?: string) => void;
+
+/**
+ * Any pino-compatible logger (pino itself, a pino child, fastify's `request.log`, or an
+ * adapter): the six level methods taking `(obj, msg?)`, `child(bindings)` and `level`.
+ */
+export interface Logger {
+  trace: LogFn;
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  fatal: LogFn;
+  child(bindings: Record<string, unknown>): Logger;
+  /** The logger's own minimum level (pino's `level`); unknown or custom names are treated as enabled. */
+  level: string;
+}
+
+const noop: LogFn = () => undefined;
+
+/** The logger used when none is configured: writes nothing and costs one call. */
+export const noopLogger: Logger = {
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: noop,
+  fatal: noop,
+  child: () => noopLogger,
+  level: 'silent',
+};
+
+const LEVEL_VALUES: Readonly<Record<LogLevelSetting, number>> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: Infinity,
+};
+
+function isLevelSetting(value: unknown): value is LogLevelSetting {
+  return typeof value === 'string' && Object.hasOwn(LEVEL_VALUES, value);
+}
+
+/**
+ * Validates a `logging.level` option.
+ * @default 'info' when `value` is undefined
+ */
+export function parseLogLevel(value: unknown, path = 'logging.level'): LogLevelSetting {
+  if (value === undefined) return 'info';
+  if (!isLevelSetting(value))
+    throw invalidOption(path, value, "'trace', 'debug', 'info', 'warn', 'error', 'fatal' or 'silent'");
+  return value;
+}
+
+/**
+ * True when a line at `level` would be written: the logger exists and is not the no-op one,
+ * `level` is at or above the configured `minimum`, and at or above the logger's own `level`.
+ * Check it before building a record so a silent logger costs nothing.
+ */
+export function levelEnabled(
+  logger: Logger | undefined,
+  level: LogLevel,
+  minimum: LogLevelSetting = 'info',
+): boolean {
+  if (logger === undefined || logger === noopLogger) return false;
+  const value = LEVEL_VALUES[level];
+  if (value < LEVEL_VALUES[minimum]) return false;
+  const own = logger.level;
+  return isLevelSetting(own) ? value >= LEVEL_VALUES[own] : true;
+}
+
+/**
+ * What a line reports, in `event`:
+ * - `request`: an attempt is sent. `→ GET https://api.test/users`
+ * - `response`: an attempt got a response (any status). `← 200 (45ms)`
+ * - `retry`: a retry is scheduled; `delayMs` is the wait, `code` or `status` the reason. `↻ retry 2 in 150ms (503)`
+ * - `error`: an attempt or the call failed with an error; `code` and `err` say how. `← NETWORK (5ms)`
+ * - `rejected`: a policy refused the call before anything was sent (`CIRCUIT_OPEN`,
+ *   `RATE_LIMITED`, `CONCURRENCY_LIMITED`, `DEADLINE_EXCEEDED`). `✕ CIRCUIT_OPEN GET https://api.test/users`
+ */
+export type LogEvent = 'request' | 'response' | 'retry' | 'error' | 'rejected';
+
+/** The level each event is written at by default. */
+export const LOG_EVENT_LEVELS: Readonly<Record<LogEvent, LogLevel>> = {
+  request: 'info',
+  response: 'info',
+  retry: 'warn',
+  error: 'error',
+  rejected: 'warn',
+};
+
+/** What the pipeline knows when it logs; raw values, redacted by {@link logFields}. */
+export interface LogInput {
+  event: LogEvent;
+  correlationId: string;
+  method: string;
+  url: string | URL;
+  status?: number;
+  durationMs?: number;
+  /** 1 for the first attempt. */
+  attempt?: number;
+  /** Breaker and limiter key. */
+  key?: string;
+  /** `retry`: how long until the next attempt. */
+  delayMs?: number;
+  /** A `BulwarkError` code (`error`, `rejected`, `retry`). */
+  code?: string;
+  error?: unknown;
+  headers?: HeadersInput;
+  body?: unknown;
+  contentType?: string;
+}
+
+/** The structured fields of a line; every string in them has been redacted. */
+export interface LogFields {
+  correlationId: string;
+  event: LogEvent;
+  method: string;
+  url: string;
+  status?: number;
+  durationMs?: number;
+  attempt?: number;
+  key?: string;
+  delayMs?: number;
+  code?: string;
+  err?: RedactedError;
+  headers?: Record<string, string | string[]>;
+  body?: unknown;
+}
+
+/** `→ GET https://api.test/users` (the URL redacted). */
+export function requestLine(method: string, url: string | URL, redactor: Redactor = defaultRedactor): string {
+  return `→ ${printable(method)} ${redactor.url(url)}`;
+}
+
+/** `← 200 (45ms)`, or `← error (5ms)` without a status. */
+export function responseLine(status: number | undefined, durationMs: number): string {
+  return `← ${status ?? 'error'} (${Math.round(durationMs)}ms)`;
+}
+
+/** The message of a line for `input.event`; see {@link LogEvent}. */
+export function logMessage(input: LogInput, redactor: Redactor = defaultRedactor): string {
+  const ms = Math.round(input.durationMs ?? 0);
+  switch (input.event) {
+    case 'request':
+      return requestLine(input.method, input.url, redactor);
+    case 'response':
+      return responseLine(input.status, ms);
+    case 'retry':
+      return `↻ retry ${input.attempt ?? '?'} in ${Math.round(input.delayMs ?? 0)}ms (${printable(String(input.code ?? input.status ?? 'error'))})`;
+    case 'error':
+      return `← ${printable(input.code ?? 'error')} (${ms}ms)`;
+    case 'rejected':
+      return `✕ ${printable(input.code ?? 'rejected')} ${requestLine(input.method, input.url, redactor).slice(2)}`;
+  }
+}
+
+/** The structured fields of a line, with URL, key, headers, body and error redacted. */
+export function logFields(input: LogInput, redactor: Redactor = defaultRedactor): LogFields {
+  const fields: LogFields = {
+    correlationId: input.correlationId,
+    event: input.event,
+    method: printable(input.method),
+    url: redactor.url(input.url),
+  };
+  if (input.status !== undefined) fields.status = input.status;
+  if (input.durationMs !== undefined) fields.durationMs = Math.round(input.durationMs);
+  if (input.attempt !== undefined) fields.attempt = input.attempt;
+  if (input.key !== undefined) fields.key = redactor.text(input.key);
+  if (input.delayMs !== undefined) fields.delayMs = Math.round(input.delayMs);
+  if (input.code !== undefined) fields.code = input.code;
+  if (input.error !== undefined) fields.err = redactor.error(input.error);
+  if (input.headers !== undefined) fields.headers = redactor.headers(input.headers);
+  if (input.body !== undefined) fields.body = redactor.body(input.body, input.contentType);
+  return fields;
+}
+
+/**
+ * Writes one line when `level` is enabled (see {@link levelEnabled}), redacted. A logger
+ * that throws is ignored: logging never fails a request.
+ * @default level LOG_EVENT_LEVELS[input.event]
+ */
+export function logEvent(
+  logger: Logger | undefined,
+  minimum: LogLevelSetting,
+  input: LogInput,
+  redactor: Redactor = defaultRedactor,
+  level: LogLevel = LOG_EVENT_LEVELS[input.event],
+): void {
+  if (!levelEnabled(logger, level, minimum)) return;
+  try {
+    (logger as Logger)[level](logFields(input, redactor), logMessage(input, redactor));
+  } catch {
+    // A broken sink must not turn a successful call into a failed one.
+  }
+}
+
+// Method names and codes are validated upstream; this keeps a stray CR/LF out of text logs anyway.
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\x00-\x1f\x7f]/.test(text) ? text.replace(/[\x00-\x1f\x7f]/g, '?') : text;
+}
