@@ -155,6 +155,7 @@ export function buildContext(
     attempts: 0,
     correlationId: id,
     policies: policies(options),
+    span: undefined,
     cancelled: undefined,
     live: undefined,
     runtime,

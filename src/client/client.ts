@@ -11,7 +11,17 @@ import type { ClientOptions } from './options.js';
 import type { RequestOptions, VerbOptions } from './request-options.js';
 import { resolveClientOptions, type ResolvedClient } from './resolve-options.js';
 import type { BulwarkResponse } from './response.js';
-import { isRecord } from './validate.js';
+import { checkBoolean, checkKeys, checkNumber, checkObject, isRecord } from './validate.js';
+import { buildPolicies } from './policies.js';
+import { CallEvents } from '../pipeline/events.js';
+import { createObserveStage } from '../pipeline/observe-stage.js';
+import { withRedirects, type RedirectSettings } from '../transport/redirect-transport.js';
+import { validateHostPatterns, type DestinationGuardOptions } from '../transport/destination-guard.js';
+import { defaultRedactor, Redactor, type RedactorOptions } from '../observability/redact.js';
+import { createTelemetry, type TelemetryOptions } from '../observability/otel.js';
+import { NOOP_TELEMETRY, type Telemetry } from '../observability/telemetry.js';
+import { parseLogLevel, type Logger } from '../observability/logger.js';
+import { invalidOption } from '../errors.js';
 
 /** The result of a `safe.*` call: it never rejects. */
 export type SafeResult = { ok: true; response: BulwarkResponse } | { ok: false; error: BulwarkError };
@@ -57,30 +67,40 @@ export class Client implements AsyncDisposable {
   readonly #transport: Transport;
   readonly #stages: readonly PolicyStage[];
   readonly #chain: Next;
+  readonly #events: CallEvents;
+  readonly #retryFor: (override: unknown) => unknown;
+  readonly #policies: (o: RequestOptions) => CallPolicies;
   #closed = false;
 
   constructor(options: ClientOptions = {}) {
     const resolved = resolveClientOptions(options);
+    const raw = options as Record<string, unknown>;
     this.#options = options;
     this.#resolved = resolved;
     this.name = resolved.name;
-    this.#runtime = { name: resolved.name, clock: resolved.clock, random: resolved.random };
-    let transport: Transport = resolved.transport ?? new UndiciTransport(resolved.transportOptions);
+    const events = buildEvents(raw, resolved);
+    this.#events = events;
+    this.#runtime = { name: resolved.name, clock: resolved.clock, random: resolved.random, events };
+    const built = buildPolicies(raw, resolved, events);
+    this.#retryFor = built.retryFor;
+    let transport: Transport = resolved.transport ?? new UndiciTransport({ ...resolved.transportOptions, ...guardOf(raw) });
     if (resolved.testMode && resolved.transport === undefined) transport = testModeTransport(transport);
-    this.#transport = transport;
-    this.#stages = [];
-    const terminal = createAttemptStage(transport, { deadlineHeader: resolved.deadlineHeader });
+    this.#transport = withRedirects(transport, redirectSettings(raw));
+    this.#stages = built.stages;
+    const terminal = createAttemptStage(this.#transport, { deadlineHeader: resolved.deadlineHeader });
+    const [dedupe, rest] = splitDedupe(built.stages);
     this.#chain = compose(
-      [...resolved.use, deadlineStage, ...this.#stages.map((s) => s.middleware)],
+      [...resolved.use, createObserveStage(), ...dedupe, deadlineStage, ...rest.map((s) => s.middleware)],
       terminal,
     );
+    this.#policies = policiesOf(resolved, built.retryFor);
     this.safe = makeSafe(this);
   }
 
   /** Sends a request. Resolves with any status unless `throwHttpErrors`; rejects with a `BulwarkError`. */
   async request(options: RequestOptions): Promise<BulwarkResponse> {
     if (this.#closed) throw new BulwarkError('ABORTED', `Client "${this.name}" is closed.`);
-    const ctx = buildContext(this.#resolved, this.#runtime, options, policiesOf(this.#resolved));
+    const ctx = buildContext(this.#resolved, this.#runtime, options, this.#policies);
     let response: BulwarkResponse;
     try {
       response = await this.#chain(ctx);
@@ -140,6 +160,7 @@ export class Client implements AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#events.close();
     await this.#transport.close();
     await Promise.all(this.#stages.map(async (s) => s.close?.()));
   }
@@ -147,6 +168,7 @@ export class Client implements AsyncDisposable {
   /** Closes every connection now; requests in flight fail. */
   async destroy(): Promise<void> {
     this.#closed = true;
+    this.#events.close();
     await this.#transport.destroy();
     await Promise.all(this.#stages.map(async (s) => s.close?.()));
   }
@@ -167,11 +189,14 @@ export function createClient(options: ClientOptions = {}): Client {
   return new Client(options);
 }
 
-function policiesOf(resolved: ResolvedClient): (o: RequestOptions) => CallPolicies {
+function policiesOf(
+  resolved: ResolvedClient,
+  retryFor: (override: unknown) => unknown,
+): (o: RequestOptions) => CallPolicies {
   const defaults: CallPolicies = {
-    retry: false,
-    circuitBreaker: false,
-    rateLimit: false,
+    retry: undefined,
+    circuitBreaker: undefined,
+    rateLimit: undefined,
     throwHttpErrors: resolved.throwHttpErrors,
   };
   return (o) => {
@@ -184,11 +209,71 @@ function policiesOf(resolved: ResolvedClient): (o: RequestOptions) => CallPolici
       return defaults;
     }
     return {
-      retry: o.retry ?? defaults.retry,
-      circuitBreaker: o.circuitBreaker ?? defaults.circuitBreaker,
-      rateLimit: o.rateLimit ?? defaults.rateLimit,
+      retry: retryFor(o.retry),
+      circuitBreaker: requestOverride('circuitBreaker', o.circuitBreaker, ['isFailure']),
+      rateLimit: requestOverride('rateLimit', o.rateLimit, ['key', 'cost']),
       throwHttpErrors: o.throwHttpErrors ?? defaults.throwHttpErrors,
     };
+  };
+}
+
+function requestOverride(path: string, value: unknown, keys: readonly string[]): unknown {
+  if (value === undefined || value === false) return value;
+  if (!isRecord(value)) throw new BulwarkError('INVALID_REQUEST', `Invalid request \`${path}\`: expected an object or false.`, { path });
+  checkKeys('request', path, value, keys);
+  return value;
+}
+
+function splitDedupe(stages: readonly PolicyStage[]): [Middleware[], readonly PolicyStage[]] {
+  const dedupe = stages.filter((s) => s.name === 'dedupe');
+  return [dedupe.map((s) => s.middleware), stages.filter((s) => s.name !== 'dedupe')];
+}
+
+function buildEvents(raw: Record<string, unknown>, resolved: ResolvedClient): CallEvents {
+  const l = checkObject('options', 'logging', raw.logging) ?? {};
+  checkKeys('options', 'logging', l, ['logger', 'level', 'logHeaders', 'logBody', 'redact']);
+  const redactOptions = checkObject('options', 'logging.redact', l.redact);
+  if (redactOptions !== undefined) {
+    checkKeys('options', 'logging.redact', redactOptions, ['headers', 'bodyFields', 'queryParams', 'replacement', 'maxBodyLength']);
+  }
+  const redactor = redactOptions === undefined ? defaultRedactor : new Redactor(redactOptions as RedactorOptions);
+  let telemetry: Telemetry = NOOP_TELEMETRY;
+  if (raw.telemetry !== false) {
+    const t = checkObject('options', 'telemetry', raw.telemetry) ?? {};
+    checkKeys('options', 'telemetry', t, ['propagate', 'tracerProvider', 'meterProvider']);
+    telemetry = createTelemetry({
+      clientName: resolved.name,
+      ...(t as Omit<TelemetryOptions, 'clientName'>),
+      redactUrl: (url) => redactor.url(url),
+      clock: resolved.clock,
+    });
+  }
+  const logger = l.logger as Logger | undefined;
+  if (logger !== undefined && (typeof logger !== 'object' || typeof (logger as Partial<Logger>).info !== 'function')) {
+    throw invalidOption('logging.logger', logger, 'a pino-compatible logger (info, warn, error, debug... methods)');
+  }
+  return new CallEvents(resolved.name, telemetry, redactor, {
+    logger,
+    level: l.level === undefined ? (logger === undefined ? 'silent' : 'info') : parseLogLevel(l.level),
+    logHeaders: checkBoolean('options', 'logging.logHeaders', l.logHeaders) ?? false,
+    logBody: checkBoolean('options', 'logging.logBody', l.logBody) ?? false,
+  });
+}
+
+function guardOf(raw: Record<string, unknown>): { guard?: DestinationGuardOptions; decompress: boolean } {
+  const decompress = checkBoolean('options', 'decompress', raw.decompress) ?? true;
+  const blockPrivateIps = checkBoolean('options', 'blockPrivateIps', raw.blockPrivateIps) ?? false;
+  const allowedHosts = raw.allowedHosts === undefined ? undefined : validateHostPatterns('allowedHosts', raw.allowedHosts);
+  if (!blockPrivateIps && allowedHosts === undefined) return { decompress };
+  return { guard: { blockPrivateIps, ...(allowedHosts === undefined ? {} : { allowedHosts }) }, decompress };
+}
+
+function redirectSettings(raw: Record<string, unknown>): RedirectSettings {
+  const g = guardOf(raw).guard;
+  return {
+    maxRedirects: checkNumber('options', 'maxRedirects', raw.maxRedirects, 0, 20, true) ?? 5,
+    allowDowngrade: checkBoolean('options', 'allowDowngrade', raw.allowDowngrade) ?? false,
+    guard: g,
   };
 }
 

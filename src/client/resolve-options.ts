@@ -59,7 +59,6 @@ export const CLIENT_KEYS = [
   'dedupe',
   'telemetry',
   'logging',
-  'redact',
   'maxRedirects',
   'allowDowngrade',
   'allowedHosts',

@@ -29,6 +29,8 @@ export interface ResponseInit {
   /** Turns a compressed body into its decoded bytes (bounded); absent = identity. */
   decode?: ((bytes: Buffer) => Promise<Buffer>) | undefined;
   decodeStream?: ((stream: Readable) => Readable) | undefined;
+  /** The body is decoded: `content-encoding` and `content-length` describe the wire, so they are dropped. */
+  decoded?: boolean;
 }
 
 /**
@@ -53,6 +55,7 @@ export class BulwarkResponse {
   #raw: readonly Buffer[] | readonly string[] | undefined;
   readonly #decode: ResponseInit['decode'];
   readonly #decodeStream: ResponseInit['decodeStream'];
+  readonly #decoded: boolean;
 
   constructor(init: ResponseInit) {
     this.status = init.status;
@@ -63,6 +66,7 @@ export class BulwarkResponse {
     this.source = init.body;
     this.#decode = init.decode;
     this.#decodeStream = init.decodeStream;
+    this.#decoded = init.decoded === true;
   }
 
   /** True for 2xx statuses. */
@@ -73,7 +77,12 @@ export class BulwarkResponse {
   /** Response headers, lowercase names. */
   get headers(): ResponseHeaders {
     if (this.#headers === undefined) {
-      this.#headers = this.#raw === undefined ? {} : parseRawHeaders(this.#raw);
+      const headers = this.#raw === undefined ? {} : parseRawHeaders(this.#raw);
+      if (this.#decoded) {
+        delete headers['content-encoding'];
+        delete headers['content-length'];
+      }
+      this.#headers = headers;
       this.#raw = undefined;
     }
     return this.#headers;

@@ -9,8 +9,6 @@ import type { CallContext, Next } from './types.js';
 export interface AttemptStageOptions {
   /** Header carrying the remaining ms, or false. */
   readonly deadlineHeader: string | false;
-  /** Called when an attempt starts (telemetry injects trace context here). */
-  readonly onAttempt?: ((attempt: Attempt) => void) | undefined;
 }
 
 /**
@@ -19,7 +17,7 @@ export interface AttemptStageOptions {
  * sent.
  */
 export function createAttemptStage(transport: Transport, options: AttemptStageOptions): Next {
-  const { deadlineHeader, onAttempt } = options;
+  const { deadlineHeader } = options;
   return (ctx: CallContext): Promise<BulwarkResponse> => {
     if (ctx.cancelled !== undefined) return Promise.reject(ctx.cancelled);
     const clock = ctx.runtime.clock;
@@ -32,14 +30,25 @@ export function createAttemptStage(transport: Transport, options: AttemptStageOp
     const attempt = new Attempt(ctx, ctx.attempts, ctx.headers);
     const timeoutMs = ctx.attemptTimeoutMs;
     if (timeoutMs > 0) {
-      attempt.arm(clock, timeoutMs, () => attemptTimeoutError(ctx, timeoutMs));
+      attempt.arm(clock, timeoutMs, () => attemptTimeoutError(ctx, timeoutMs, attempt.sent));
     }
-    onAttempt?.(attempt);
-    return transport.send(attempt);
+    const events = ctx.runtime.events;
+    if (!events.observeAttempts) return transport.send(attempt);
+    const span = events.attemptStart(attempt);
+    return transport.send(attempt).then(
+      (response) => {
+        events.attemptEnd(attempt, span, response, undefined);
+        return response;
+      },
+      (error: unknown) => {
+        events.attemptEnd(attempt, span, undefined, error);
+        throw error;
+      },
+    );
   };
 }
 
-function attemptTimeoutError(ctx: CallContext, timeoutMs: number): BulwarkError {
+function attemptTimeoutError(ctx: CallContext, timeoutMs: number, sent: boolean): BulwarkError {
   const url = urlOf(ctx);
   return new BulwarkError(
     'ATTEMPT_TIMEOUT',
@@ -49,6 +58,7 @@ function attemptTimeoutError(ctx: CallContext, timeoutMs: number): BulwarkError 
       url,
       timeoutMs,
       attempts: ctx.attempts,
+      sent,
     },
   );
 }

@@ -14,23 +14,22 @@ export function cancelCall(ctx: CallContext, reason: BulwarkError): void {
     live.abort(reason);
     live = next;
   }
-  waitControllers.get(ctx)?.abort(reason);
+  const forks = forksOf.get(ctx);
+  if (forks !== undefined) for (const fork of forks) cancelCall(fork, reason);
 }
 
-const waitControllers = new WeakMap<CallContext, AbortController>();
+const forksOf = new WeakMap<CallContext, CallContext[]>();
 
 /**
- * An AbortSignal for stages that wait, made on first use so a call that never waits pays
- * nothing. It aborts with the call's cancellation reason.
+ * A copy of the call for one hedged attempt: its own live attempts and cancellation, while
+ * cancelling the call (timeout, caller abort) still reaches the fork's attempt.
  */
-export function waitSignal(ctx: CallContext): AbortSignal {
-  let controller = waitControllers.get(ctx);
-  if (controller === undefined) {
-    controller = new AbortController();
-    if (ctx.cancelled !== undefined) controller.abort(ctx.cancelled);
-    waitControllers.set(ctx, controller);
-  }
-  return controller.signal;
+export function forkContext(ctx: CallContext): CallContext {
+  const fork: CallContext = { ...ctx, live: undefined };
+  const list = forksOf.get(ctx);
+  if (list === undefined) forksOf.set(ctx, [fork]);
+  else list.push(fork);
+  return fork;
 }
 
 /** The error for a call whose budget ran out, by what set the budget. */

@@ -1,6 +1,7 @@
 import type { Clock, RandomSource } from '../clock.js';
 import type { BulwarkError } from '../errors.js';
 import type { BulwarkResponse } from '../client/response.js';
+import type { CallEvents } from './events.js';
 
 /** A request body bulwark can send. Strings, buffers and typed arrays can be replayed; streams cannot. */
 export type RequestBody = string | Uint8Array | NodeJS.ReadableStream | AsyncIterable<Uint8Array> | null;
@@ -45,6 +46,8 @@ export interface CallContext {
   correlationId: string;
   /** Per-call policy settings (the client's, merged with the request's overrides). */
   policies: CallPolicies;
+  /** The call's span, when tracing records. */
+  span: unknown;
   /** Set once the call is cancelled (total timeout, deadline, caller abort). */
   cancelled: BulwarkError | undefined;
   /** @internal Live attempts of the call: cancelling the call aborts them. */
@@ -66,6 +69,8 @@ export interface ClientRuntime {
   readonly name: string;
   readonly clock: Clock;
   readonly random: RandomSource;
+  /** Where stages report their decisions (channels, OpenTelemetry, logs). */
+  readonly events: CallEvents;
 }
 
 /** The handle through which timeouts and cancellation abort an attempt in flight. */

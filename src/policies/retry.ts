@@ -57,7 +57,7 @@ export interface RetryAttemptContext {
 /** Per-call options of {@link RetryPolicy.execute}. */
 export interface RetryExecuteOptions {
   /** Aborting stops at once: a running wait is cancelled and the call rejects with the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Absolute deadline, epoch ms of the policy's clock: no retry starts that cannot fit before it. */
   deadline?: number;
   /**
@@ -65,6 +65,18 @@ export interface RetryExecuteOptions {
    * @default 'default'
    */
   key?: string;
+  /**
+   * Hooks for this call only, beside the policy's own: `classify` replaces the policy's
+   * (the HTTP glue judges with the request in hand); `onRetry`/`onGiveUp` run after the policy's.
+   */
+  hooks?: RetryHooks<unknown>;
+}
+
+/** Per-call hooks of {@link RetryExecuteOptions}. */
+export interface RetryHooks<T> {
+  classify?(outcome: RetryOutcome<T>): RetryDecision;
+  onRetry?(event: RetryEvent<T>): void;
+  onGiveUp?(event: GiveUpEvent<T>): void;
 }
 
 /** Options of {@link RetryPolicy}. Backoff options (`baseDelay`, `maxDelay`, `jitter`, `throttledBaseDelay`) sit beside them. */
@@ -211,16 +223,24 @@ export class RetryPolicy<V = unknown> {
     return this.#budget;
   }
 
-  #decide(outcome: RetryOutcome<V>): RetryDecision {
-    let decision = this.#classify === undefined ? defaultClassify(outcome) : this.#classify(outcome);
+  #decide(outcome: RetryOutcome<V>, hooks: RetryHooks<unknown> | undefined): RetryDecision {
+    let decision: RetryDecision;
+    if (hooks?.classify !== undefined) decision = hooks.classify(outcome);
+    else decision = this.#classify === undefined ? defaultClassify(outcome) : this.#classify(outcome);
     const override = this.#shouldRetry?.(outcome);
     if (override === false) decision = NO_RETRY;
     else if (override === true && !decision.retry) decision = { retry: true, reason: 'shouldRetry' };
     return decision;
   }
 
-  #giveUp<T extends V>(attempt: number, reason: GiveUpReason, outcome: RetryOutcome<T>): T {
+  #giveUp<T extends V>(
+    attempt: number,
+    reason: GiveUpReason,
+    outcome: RetryOutcome<T>,
+    hooks: RetryHooks<unknown> | undefined,
+  ): T {
     if (this.#onGiveUp !== undefined) safely(this.#onGiveUp, { attempt, reason, outcome });
+    if (hooks?.onGiveUp !== undefined) safely(hooks.onGiveUp.bind(hooks), { attempt, reason, outcome });
     if (outcome.ok) return outcome.value;
     throw outcome.error;
   }
@@ -240,7 +260,8 @@ export class RetryPolicy<V = unknown> {
     if (budget instanceof RetryBudgets) budget.deposit(key);
     else budget?.deposit();
     const deadline = opts?.deadline ?? Number.POSITIVE_INFINITY;
-    const plain = this.#classify === undefined && this.#shouldRetry === undefined;
+    const hooks = opts?.hooks;
+    const plain = this.#classify === undefined && this.#shouldRetry === undefined && hooks?.classify === undefined;
 
     for (let attempt = 1; ; attempt++) {
       let outcome: RetryOutcome<T>;
@@ -251,43 +272,40 @@ export class RetryPolicy<V = unknown> {
       } catch (error) {
         outcome = { ok: false, attempt, error };
       }
-      const decision = this.#decide(outcome);
+      const decision = this.#decide(outcome, hooks);
       if (!decision.retry) {
         if (outcome.ok) return outcome.value;
-        return this.#giveUp<T>(attempt, 'not-retryable', outcome);
+        return this.#giveUp<T>(attempt, 'not-retryable', outcome, hooks);
       }
-      if (isAborted(signal)) return this.#giveUp(attempt, 'aborted', outcome);
-      if (attempt > this.#maxRetries) return this.#giveUp(attempt, 'max-retries', outcome);
+      if (isAborted(signal)) return this.#giveUp(attempt, 'aborted', outcome, hooks);
+      if (attempt > this.#maxRetries) return this.#giveUp(attempt, 'max-retries', outcome, hooks);
 
       const hint = decision.hintMs;
       const hinted = hint !== undefined && hint >= 0 && Number.isFinite(hint);
-      if (hinted && hint > this.#maxRetryAfter) return this.#giveUp(attempt, 'hint-too-long', outcome);
+      if (hinted && hint > this.#maxRetryAfter) return this.#giveUp(attempt, 'hint-too-long', outcome, hooks);
       const delayMs = hinted
         ? Math.ceil(hint)
         : backoffDelay(this.#backoff, attempt - 1, this.#random, decision.throttled === true);
       if (this.#clock.now() + delayMs + this.#minAttemptMs > deadline) {
-        return this.#giveUp(attempt, 'deadline', outcome);
+        return this.#giveUp(attempt, 'deadline', outcome, hooks);
       }
       const paid =
         budget === undefined ||
         (budget instanceof RetryBudgets ? budget.tryWithdraw(key) : budget.tryWithdraw());
-      if (!paid) return this.#giveUp(attempt, 'budget', outcome);
+      if (!paid) return this.#giveUp(attempt, 'budget', outcome, hooks);
 
       if (outcome.ok && this.#dispose !== undefined) safely(this.#dispose, outcome.value);
-      if (this.#onRetry !== undefined) {
-        safely(this.#onRetry, {
-          attempt,
-          delayMs,
-          reason: decision.reason,
-          source: hinted ? 'hint' : 'backoff',
-          outcome,
-        });
+      if (this.#onRetry !== undefined || hooks?.onRetry !== undefined) {
+        const event: RetryEvent<T> = { attempt, delayMs, reason: decision.reason, source: hinted ? 'hint' : 'backoff', outcome };
+        if (this.#onRetry !== undefined) safely(this.#onRetry, event);
+        if (hooks?.onRetry !== undefined) safely(hooks.onRetry.bind(hooks), event);
       }
       if (delayMs > 0) {
         try {
           await this.#clock.sleep(delayMs, signal);
         } catch (reason) {
           if (this.#onGiveUp !== undefined) safely(this.#onGiveUp, { attempt, reason: 'aborted', outcome });
+          if (hooks?.onGiveUp !== undefined) safely(hooks.onGiveUp.bind(hooks), { attempt, reason: 'aborted', outcome });
           throw reason;
         }
       }

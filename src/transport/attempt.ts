@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import { BulwarkError } from '../errors.js';
 import type { BulwarkResponse } from '../client/response.js';
-import type { AttemptControl, CallContext } from '../pipeline/types.js';
+import type { AttemptControl, CallContext, RequestBody } from '../pipeline/types.js';
 
 /**
  * One attempt of a call: what the transport sends, and the handle through which timeouts and
@@ -18,6 +18,10 @@ export class Attempt implements AttemptControl {
   origin: string;
   path: string;
   method: string;
+  /** The body of this attempt (a redirect may drop it). */
+  body: RequestBody;
+  /** Redirects followed so far in this attempt. */
+  redirects = 0;
   /** Clock time when the attempt started. */
   readonly startedAt: number;
   /** Set when the attempt was aborted. */
@@ -28,6 +32,8 @@ export class Attempt implements AttemptControl {
   /** Set by the transport: how to abort the exchange in flight. */
   onAbort: ((reason: BulwarkError) => void) | undefined = undefined;
   #timer: TimerHandle | undefined = undefined;
+  #timerEnds = Number.POSITIVE_INFINITY;
+  #timeoutError: (() => BulwarkError) | undefined = undefined;
   #finished = false;
 
   constructor(ctx: CallContext, number: number, headers: Record<string, string>) {
@@ -37,6 +43,7 @@ export class Attempt implements AttemptControl {
     this.origin = ctx.origin;
     this.path = ctx.path;
     this.method = ctx.method;
+    this.body = ctx.body;
     this.startedAt = ctx.runtime.clock.now();
     linkLive(ctx, this);
     if (ctx.cancelled !== undefined) this.aborted = ctx.cancelled;
@@ -44,10 +51,29 @@ export class Attempt implements AttemptControl {
 
   /** Arms the attempt timeout. */
   arm(clock: Clock, timeoutMs: number, error: () => BulwarkError): void {
+    this.#timerEnds = clock.now() + timeoutMs;
+    this.#timeoutError = error;
     this.#timer = clock.setTimeout(() => {
       this.#timer = undefined;
       this.abort(error());
     }, timeoutMs);
+  }
+
+  /**
+   * The next hop of a redirect: a new attempt (same number) to `url`, whose timeout is what is
+   * left of this one's. This attempt's own body is being discarded by the caller.
+   */
+  hop(url: URL, method: string, headers: Record<string, string>, dropBody: boolean): Attempt {
+    const next = new Attempt(this.ctx, this.number, headers);
+    next.origin = url.origin;
+    next.path = url.pathname + url.search;
+    next.method = method;
+    next.body = dropBody ? null : this.body;
+    next.redirects = this.redirects + 1;
+    next.sent = false;
+    const clock = this.ctx.runtime.clock;
+    if (this.#timeoutError !== undefined) next.arm(clock, Math.max(0, this.#timerEnds - clock.now()), this.#timeoutError);
+    return next;
   }
 
   abort(reason: BulwarkError): void {
@@ -64,6 +90,11 @@ export class Attempt implements AttemptControl {
     this.#timer = undefined;
     this.onAbort = undefined;
     unlinkLive(this.ctx, this);
+  }
+
+  /** The call's path template, for telemetry. */
+  get urlTemplate(): string | undefined {
+    return this.ctx.urlTemplate;
   }
 
   get finished(): boolean {

@@ -1,7 +1,11 @@
-import { Pool, ProxyAgent, type Dispatcher } from 'undici';
+import type { Socket } from 'node:net';
+import { Pool, ProxyAgent, buildConnector, type Dispatcher } from 'undici';
+import { checkConnectedSocket, guardedLookup, type DestinationGuardOptions } from './destination-guard.js';
+import { contentDecoding, decompressBounded, decompressBuffer } from './decompress.js';
 import { BulwarkError } from '../errors.js';
 import { BodySource, type BodyProducer } from '../client/body.js';
 import { BulwarkResponse } from '../client/response.js';
+import type { Readable } from 'node:stream';
 import { redactUrlString } from './url-redaction.js';
 import { networkError } from './network-error.js';
 import { closedError, type Attempt, type PoolStats, type Transport } from './attempt.js';
@@ -48,10 +52,10 @@ export interface UndiciTransportOptions extends OriginPoolOptions {
   maxResponseBytes: number;
   /** Largest response header section, bytes. @default 16_384 */
   maxHeaderSize?: number;
-  /** `lookup` used for connections (the destination guard plugs in here). */
-  lookup?: (hostname: string, options: object, callback: (...args: never[]) => void) => void;
-  /** Called on each connected socket before use; throw to refuse it. */
-  checkSocket?: (socket: import('node:net').Socket) => void;
+  /** Destination guard: checked on the resolved address and on the connected socket. */
+  guard?: DestinationGuardOptions;
+  /** Decode gzip, deflate and br bodies (bounded by `maxResponseBytes`). @default true */
+  decompress?: boolean;
 }
 
 /**
@@ -76,20 +80,19 @@ export class UndiciTransport implements Transport {
       return Promise.reject(closedError(attempt.ctx));
     }
     return new Promise<BulwarkResponse>((resolve, reject) => {
-      const handler = new AttemptHandler(attempt, resolve, reject, this.#options.maxResponseBytes);
+      const handler = new AttemptHandler(attempt, resolve, reject, this.#options.maxResponseBytes, this.#options.decompress !== false);
       if (attempt.aborted !== undefined) {
         // eslint-disable-next-line @typescript-eslint/no-deprecated -- our own handler method
         handler.onError(attempt.aborted);
         return;
       }
-      const ctx = attempt.ctx;
       this.#dispatcher(attempt.origin).dispatch(
         {
           origin: attempt.origin,
           path: attempt.path,
           method: attempt.method,
           headers: attempt.headers,
-          body: ctx.body as NonNullable<Dispatcher.DispatchOptions['body']>,
+          body: attempt.body as NonNullable<Dispatcher.DispatchOptions['body']>,
         },
         handler,
       );
@@ -147,7 +150,7 @@ export class UndiciTransport implements Transport {
       keepAliveTimeout: per.keepAliveTimeout ?? o.keepAliveTimeout ?? 4_000,
       allowH2: per.allowH2 ?? o.allowH2 ?? false,
       maxHeaderSize: o.maxHeaderSize ?? 16_384,
-      connect: { ...this.#tls(), timeout: per.connectTimeout ?? o.connectTimeout ?? 10_000 },
+      connect: this.#connector(per.connectTimeout ?? o.connectTimeout ?? 10_000),
     });
     this.#pools.set(origin, pool);
     return pool;
@@ -160,8 +163,30 @@ export class UndiciTransport implements Transport {
     if (t.cert !== undefined) out.cert = t.cert;
     if (t.key !== undefined) out.key = t.key;
     if (t.servername !== undefined) out.servername = t.servername;
-    if (this.#options.lookup !== undefined) out.lookup = this.#options.lookup;
     return out;
+  }
+
+  #connector(timeout: number): buildConnector.connector | Record<string, unknown> {
+    const guard = this.#options.guard;
+    if (guard === undefined) return { ...this.#tls(), timeout };
+    // The lookup refuses private answers before connecting; the socket check catches what a
+    // lookup never sees (IP literals) and proves the peer is the address that was allowed.
+    const base = buildConnector({ ...this.#tls(), timeout, lookup: guardedLookup(guard) } as buildConnector.BuildOptions);
+    return (options, callback) => {
+      base(options, (error, socket) => {
+        if (error !== null) {
+          callback(error, null);
+          return;
+        }
+        try {
+          checkConnectedSocket(socket as Socket, guard);
+        } catch (refused) {
+          callback(refused as Error, null);
+          return;
+        }
+        callback(null, socket);
+      });
+    };
   }
 }
 
@@ -178,6 +203,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
   #resolve: ((response: BulwarkResponse) => void) | undefined;
   readonly #reject: (error: unknown) => void;
   readonly #maxBytes: number;
+  readonly #decompress: boolean;
   #abort: ((error?: Error) => void) | undefined = undefined;
   #resumeFn: (() => void) | undefined = undefined;
   #body: BodySource | undefined = undefined;
@@ -187,11 +213,13 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
     resolve: (response: BulwarkResponse) => void,
     reject: (error: unknown) => void,
     maxBytes: number,
+    decompress: boolean,
   ) {
     this.#attempt = attempt;
     this.#resolve = resolve;
     this.#reject = reject;
     this.#maxBytes = maxBytes;
+    this.#decompress = decompress;
     attempt.onAbort = (reason) => {
       this.abort(reason);
     };
@@ -210,7 +238,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (status < 200) return true;
     const attempt = this.#attempt;
-    if (this.#maxBytes > 0) {
+    if (this.#maxBytes > 0 && (!this.#decompress || headerValue(rawHeaders, 'content-encoding') === undefined)) {
       const declared = contentLength(rawHeaders);
       if (declared !== undefined && declared > this.#maxBytes) {
         this.abort(tooLarge(attempt, declared, this.#maxBytes));
@@ -223,12 +251,22 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
       attempt.finish();
     });
     this.#body = body;
+    const encoding = this.#decompress ? headerValue(rawHeaders, 'content-encoding') : undefined;
+    const plan = encoding === undefined ? undefined : contentDecoding(encoding);
+    const max = this.#maxBytes;
     const response = new BulwarkResponse({
       status,
       statusText,
       url: attempt.origin + attempt.path,
       rawHeaders,
       body,
+      ...(plan?.decode === true
+        ? {
+            decoded: true,
+            decode: (bytes: Buffer) => decompressBuffer(bytes, encoding, max),
+            decodeStream: (stream: Readable) => stream.pipe(decompressBounded(encoding, max)),
+          }
+        : {}),
     });
     const resolve = this.#resolve;
     this.#resolve = undefined;
@@ -287,19 +325,20 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
 
 /* eslint-enable @typescript-eslint/no-deprecated */
 
-function contentLength(raw: Buffer[]): number | undefined {
+function headerValue(raw: Buffer[], lowerName: string): string | undefined {
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i];
-    if (
-      name !== undefined &&
-      name.length === 14 &&
-      name.toString('latin1').toLowerCase() === 'content-length'
-    ) {
-      const value = Number(String(raw[i + 1]));
-      return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+    if (name?.length === lowerName.length && name.toString('latin1').toLowerCase() === lowerName) {
+      return String(raw[i + 1]);
     }
   }
   return undefined;
+}
+
+function contentLength(raw: Buffer[]): number | undefined {
+  const text = headerValue(raw, 'content-length');
+  if (text === undefined || !/^\d{1,15}$/.test(text)) return undefined;
+  return Number(text);
 }
 
 function tooLarge(attempt: Attempt, bytes: number, max: number): BulwarkError {

@@ -17,6 +17,7 @@ function setup(timeout?: { attempt?: number | false; total?: number | false }) {
   const client = createClient({
     baseUrl: 'http://api.test',
     transport: mock,
+    retry: false,
     clock,
     ...(timeout ? { timeout } : {}),
   });

@@ -1,0 +1,206 @@
+import { invalidOption } from '../errors.js';
+import { CircuitBreakers, type CircuitBreakersOptions } from '../policies/circuit-breakers.js';
+import { ConcurrencyLimiter, type ConcurrencyLimiterOptions } from '../policies/concurrency/index.js';
+import { LatencyWindow } from '../policies/latency-window.js';
+import { RateLimiter, type RateLimiterOptions } from '../policies/rate-limiter.js';
+import { RetryPolicy, type RetryOptions } from '../policies/retry.js';
+import { RetryBudgets } from '../policies/retry-budget.js';
+import { createBreakerStage } from '../pipeline/breaker-stage.js';
+import { createConcurrencyStage } from '../pipeline/concurrency-stage.js';
+import { createDedupeStage } from '../pipeline/dedupe-stage.js';
+import type { CallEvents } from '../pipeline/events.js';
+import { defaultIsFailure, type AttemptOutcome } from '../pipeline/outcome.js';
+import { createRateLimitStage, type RateLimitKey } from '../pipeline/rate-limit-stage.js';
+import { createRetryStage, type HedgingSettings } from '../pipeline/retry-stage.js';
+import type { Middleware } from '../pipeline/types.js';
+import type { BulwarkResponse } from './response.js';
+import type { ResolvedClient } from './resolve-options.js';
+import { checkBoolean, checkFunction, checkKeys, checkNumber, checkObject, checkOneOf, isRecord } from './validate.js';
+
+/** Retry options of a client (`retry`). */
+export interface RetryClientOptions {
+  /** Retries after the first attempt. @default 3 */
+  maxRetries?: number;
+  /** Base of the exponential backoff, ms. @default 100 */
+  baseDelay?: number;
+  /** Cap of one backoff delay, ms. @default 10_000 */
+  maxDelay?: number;
+  /** Jitter of the backoff. @default 'full' */
+  jitter?: 'full' | 'equal' | 'none';
+  /** Base after a throttling answer (429, 503) without a hint, ms. @default 1_000 */
+  throttledBaseDelay?: number;
+  /** Statuses retried. @default [408, 429, 500, 502, 503, 504] */
+  statuses?: readonly number[];
+  /** Longest server hint honoured, ms; a longer one returns the response at once. @default 60_000 */
+  maxRetryAfter?: number;
+  /** Retry budget per key: at most `ratio` of requests plus `minPerSecond` retries, over `ttlMs`; `false` disables. */
+  budget?: { ratio?: number; minPerSecond?: number; ttlMs?: number } | false;
+  /** Overrides the decision: true retries, false stops, undefined keeps the default judgement. */
+  shouldRetry?: (outcome: AttemptOutcome) => boolean | undefined;
+}
+
+/** Hedging options (`hedging`); off by default. */
+export interface HedgingOptions {
+  /** Delay before the hedge: ms, or `'p95'` of recent latencies. @default 'p95' */
+  delay?: number | 'p95';
+  /** Extra attempts at most. @default 1 */
+  maxHedges?: number;
+  /** Delay while fewer than 20 latencies are known (`delay: 'p95'`), ms. @default 2_000 */
+  fallbackDelay?: number;
+}
+
+/** Circuit breaker options of a client. */
+export type CircuitBreakerClientOptions = Omit<CircuitBreakersOptions, 'clock' | 'onStateChange'> & {
+  /** Judges an attempt: true counts a failure. @default network errors, timeouts, 5xx and 429 */
+  isFailure?: (outcome: AttemptOutcome) => boolean;
+};
+
+/** Rate limit options of a client. */
+export type RateLimitClientOptions = Omit<RateLimiterOptions, 'clock' | 'onEvent'> & {
+  /** Bucket key: the origin (or the request's `key`) by default, a fixed string, or a function of the request. */
+  key?: RateLimitKey;
+};
+
+/** Concurrency options of a client. */
+export type ConcurrencyClientOptions = Omit<ConcurrencyLimiterOptions, 'clock' | 'random' | 'onLimitChange'>;
+
+/** The stages and state the client owns. */
+export interface BuiltPolicies {
+  readonly stages: { name: string; middleware: Middleware; inspect?: () => unknown }[];
+  readonly retry: RetryPolicy<BulwarkResponse> | undefined;
+  readonly budgets: RetryBudgets | undefined;
+  /** Builds a per-request retry policy from overrides, sharing the client's budget. */
+  readonly retryFor: (override: unknown) => RetryPolicy<BulwarkResponse> | false | undefined;
+}
+
+const RETRY_KEYS = ['maxRetries', 'baseDelay', 'maxDelay', 'jitter', 'throttledBaseDelay', 'statuses', 'maxRetryAfter', 'budget', 'shouldRetry'];
+const DEFAULT_STATUSES = [408, 429, 500, 502, 503, 504];
+
+/** Builds the policy stages in DESIGN order: dedupe → (deadline) → retry → breaker → rate limit → concurrency. */
+export function buildPolicies(options: Record<string, unknown>, resolved: ResolvedClient, events: CallEvents): BuiltPolicies {
+  const clock = resolved.clock;
+  const random = resolved.random;
+  const stages: BuiltPolicies['stages'] = [];
+
+  if (checkBoolean('options', 'dedupe', options.dedupe) === true) {
+    stages.push({ name: 'dedupe', middleware: createDedupeStage(resolved.deadlineHeader, resolved.requestIdHeader) });
+  }
+
+  // Retry (with hedging): on unless `retry: false`.
+  let retry: RetryPolicy<BulwarkResponse> | undefined;
+  let budgets: RetryBudgets | undefined;
+  let retryRaw: Record<string, unknown> | undefined;
+  if (options.retry !== false) {
+    retryRaw = checkObject('options', 'retry', options.retry) ?? {};
+    checkKeys('options', 'retry', retryRaw, RETRY_KEYS);
+    const budget = retryRaw.budget;
+    if (budget !== false) {
+      const b = checkObject('options', 'retry.budget', budget) ?? {};
+      budgets = new RetryBudgets({ ...b, clock }, 'retry.budget');
+    }
+    retry = makeRetry(retryRaw, budgets, clock, random, 'retry');
+  }
+  let hedging: HedgingSettings | undefined;
+  if (options.hedging !== undefined && options.hedging !== false) {
+    const h = checkObject('options', 'hedging', options.hedging === true ? {} : options.hedging) ?? {};
+    checkKeys('options', 'hedging', h, ['delay', 'maxHedges', 'fallbackDelay']);
+    const delay = h.delay === undefined || h.delay === 'p95' ? 'p95' : checkNumber('options', 'hedging.delay', h.delay, 0, 600_000);
+    hedging = {
+      delay: delay ?? 'p95',
+      fallbackDelay: checkNumber('options', 'hedging.fallbackDelay', h.fallbackDelay, 0, 600_000) ?? 2_000,
+      maxHedges: checkNumber('options', 'hedging.maxHedges', h.maxHedges, 1, 10, true) ?? 1,
+      window: new LatencyWindow(),
+      budgets,
+    };
+  }
+  if (retry !== undefined || hedging !== undefined) {
+    const statuses = new Set(resolveStatuses(retryRaw?.statuses));
+    const shouldRetry = checkFunction('options', 'retry.shouldRetry', retryRaw?.shouldRetry) as
+      | ((o: AttemptOutcome) => boolean | undefined)
+      | undefined;
+    const policy = retry ?? makeRetry({ maxRetries: 0 }, undefined, clock, random, 'retry');
+    const usedRetry = retry;
+    stages.push({
+      name: 'retry',
+      middleware: createRetryStage(policy, { statuses, shouldRetry }, hedging),
+      inspect: () => ({ enabled: usedRetry !== undefined, budgets: budgets?.inspect() ?? [] }),
+    });
+  }
+
+  // Circuit breaker: on unless `circuitBreaker: false`.
+  if (options.circuitBreaker !== false) {
+    const raw = { ...(checkObject('options', 'circuitBreaker', options.circuitBreaker) ?? {}) };
+    const isFailure = (checkFunction('options', 'circuitBreaker.isFailure', raw.isFailure) ?? defaultIsFailure) as (
+      o: AttemptOutcome,
+    ) => boolean;
+    delete raw.isFailure;
+    const breakers = new CircuitBreakers({
+      ...(raw as CircuitBreakersOptions),
+      clock,
+      onStateChange: (change) => {
+        events.circuitTransition(change.key, change.from, change.to);
+      },
+    });
+    events.observeCircuits(breakers);
+    stages.push({ name: 'circuits', middleware: createBreakerStage(breakers, isFailure), inspect: () => breakers.snapshot() });
+  }
+
+  // Rate limit: off unless configured.
+  if (options.rateLimit !== undefined && options.rateLimit !== false) {
+    const raw = { ...(checkObject('options', 'rateLimit', options.rateLimit) ?? {}) };
+    const key = raw.key;
+    if (key !== undefined && typeof key !== 'string' && typeof key !== 'function') {
+      throw invalidOption('rateLimit.key', key, 'a string or a function of the request returning a string');
+    }
+    delete raw.key;
+    const limiter = new RateLimiter({ ...(raw as unknown as RateLimiterOptions), clock });
+    stages.push({
+      name: 'rateLimit',
+      middleware: createRateLimitStage(limiter, key as RateLimitKey | undefined),
+      inspect: () => limiter.snapshot(),
+    });
+  }
+
+  // Concurrency: off unless configured.
+  if (options.concurrency !== undefined && options.concurrency !== false) {
+    const raw = checkObject('options', 'concurrency', options.concurrency) ?? {};
+    const limiter = new ConcurrencyLimiter({ ...(raw as ConcurrencyLimiterOptions), clock, random });
+    limiter.onLimitChange((change) => {
+      events.concurrencyLimit(resolved.name, change.from, change.to, limiter.inflight);
+    });
+    events.observeConcurrency(resolved.name, limiter);
+    stages.push({ name: 'concurrency', middleware: createConcurrencyStage(limiter), inspect: () => limiter.snapshot() });
+  }
+
+  const retryFor = (override: unknown): RetryPolicy<BulwarkResponse> | false | undefined => {
+    if (override === undefined) return undefined;
+    if (override === false) return false;
+    if (!isRecord(override)) throw invalidOption('retry', override, 'an object of retry options or false');
+    checkKeys('request', 'retry', override, RETRY_KEYS.filter((k) => k !== 'budget' && k !== 'statuses' && k !== 'shouldRetry'));
+    return makeRetry({ ...(retryRaw ?? {}), ...override }, budgets, clock, random, 'retry');
+  };
+  return { stages, retry, budgets, retryFor };
+}
+
+function makeRetry(
+  raw: Record<string, unknown>,
+  budgets: RetryBudgets | undefined,
+  clock: ResolvedClient['clock'],
+  random: ResolvedClient['random'],
+  path: string,
+): RetryPolicy<BulwarkResponse> {
+  const { statuses: _s, shouldRetry: _r, budget: _b, ...rest } = raw;
+  checkOneOf('options', `${path}.jitter`, rest.jitter, ['full', 'equal', 'none']);
+  return new RetryPolicy<BulwarkResponse>(
+    { ...(rest as RetryOptions<BulwarkResponse>), budget: budgets ?? false, clock, random },
+    path,
+  );
+}
+
+function resolveStatuses(value: unknown): number[] {
+  if (value === undefined) return DEFAULT_STATUSES;
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 599)) {
+    throw invalidOption('retry.statuses', value, 'an array of HTTP status codes (100–599)');
+  }
+  return value as number[];
+}

@@ -1,0 +1,289 @@
+import type { BulwarkError } from '../errors.js';
+import type { BulwarkResponse } from '../client/response.js';
+import {
+  publishBudget,
+  publishCircuit,
+  publishConcurrency,
+  publishDeadline,
+  publishHedge,
+  publishRateLimit,
+  publishRedirect,
+  publishRetry,
+} from '../observability/channels.js';
+import { levelEnabled, logEvent, type Logger, type LogLevelSetting } from '../observability/logger.js';
+import type { Redactor } from '../observability/redact.js';
+import type { AttemptSpan, CallSpan, Telemetry } from '../observability/telemetry.js';
+import type { Attempt } from '../transport/attempt.js';
+import type { CallContext } from './types.js';
+
+/** Logging settings of a client. */
+export interface LogSettings {
+  readonly logger: Logger | undefined;
+  readonly level: LogLevelSetting;
+  readonly logHeaders: boolean;
+  readonly logBody: boolean;
+}
+
+/**
+ * Where every stage reports what it decided: one call fans out to the diagnostics channel,
+ * the OpenTelemetry span and metrics, and the log, each only when someone listens. URLs are
+ * redacted here, once, before any sink sees them.
+ */
+export class CallEvents {
+  readonly telemetry: Telemetry;
+  readonly redactor: Redactor;
+  readonly log: LogSettings;
+  readonly #client: string;
+  readonly #unregister: (() => void)[] = [];
+  /** True when attempt-level spans, metrics or info logs must be produced. */
+  readonly observeAttempts: boolean;
+
+  constructor(client: string, telemetry: Telemetry, redactor: Redactor, log: LogSettings) {
+    this.#client = client;
+    this.telemetry = telemetry;
+    this.redactor = redactor;
+    this.log = log;
+    this.observeAttempts = telemetry.enabled || levelEnabled(log.logger, 'info', log.level);
+  }
+
+  /** A breaker changed state (channel + metric). */
+  circuitTransition(key: string, from: string, to: string): void {
+    const f = channelState(from);
+    const t = channelState(to);
+    publishCircuit({ client: this.#client, type: 'transition', key, from: f, to: t, failureRatio: undefined, openMs: undefined });
+    this.telemetry.circuitTransition(key, f, t);
+    if (levelEnabled(this.log.logger, 'warn', this.log.level)) {
+      try {
+        this.log.logger?.warn({ event: 'circuit', key: this.redactor.text(key), from: f, to: t }, `circuit ${t}: ${this.redactor.text(key)}`);
+      } catch {
+        // Logging never fails a request.
+      }
+    }
+  }
+
+  /** Reports circuit states to the state gauge while the client lives. */
+  observeCircuits(breakers: { snapshot(): readonly { key: string; state: string }[] }): void {
+    this.#unregister.push(
+      this.telemetry.observeCircuits((report) => {
+        for (const c of breakers.snapshot()) report(c.key, channelState(c.state));
+      }),
+    );
+  }
+
+  /** Reports the concurrency limit and inflight to the gauges while the client lives. */
+  observeConcurrency(key: string, limiter: { readonly limit: number; readonly inflight: number }): void {
+    this.#unregister.push(
+      this.telemetry.observeConcurrency((report) => {
+        report(key, limiter.limit, limiter.inflight);
+      }),
+    );
+  }
+
+  /** Stops the gauge callbacks (client close). */
+  close(): void {
+    for (const off of this.#unregister.splice(0)) off();
+  }
+
+  /** The call's URL, redacted. */
+  url(ctx: CallContext): string {
+    return this.redactor.url(ctx.origin + ctx.path);
+  }
+
+  #fields(ctx: CallContext): { client: string; correlationId: string; method: string; url: string } {
+    return { client: this.#client, correlationId: ctx.correlationId, method: ctx.method, url: this.url(ctx) };
+  }
+
+  #logging(level: 'info' | 'warn' | 'error' | 'debug'): boolean {
+    return levelEnabled(this.log.logger, level, this.log.level);
+  }
+
+  /** An attempt is about to be sent: attempt span, trace context, `→ GET …` line. */
+  attemptStart(attempt: Attempt): AttemptSpan | undefined {
+    const ctx = attempt.ctx;
+    const span = this.telemetry.startAttempt(ctx.span as CallSpan | undefined, attempt, attempt.number - 1);
+    this.telemetry.inject(attempt.headers, span);
+    if (this.#logging('info')) {
+      logEvent(
+        this.log.logger,
+        this.log.level,
+        {
+          event: 'request',
+          correlationId: ctx.correlationId,
+          method: attempt.method,
+          url: attempt.origin + attempt.path,
+          attempt: attempt.number,
+          key: ctx.key,
+          ...(this.log.logHeaders ? { headers: attempt.headers } : {}),
+          ...(this.log.logBody && typeof ctx.body === 'string' ? { body: ctx.body, contentType: attempt.headers['content-type'] ?? '' } : {}),
+        },
+        this.redactor,
+      );
+    }
+    return span;
+  }
+
+  /** An attempt got its answer or failed: `← 200 (45ms)`. */
+  attemptEnd(attempt: Attempt, span: AttemptSpan | undefined, response: BulwarkResponse | undefined, error: unknown): void {
+    const ctx = attempt.ctx;
+    this.telemetry.endAttempt(span, response?.status, error);
+    const durationMs = ctx.runtime.clock.now() - attempt.startedAt;
+    if (response !== undefined) {
+      if (this.#logging('info')) {
+        logEvent(
+          this.log.logger,
+          this.log.level,
+          {
+            event: 'response',
+            correlationId: ctx.correlationId,
+            method: attempt.method,
+            url: attempt.origin + attempt.path,
+            status: response.status,
+            durationMs,
+            attempt: attempt.number,
+            key: ctx.key,
+            ...(this.log.logHeaders ? { headers: response.headers as Record<string, string> } : {}),
+          },
+          this.redactor,
+        );
+      }
+      return;
+    }
+    const code = (error as BulwarkError | undefined)?.code;
+    const level = code === 'ABORTED' ? 'debug' : 'error';
+    if (this.#logging(level)) {
+      logEvent(
+        this.log.logger,
+        this.log.level,
+        {
+          event: 'error',
+          correlationId: ctx.correlationId,
+          method: attempt.method,
+          url: attempt.origin + attempt.path,
+          durationMs,
+          attempt: attempt.number,
+          key: ctx.key,
+          ...(code === undefined ? {} : { code }),
+          error,
+        },
+        this.redactor,
+        level,
+      );
+    }
+    if (code === 'ATTEMPT_TIMEOUT' || code === 'TIMEOUT' || code === 'DEADLINE_EXCEEDED') {
+      this.telemetry.timeout(span, code, (error as BulwarkError).timeoutMs ?? 0);
+    }
+  }
+
+  /** A policy refused the call before anything was sent. */
+  rejected(ctx: CallContext, error: BulwarkError): void {
+    if (this.#logging('warn')) {
+      logEvent(
+        this.log.logger,
+        this.log.level,
+        { event: 'rejected', correlationId: ctx.correlationId, method: ctx.method, url: ctx.origin + ctx.path, key: ctx.key, code: error.code },
+        this.redactor,
+      );
+    }
+  }
+
+  circuitRejected(ctx: CallContext, retryAfterMs: number, error: BulwarkError): void {
+    this.telemetry.circuitRejected(ctx.span as CallSpan | undefined, ctx.key, retryAfterMs);
+    this.rejected(ctx, error);
+  }
+
+  retry(ctx: CallContext, attempt: number, delayMs: number, source: 'backoff' | 'hint', outcome: { response?: BulwarkResponse; error?: unknown }): void {
+    const status = outcome.response?.status;
+    const code = (outcome.error as BulwarkError | undefined)?.code;
+    const reason = status !== undefined ? String(status) : (code ?? 'error');
+    publishRetry({
+      ...this.#fields(ctx),
+      key: ctx.key,
+      attempt,
+      delayMs,
+      status,
+      errorCode: code,
+      delaySource: source === 'backoff' ? 'backoff' : 'retry-after',
+    });
+    this.telemetry.retry(ctx.span as CallSpan | undefined, ctx.key, reason, attempt, delayMs);
+    if (this.#logging('warn')) {
+      logEvent(
+        this.log.logger,
+        this.log.level,
+        {
+          event: 'retry',
+          correlationId: ctx.correlationId,
+          method: ctx.method,
+          url: ctx.origin + ctx.path,
+          attempt,
+          delayMs,
+          key: ctx.key,
+          ...(status === undefined ? {} : { status }),
+          ...(code === undefined ? {} : { code }),
+        },
+        this.redactor,
+      );
+    }
+  }
+
+  budgetExhausted(ctx: CallContext, kind: 'retry' | 'hedge'): void {
+    publishBudget({ ...this.#fields(ctx), type: 'exhausted', key: ctx.key, kind });
+    this.telemetry.retryBudgetExhausted(ctx.span as CallSpan | undefined, ctx.key);
+  }
+
+  deadlineExceeded(ctx: CallContext, phase: 'before-send' | 'in-flight' | 'before-retry'): void {
+    publishDeadline({
+      ...this.#fields(ctx),
+      type: 'exceeded',
+      deadline: ctx.deadline,
+      phase,
+      source: ctx.deadlineSource === 'timeout' ? 'timeout' : 'deadline',
+    });
+  }
+
+  rateLimitWait(ctx: CallContext, key: string, waitMs: number): void {
+    publishRateLimit({ ...this.#fields(ctx), type: 'wait', key, waitMs });
+    this.telemetry.rateLimitWait(ctx.span as CallSpan | undefined, key, waitMs);
+  }
+
+  rateLimitRejected(ctx: CallContext, key: string, error: BulwarkError): void {
+    const retryAfterMs = error.retryAfterMs ?? 0;
+    publishRateLimit({ ...this.#fields(ctx), type: 'rejected', key, retryAfterMs });
+    this.telemetry.rateLimitRejected(ctx.span as CallSpan | undefined, key, retryAfterMs);
+    this.rejected(ctx, error);
+  }
+
+  rateLimitHint(key: string, remaining: number | undefined, resetMs: number): void {
+    publishRateLimit({ client: this.#client, type: 'hint', key, remaining, resetMs });
+  }
+
+  concurrencyQueued(ctx: CallContext, limit: number, inflight: number, queued: number): void {
+    publishConcurrency({ ...this.#fields(ctx), type: 'queued', key: ctx.key, limit, inflight, queued });
+  }
+
+  concurrencyRejected(ctx: CallContext, error: BulwarkError): void {
+    const limit = error.limit ?? 0;
+    const inflight = error.inflight ?? 0;
+    publishConcurrency({ ...this.#fields(ctx), type: 'rejected', key: ctx.key, limit, inflight });
+    this.telemetry.concurrencyRejected(ctx.span as CallSpan | undefined, ctx.key, limit, inflight);
+    this.rejected(ctx, error);
+  }
+
+  concurrencyLimit(key: string, from: number, to: number, inflight: number): void {
+    publishConcurrency({ client: this.#client, type: 'limit', key, limit: to, previousLimit: from, inflight });
+  }
+
+  hedgeSpawned(ctx: CallContext, hedge: number, delayMs: number): void {
+    publishHedge({ ...this.#fields(ctx), type: 'spawned', key: ctx.key, hedge, delayMs });
+    this.telemetry.hedge(ctx.span as CallSpan | undefined, ctx.key, hedge, delayMs);
+  }
+
+  redirect(ctx: CallContext, status: number, location: string, count: number, droppedHeaders: readonly string[]): void {
+    const redacted = this.redactor.url(location);
+    publishRedirect({ ...this.#fields(ctx), status, location: redacted, count, droppedHeaders });
+    this.telemetry.redirect(ctx.span as CallSpan | undefined, status, redacted, count);
+  }
+}
+
+function channelState(state: string): 'closed' | 'half-open' | 'open' {
+  return state === 'closed' ? 'closed' : state === 'half-open' ? 'half-open' : 'open';
+}

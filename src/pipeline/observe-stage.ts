@@ -1,0 +1,48 @@
+import { requestChannelActive, traceRequest, type RequestChannelContext } from '../observability/channels.js';
+import type { CallSpan } from '../observability/telemetry.js';
+import type { BulwarkResponse } from '../client/response.js';
+import type { CallContext, Middleware, Next } from './types.js';
+
+/**
+ * The outermost built-in stage: the call's span and the `bulwark:request` tracing channel.
+ * When nobody observes (no SDK, no subscriber) it is a plain pass-through.
+ */
+export function createObserveStage(): Middleware {
+  return (ctx, next) => {
+    const events = ctx.runtime.events;
+    const traced = requestChannelActive();
+    if (!events.telemetry.enabled && !traced) return next(ctx);
+    const span = events.telemetry.startCall(ctx);
+    ctx.span = span;
+    const run = span === undefined ? next : (c: CallContext) => observed(c, next, span);
+    if (!traced) return run(ctx);
+    const context: RequestChannelContext = {
+      client: ctx.runtime.name,
+      correlationId: ctx.correlationId,
+      method: ctx.method,
+      url: events.url(ctx),
+      urlTemplate: ctx.urlTemplate,
+    };
+    return traceRequest(context, withAttempts(run), ctx);
+  };
+}
+
+function withAttempts(run: Next): Next {
+  return async (ctx) => {
+    const response = await run(ctx);
+    response.attempts = ctx.attempts;
+    return response;
+  };
+}
+
+async function observed(ctx: CallContext, next: Next, span: CallSpan): Promise<BulwarkResponse> {
+  const telemetry = ctx.runtime.events.telemetry;
+  try {
+    const response = await telemetry.run(span, () => next(ctx));
+    telemetry.endCall(span, response.status, undefined, ctx.attempts);
+    return response;
+  } catch (error) {
+    telemetry.endCall(span, (error as { response?: { status?: number } }).response?.status, error, ctx.attempts);
+    throw error;
+  }
+}

@@ -1,0 +1,79 @@
+import { isBulwarkError } from '../errors.js';
+import type { RateLimiter } from '../policies/rate-limiter.js';
+import { rateLimitStateFromHeaders, retryHintFromHeaders } from '../policies/server-hints.js';
+import type { BulwarkResponse } from '../client/response.js';
+import { urlOf } from './deadline-stage.js';
+import type { CallContext, Middleware, Next } from './types.js';
+
+/** Request-level rate limit settings: `false` bypasses the limiter for this call. */
+export interface RateLimitOverride {
+  /** Bucket key for this call. */
+  key?: string;
+  /** Tokens this call takes. @default 1 */
+  cost?: number;
+}
+
+/** How the client keys buckets: the origin (or the request's `key`), a fixed string, or a function. */
+export type RateLimitKey = string | ((request: { method: string; origin: string; path: string; key: string }) => string);
+
+/**
+ * The rate limit stage: one token per attempt (quotas count what reaches the wire). A free slot
+ * costs a synchronous decision; a wait honours the caller's signal and the deadline. Answers
+ * that say the server's quota is spent (429 with `Retry-After`, `RateLimit` or
+ * `X-RateLimit-Remaining: 0`) hold the bucket until the server's reset.
+ */
+export function createRateLimitStage(limiter: RateLimiter, key: RateLimitKey | undefined): Middleware {
+  return (ctx, next) => {
+    const override = ctx.policies.rateLimit as RateLimitOverride | false | undefined;
+    if (override === false) return next(ctx);
+    const bucket = override?.key ?? keyOf(ctx, key);
+    const clock = ctx.runtime.clock;
+    const started = clock.now();
+    let wait: Promise<void> | undefined;
+    try {
+      wait = limiter.acquire(bucket, { signal: ctx.signal, deadline: ctx.deadline, cost: override?.cost });
+    } catch (error) {
+      return Promise.reject(decorate(ctx, bucket, error));
+    }
+    if (wait === undefined) return sendAndLearn(ctx, next, limiter, bucket);
+    return wait.then(
+      () => {
+        ctx.runtime.events.rateLimitWait(ctx, bucket, clock.now() - started);
+        return sendAndLearn(ctx, next, limiter, bucket);
+      },
+      (error: unknown) => {
+        throw decorate(ctx, bucket, error);
+      },
+    );
+  };
+}
+
+function keyOf(ctx: CallContext, key: RateLimitKey | undefined): string {
+  if (key === undefined) return ctx.key;
+  if (typeof key === 'string') return key;
+  return key({ method: ctx.method, origin: ctx.origin, path: ctx.path, key: ctx.key });
+}
+
+async function sendAndLearn(ctx: CallContext, next: Next, limiter: RateLimiter, bucket: string): Promise<BulwarkResponse> {
+  const response = await next(ctx);
+  const now = ctx.runtime.clock.now();
+  const headers = response.headers;
+  let holdMs: number | undefined;
+  if (response.status === 429) holdMs = retryHintFromHeaders(headers, now)?.delayMs;
+  if (holdMs === undefined) {
+    const state = rateLimitStateFromHeaders(headers, now);
+    if (state !== undefined && state.remaining <= 0 && state.resetMs !== undefined) holdMs = state.resetMs;
+    if (state !== undefined && state.resetMs !== undefined) ctx.runtime.events.rateLimitHint(bucket, state.remaining, state.resetMs);
+  }
+  if (holdMs !== undefined && holdMs > 0) limiter.hold(bucket, holdMs);
+  return response;
+}
+
+function decorate(ctx: CallContext, bucket: string, error: unknown): unknown {
+  if (isBulwarkError(error, 'RATE_LIMITED')) {
+    error.method = ctx.method;
+    error.url = urlOf(ctx);
+    ctx.runtime.events.rateLimitRejected(ctx, bucket, error);
+  }
+  return ctx.cancelled ?? error;
+}

@@ -1,0 +1,173 @@
+import { isBulwarkError, type BulwarkError } from '../errors.js';
+import { hedge } from '../policies/hedging.js';
+import type { LatencyWindow } from '../policies/latency-window.js';
+import type { RetryDecision, RetryEvent, GiveUpEvent, RetryHooks, RetryOutcome, RetryPolicy } from '../policies/retry.js';
+import type { RetryBudgets } from '../policies/retry-budget.js';
+import { retryHintFromHeaders } from '../policies/server-hints.js';
+import type { BulwarkResponse } from '../client/response.js';
+import { cancelCall, forkContext } from './cancel.js';
+import { outcomeOf, type AttemptOutcome } from './outcome.js';
+import type { CallContext, Middleware, Next } from './types.js';
+
+/** HTTP settings of the retry stage (the policy holds backoff, budget and limits). */
+export interface HttpRetrySettings {
+  /** Statuses retried. */
+  readonly statuses: ReadonlySet<number>;
+  /** The user's override: true/false decides, undefined keeps the default judgement. */
+  readonly shouldRetry: ((outcome: AttemptOutcome) => boolean | undefined) | undefined;
+}
+
+/** Hedging settings, when on. */
+export interface HedgingSettings {
+  /** Fixed delay, or the p95 of recent latencies (with a fallback until enough samples). */
+  readonly delay: number | 'p95';
+  readonly fallbackDelay: number;
+  readonly maxHedges: number;
+  readonly window: LatencyWindow;
+  readonly budgets: RetryBudgets | undefined;
+}
+
+/** Per-call retry: `false` disables it; a policy built from the request's overrides replaces the client's. */
+export type RetryOverride = RetryPolicy<BulwarkResponse> | false | undefined;
+
+const THROTTLING = new Set([429, 503]);
+
+/**
+ * The retry stage. The policy (pure, in src/policies) schedules; this judges HTTP outcomes:
+ * a request is sent again only when that is safe — an idempotent method, `idempotent: true`,
+ * an `Idempotency-Key`, or a failure that provably happened before any byte left — and its body
+ * can be replayed. Never retried: `CIRCUIT_OPEN`, `CONCURRENCY_LIMITED`, `RATE_LIMITED`, the
+ * caller's abort, the call's own timeout or deadline. Discarded responses are drained.
+ */
+export function createRetryStage(
+  policy: RetryPolicy<BulwarkResponse>,
+  http: HttpRetrySettings,
+  hedging: HedgingSettings | undefined,
+): Middleware {
+  return (ctx, next) => {
+    const override = ctx.policies.retry as RetryOverride;
+    if (override === false) return hedging === undefined ? next(ctx) : hedged(ctx, next, hedging);
+    const chosen = override ?? policy;
+    const hooks = new HttpRetryHooks(ctx, http);
+    const attempt = hedging === undefined || !ctx.idempotent ? next : (c: CallContext) => hedged(c, next, hedging);
+    return chosen.execute(() => attempt(ctx), { signal: ctx.signal, deadline: ctx.deadline, key: ctx.key, hooks });
+  };
+}
+
+/** Judges one call's outcomes; one small object per call carries the request in hand. */
+class HttpRetryHooks implements RetryHooks<unknown> {
+  readonly #ctx: CallContext;
+  readonly #http: HttpRetrySettings;
+
+  constructor(ctx: CallContext, http: HttpRetrySettings) {
+    this.#ctx = ctx;
+    this.#http = http;
+  }
+
+  classify(outcome: RetryOutcome<unknown>): RetryDecision {
+    const ctx = this.#ctx;
+    const response = outcome.ok ? (outcome.value as BulwarkResponse) : undefined;
+    const error = outcome.ok ? undefined : outcome.error;
+    const decision = this.#judge(response, error);
+    const user = this.#http.shouldRetry?.(outcomeOf(ctx, response, error));
+    if (user === undefined) return decision;
+    if (!user) return NO;
+    // The caller said so, but a stream body cannot be sent twice whatever anyone says.
+    if (!ctx.bodyReplayable || ctx.cancelled !== undefined) return NO;
+    return decision.retry ? decision : { retry: true, reason: 'shouldRetry' };
+  }
+
+  #judge(response: BulwarkResponse | undefined, error: unknown): RetryDecision {
+    const ctx = this.#ctx;
+    if (ctx.cancelled !== undefined || !ctx.bodyReplayable) return NO;
+    if (response !== undefined) {
+      if (!this.#http.statuses.has(response.status) || !ctx.idempotent) return NO;
+      const hint = retryHintFromHeaders(response.headers, ctx.runtime.clock.now());
+      const throttled = THROTTLING.has(response.status);
+      if (hint !== undefined) return { retry: true, reason: String(response.status), throttled, hintMs: hint.delayMs };
+      return { retry: true, reason: String(response.status), throttled };
+    }
+    if (!isBulwarkError(error)) return NO;
+    switch (error.code) {
+      case 'NETWORK':
+        // Nothing reached the wire (refused, DNS): safe for any method.
+        return ctx.idempotent || error.sent === false ? { retry: true, reason: networkReason(error) } : NO;
+      case 'ATTEMPT_TIMEOUT':
+        return ctx.idempotent || error.sent === false ? { retry: true, reason: 'ATTEMPT_TIMEOUT' } : NO;
+      default:
+        return NO;
+    }
+  }
+
+  onRetry(event: RetryEvent<unknown>): void {
+    const ctx = this.#ctx;
+    const response = event.outcome.ok ? (event.outcome.value as BulwarkResponse) : undefined;
+    // The discarded answer's body is drained so its connection goes back to the pool.
+    response?.dump();
+    ctx.runtime.events.retry(ctx, event.attempt, event.delayMs, event.source, {
+      ...(response === undefined ? {} : { response }),
+      ...(event.outcome.ok ? {} : { error: event.outcome.error }),
+    });
+  }
+
+  onGiveUp(event: GiveUpEvent<unknown>): void {
+    const ctx = this.#ctx;
+    if (event.reason === 'budget') ctx.runtime.events.budgetExhausted(ctx, 'retry');
+    else if (event.reason === 'deadline') ctx.runtime.events.deadlineExceeded(ctx, 'before-retry');
+  }
+}
+
+const NO: RetryDecision = { retry: false };
+
+function networkReason(error: BulwarkError): string {
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : 'NETWORK';
+}
+
+/**
+ * Hedged attempts: after the delay, a second attempt races the first (idempotent calls only,
+ * paid from the retry budget). Each runs on a fork of the call so the loser can be aborted
+ * alone; the winner's attempt count is folded back into the call.
+ */
+async function hedged(ctx: CallContext, next: Next, settings: HedgingSettings): Promise<BulwarkResponse> {
+  if (!ctx.idempotent || !ctx.bodyReplayable) return next(ctx);
+  const forks: CallContext[] = [];
+  const clock = ctx.runtime.clock;
+  const started = clock.now();
+  const delayMs =
+    settings.delay === 'p95' ? () => settings.window.p95() ?? settings.fallbackDelay : settings.delay;
+  try {
+    const response = await hedge<BulwarkResponse>(
+      (signal, index) => {
+        const fork = forkContext(ctx);
+        forks.push(fork);
+        signal.addEventListener('abort', () => {
+          cancelCall(fork, signal.reason as BulwarkError);
+        }, { once: true });
+        if (index > 0) ctx.runtime.events.hedgeSpawned(ctx, index, clock.now() - started);
+        return next(fork);
+      },
+      {
+        delayMs,
+        maxHedges: settings.maxHedges,
+        clock,
+        isAcceptable: (r) => r.status < 500 && r.status !== 429,
+        dispose: (r) => {
+          r.dump();
+        },
+        tryWithdraw: () => {
+          const ok = settings.budgets === undefined || settings.budgets.tryWithdraw(ctx.key);
+          if (!ok) ctx.runtime.events.budgetExhausted(ctx, 'hedge');
+          return ok;
+        },
+        ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
+      },
+    );
+    settings.window.record(clock.now() - started);
+    return response;
+  } finally {
+    let extra = 0;
+    for (const fork of forks) extra += fork.attempts - ctx.attempts;
+    ctx.attempts += extra;
+  }
+}

@@ -1,0 +1,94 @@
+import { isBulwarkError } from '../errors.js';
+import type { BulwarkResponse } from '../client/response.js';
+import { checkDestinationUrl, type DestinationGuardOptions } from './destination-guard.js';
+import { CREDENTIAL_HEADERS, nextRedirect, REDIRECT_STATUSES } from './redirects.js';
+import type { Attempt, Transport } from './attempt.js';
+
+/** Redirect and destination settings of a client. */
+export interface RedirectSettings {
+  /** Redirects followed per attempt; 0 hands every 3xx back. @default 5 */
+  readonly maxRedirects: number;
+  /** Allow https → http. @default false */
+  readonly allowDowngrade: boolean;
+  /** `allowedHosts` / `blockPrivateIps`, checked on the first URL and on every hop. */
+  readonly guard: DestinationGuardOptions | undefined;
+}
+
+/**
+ * Wraps a transport with redirects and the URL-level destination check. Each hop is sent
+ * again through the inner transport (so the socket-level guard runs again too), within what is
+ * left of the attempt timeout; the 3xx body is drained; credentials never follow a redirect to
+ * another origin; https → http and non-http(s) schemes are refused with `REDIRECT`.
+ */
+export function withRedirects(inner: Transport, settings: RedirectSettings): Transport {
+  const guard = settings.guard;
+  const send = async (attempt: Attempt): Promise<BulwarkResponse> => {
+    let current = attempt;
+    if (guard !== undefined) check(current, guard);
+    for (;;) {
+      const response = await inner.send(current);
+      if (settings.maxRedirects === 0 || !REDIRECT_STATUSES.has(response.status)) {
+        response.redirects = current.redirects;
+        return response;
+      }
+      const location = response.headers.location;
+      const from = new URL(current.origin + current.path);
+      let decision;
+      try {
+        decision = nextRedirect({
+          status: response.status,
+          location: Array.isArray(location) ? location[0] : location,
+          method: current.method,
+          url: from,
+          headers: current.headers,
+          bodyReplayable: current.ctx.bodyReplayable,
+          hasBody: current.body !== null,
+          redirectCount: current.redirects,
+          maxRedirects: settings.maxRedirects,
+          allowDowngrade: settings.allowDowngrade,
+        });
+      } catch (error) {
+        response.dump();
+        throw decorate(error, current);
+      }
+      if (!decision.follow) {
+        response.redirects = current.redirects;
+        return response;
+      }
+      response.dump();
+      const dropped = decision.crossOrigin ? CREDENTIAL_HEADERS.filter((h) => current.headers[h] !== undefined) : [];
+      current.ctx.runtime.events.redirect(current.ctx, response.status, decision.url.href, current.redirects + 1, dropped);
+      const next = current.hop(decision.url, decision.method, { ...decision.headers }, decision.dropBody);
+      if (guard !== undefined) {
+        try {
+          check(next, guard);
+        } catch (error) {
+          next.finish();
+          throw error;
+        }
+      }
+      current = next;
+    }
+  };
+  return {
+    send,
+    stats: () => inner.stats(),
+    close: () => inner.close(),
+    destroy: () => inner.destroy(),
+  };
+}
+
+function check(attempt: Attempt, guard: DestinationGuardOptions): void {
+  try {
+    checkDestinationUrl(new URL(attempt.origin), guard);
+  } catch (error) {
+    attempt.finish();
+    throw decorate(error, attempt);
+  }
+}
+
+function decorate(error: unknown, attempt: Attempt): unknown {
+  if (!isBulwarkError(error)) return error;
+  error.method ??= attempt.method;
+  return error;
+}

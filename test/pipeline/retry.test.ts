@@ -1,0 +1,206 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { createClient, isBulwarkError } from '../../src/index.js';
+import { createVirtualClock, mockTransport } from '../../src/testing/index.js';
+import { startServer, type TestServer } from '../helpers/http-server.js';
+import { assertCode } from '../helpers/assert-error.js';
+
+const fixed = (): number => 0.5;
+
+function setup(extra: Record<string, unknown> = {}) {
+  const clock = createVirtualClock();
+  const mock = mockTransport();
+  const client = createClient({
+    baseUrl: 'http://api.test',
+    transport: mock,
+    clock,
+    random: fixed,
+    circuitBreaker: false,
+    ...extra,
+  } as never);
+  return { clock, mock, client };
+}
+
+describe('retry through the client (virtual clock)', () => {
+  test('503, 503, 200: retried with full-jitter backoff delays, res.attempts = 3', async () => {
+    const { clock, mock, client } = setup();
+    mock.on('GET', '/x').sequence([503, 503, { status: 200, body: 'ok' }]);
+    const p = client.get('/x');
+    await clock.runAll();
+    const res = await p;
+    assert.equal(res.status, 200);
+    assert.equal(res.attempts, 3);
+    assert.equal(await res.text(), 'ok');
+    // 503 is a throttling answer without a hint: base 1 s; random 0.5 → 500 ms, then 1000 ms.
+    assert.deepEqual(clock.scheduled.filter((d) => d < 10_000), [500, 1_000]);
+  });
+
+  test('Retry-After wins over the backoff', async () => {
+    const { clock, mock, client } = setup();
+    mock.on('GET', '/x').sequence([{ status: 429, headers: { 'retry-after': '3' } }, { status: 200 }]);
+    const p = client.get('/x');
+    await clock.runAll();
+    assert.equal((await p).status, 200);
+    assert.ok(clock.scheduled.includes(3_000));
+  });
+
+  test('a hint longer than maxRetryAfter returns the response at once', async () => {
+    const { clock, mock, client } = setup({ retry: { maxRetryAfter: 1_000 } });
+    mock.on('GET', '/x').sequence([{ status: 503, headers: { 'retry-after': '120' } }, { status: 200 }]);
+    const p = client.get('/x');
+    await clock.runAll();
+    const res = await p;
+    assert.equal(res.status, 503);
+    assert.equal(res.attempts, 1);
+  });
+
+  test('a POST is never resent after it reached the wire; idempotent: true or an Idempotency-Key allows it', async () => {
+    const { clock, mock, client } = setup();
+    mock.on('POST', '/charge').reply(503);
+    const first = client.post('/charge', { json: { amount: 1 } });
+    await clock.runAll();
+    assert.equal((await first).attempts, 1);
+    assert.equal(mock.calls.length, 1);
+    const keyed = client.post('/charge', { json: {}, headers: { 'idempotency-key': 'k1' } });
+    await clock.runAll();
+    assert.equal((await keyed).attempts, 4);
+    const marked = client.post('/charge', { json: {}, idempotent: true, retry: { maxRetries: 1 } });
+    await clock.runAll();
+    assert.equal((await marked).attempts, 2);
+  });
+
+  test('a POST that never left (connection refused) is retried; a reset one is not', async () => {
+    const { clock, mock, client } = setup();
+    mock.on('POST', '/refused').sequence([{ kind: 'error', code: 'ECONNREFUSED' }, { status: 201 }]);
+    mock.on('POST', '/reset').networkError('ECONNRESET');
+    const ok = client.post('/refused', { body: 'x' });
+    await clock.runAll();
+    assert.equal((await ok).status, 201);
+    const reset = client.post('/reset', { body: 'x' }).catch((e: unknown) => e);
+    await clock.runAll();
+    const error = await reset;
+    assertCode(error, 'NETWORK');
+    assert.equal(error.attempts, 1);
+    assert.equal(mock.callsTo('POST', '/reset').length, 1);
+  });
+
+  test('a stream body is not replayed', async () => {
+    const { clock, mock, client } = setup();
+    mock.on('PUT', '/up').reply(503);
+    const p = client.put('/up', { body: (async function* () { yield Buffer.from('x'); })() });
+    await clock.runAll();
+    assert.equal((await p).attempts, 1);
+  });
+
+  test('the retry that cannot fit before the deadline is not started', async () => {
+    const { clock, mock, client } = setup({ timeout: { attempt: 1_000, total: 1_200 } });
+    mock.on('GET', '/x').reply(503);
+    const p = client.get('/x');
+    await clock.runAll();
+    const res = await p;
+    assert.equal(res.status, 503);
+    assert.equal(res.attempts, 2, 'the 500 ms retry fits, the 1000 ms one does not');
+  });
+
+  test('shouldRetry overrides the decision', async () => {
+    const { clock, mock, client } = setup({ retry: { shouldRetry: (o: { response?: { status: number } }) => (o.response?.status === 418 ? true : undefined) } });
+    mock.on('GET', '/tea').sequence([418, 200]);
+    const p = client.get('/tea');
+    await clock.runAll();
+    assert.equal((await p).attempts, 2);
+  });
+
+  test('CIRCUIT_OPEN and the caller abort are never retried', async () => {
+    const { clock, mock, client } = setup({ circuitBreaker: { failureThreshold: 1, failureRatio: false } });
+    mock.on('GET', '/x').reply(500);
+    const p = client.get('/x', { retry: { maxRetries: 5 } }).catch((e: unknown) => e);
+    await clock.runAll();
+    const error = await p;
+    assertCode(error, 'CIRCUIT_OPEN');
+    assert.equal(mock.callsTo('GET', '/x').length, 1, 'the retry met the open circuit and stopped there');
+    const controller = new AbortController();
+    mock.on('GET', '/hang').hang();
+    const hang = client.get('/hang', { signal: controller.signal, key: 'other' }).catch((e: unknown) => e);
+    await clock.advance(10);
+    controller.abort();
+    assertCode(await hang, 'ABORTED');
+    assert.equal(mock.callsTo('GET', '/hang').length, 1);
+  });
+
+  test('every scheduled retry is published on bulwark:retry with its delay and reason', async () => {
+    const { clock, mock, client } = setup();
+    mock.on('GET', '/x').sequence([502, 200]);
+    const seen: unknown[] = [];
+    const listener = (m: unknown): void => {
+      seen.push(m);
+    };
+    subscribe('bulwark:retry', listener);
+    try {
+      const p = client.get('/x');
+      await clock.runAll();
+      await p;
+    } finally {
+      unsubscribe('bulwark:retry', listener);
+    }
+    assert.equal(seen.length, 1);
+    assert.deepEqual((seen[0] as { status: number; delayMs: number; attempt: number }).status, 502);
+    assert.equal((seen[0] as { delayMs: number }).delayMs, 50);
+  });
+
+  test('the retry budget stops a storm: attempts stay under 1.2 × calls + 10/s', async () => {
+    const { clock, mock, client } = setup({ retry: { maxRetries: 3 } });
+    mock.on('GET', '/down').reply(503);
+    const seconds = 10;
+    const calls = 1_000;
+    for (let i = 0; i < calls; i++) {
+      const p = client.get('/down');
+      await clock.advance((seconds * 1_000) / calls);
+      void p;
+    }
+    await clock.runAll();
+    assert.ok(mock.calls.length <= 1.2 * calls + 10 * seconds, `${mock.calls.length} attempts`);
+    assert.ok(mock.calls.length > calls);
+  });
+});
+
+describe('retry against a real server', () => {
+  let server: TestServer;
+  let count = 0;
+  before(async () => {
+    server = await startServer((req, res) => {
+      count++;
+      if (req.url === '/flaky' && count % 3 !== 0) {
+        res.statusCode = 503;
+        res.setHeader('retry-after', '0');
+        res.end('busy');
+        return;
+      }
+      if (req.url === '/reset-after-headers') {
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('partial');
+        setTimeout(() => res.socket?.destroy(), 30);
+        return;
+      }
+      res.end('fine');
+    });
+  });
+  after(() => server.close());
+
+  test('"503, 503, 200" over loopback: the client sees the 200 after 3 attempts', async () => {
+    count = 0;
+    const client = createClient({ baseUrl: server.url });
+    const res = await client.get('/flaky');
+    assert.equal(res.status, 200);
+    assert.equal(res.attempts, 3);
+    assert.equal(await res.text(), 'fine');
+    await client.close();
+  });
+
+  test('a body cut after the headers surfaces as NETWORK on read', async () => {
+    const client = createClient({ baseUrl: server.url });
+    const res = await client.get('/reset-after-headers');
+    await assert.rejects(res.text(), (e: unknown) => isBulwarkError(e, 'NETWORK'));
+    await client.close();
+  });
+});
