@@ -27,6 +27,7 @@ export const bareOptions: ClientOptions = {
   timeout: false,
   deadline: false,
   requestIdHeader: false,
+  telemetry: false,
 } as ClientOptions;
 
 export const clients: Record<string, (url: string) => BenchClient | Promise<BenchClient>> = {

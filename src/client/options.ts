@@ -3,6 +3,16 @@ import type { Middleware } from '../pipeline/types.js';
 import type { Transport } from '../transport/attempt.js';
 import type { OriginPoolOptions, TlsOptions } from '../transport/undici-transport.js';
 import type { HeadersInit } from './headers.js';
+import type {
+  CircuitBreakerClientOptions,
+  ConcurrencyClientOptions,
+  HedgingOptions,
+  RateLimitClientOptions,
+  RetryClientOptions,
+} from './policies.js';
+import type { TelemetryOptions } from '../observability/otel.js';
+import type { Logger, LogLevelSetting } from '../observability/logger.js';
+import type { RedactorOptions } from '../observability/redact.js';
 
 /** Attempt and total timeouts in ms; `false` disables one. */
 export interface TimeoutOptions {
@@ -82,4 +92,54 @@ export interface ClientOptions {
    * @default false
    */
   testMode?: boolean;
+  /** Retries with backoff, server hints and a budget; `false` disables. @default { maxRetries: 3 } */
+  retry?: RetryClientOptions | false;
+  /** Circuit breaker per key (origin); `false` disables. @default { failureRatio: 0.5, minimumCalls: 20 } */
+  circuitBreaker?: CircuitBreakerClientOptions | false;
+  /** Local (or, with `store`, global) rate limit. Off unless given. */
+  rateLimit?: RateLimitClientOptions | false;
+  /** Adaptive concurrency limit. Off unless given. */
+  concurrency?: ConcurrencyClientOptions | false;
+  /** Hedged requests for idempotent calls. @default false */
+  hedging?: HedgingOptions | boolean;
+  /** Share identical in-flight GET/HEAD requests. @default false */
+  dedupe?: boolean;
+  /** OpenTelemetry through `@opentelemetry/api` when installed; `false` turns it off. */
+  telemetry?: TelemetryClientOptions | false;
+  /** Structured logs through a pino-compatible logger. Silent by default. */
+  logging?: LoggingOptions;
+  /** Redirects followed per attempt; 0 hands 3xx back. @default 5 */
+  maxRedirects?: number;
+  /** Follow https → http redirects. @default false */
+  allowDowngrade?: boolean;
+  /** Only these hosts may be called (`api.example.com`, `*.example.com`). */
+  allowedHosts?: readonly string[];
+  /** Refuse private, loopback and link-local destinations (checked on the resolved address). @default false */
+  blockPrivateIps?: boolean;
+  /** Decode gzip, deflate and br bodies (bounded by `maxResponseBytes`). @default true */
+  decompress?: boolean;
+}
+
+/** OpenTelemetry settings. */
+export interface TelemetryClientOptions {
+  /** Inject W3C trace context into requests. @default true */
+  propagate?: boolean;
+  /** A tracer provider; the global one by default. */
+  tracerProvider?: TelemetryOptions['tracerProvider'];
+  /** A meter provider; the global one by default. */
+  meterProvider?: TelemetryOptions['meterProvider'];
+}
+
+/** Logging settings. */
+export interface LoggingOptions {
+  /** A pino-compatible logger (`info`, `warn`, `error`, `debug`, `child`...). */
+  logger?: Logger;
+  /** Lowest level written. @default 'info' when a logger is given */
+  level?: LogLevelSetting;
+  /** Log request and response headers (redacted). @default false */
+  logHeaders?: boolean;
+  /** Log request bodies (redacted). @default false */
+  logBody?: boolean;
+  /** Extra names to redact; lists extend the defaults. */
+  redact?: RedactorOptions;
 }

@@ -13,6 +13,8 @@ import { defaultIsFailure, type AttemptOutcome } from '../pipeline/outcome.js';
 import { createRateLimitStage, type RateLimitKey } from '../pipeline/rate-limit-stage.js';
 import { createRetryStage, type HedgingSettings } from '../pipeline/retry-stage.js';
 import type { Middleware } from '../pipeline/types.js';
+import { createSharedCircuitStage } from '../pipeline/shared-circuit-stage.js';
+import type { CircuitStore } from '../stores/store.js';
 import type { BulwarkResponse } from './response.js';
 import type { ResolvedClient } from './resolve-options.js';
 import { checkBoolean, checkFunction, checkKeys, checkNumber, checkObject, checkOneOf, isRecord } from './validate.js';
@@ -51,6 +53,8 @@ export interface HedgingOptions {
 
 /** Circuit breaker options of a client. */
 export type CircuitBreakerClientOptions = Omit<CircuitBreakersOptions, 'clock' | 'onStateChange'> & {
+  /** Shares circuit state across nodes (`redisCircuitStore` of `bulwark/redis`). */
+  store?: CircuitStore;
   /** Judges an attempt: true counts a failure. @default network errors, timeouts, 5xx and 429 */
   isFailure?: (outcome: AttemptOutcome) => boolean;
 };
@@ -133,15 +137,36 @@ export function buildPolicies(options: Record<string, unknown>, resolved: Resolv
     const isFailure = (checkFunction('options', 'circuitBreaker.isFailure', raw.isFailure) ?? defaultIsFailure) as (
       o: AttemptOutcome,
     ) => boolean;
+    const store = raw.store as CircuitStore | undefined;
+    if (store !== undefined && (typeof store !== 'object' || typeof (store as Partial<CircuitStore>).check !== 'function')) {
+      throw invalidOption('circuitBreaker.store', store, 'a CircuitStore such as redisCircuitStore({ client })');
+    }
     delete raw.isFailure;
-    const breakers = new CircuitBreakers({
+    delete raw.store;
+    const breakers: CircuitBreakers = new CircuitBreakers({
       ...(raw as CircuitBreakersOptions),
       clock,
       onStateChange: (change) => {
         events.circuitTransition(change.key, change.from, change.to);
+        // A trip on this node opens the circuit for the fleet.
+        const state = breakers.peek(change.key)?.state;
+        if (store !== undefined && state?.state === 'open') {
+          Promise.resolve(store.open(change.key, Math.max(1, state.until - clock.now()))).catch(() => undefined);
+        }
       },
     });
     events.observeCircuits(breakers);
+    if (store !== undefined) {
+      stages.push({
+        name: 'sharedCircuits',
+        middleware: createSharedCircuitStage({
+          store,
+          isFailure,
+          maxOpenDuration: (raw.maxOpenDuration as number | undefined) ?? 60_000,
+          defaultLeaseMs: 10_000,
+        }),
+      });
+    }
     stages.push({ name: 'circuits', middleware: createBreakerStage(breakers, isFailure), inspect: () => breakers.snapshot() });
   }
 

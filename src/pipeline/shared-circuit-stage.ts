@@ -1,0 +1,61 @@
+import { circuitOpenError } from '../policies/circuit-breaker.js';
+import type { CircuitStore } from '../stores/store.js';
+import type { BulwarkResponse } from '../client/response.js';
+import { urlOf } from './deadline-stage.js';
+import { isCallerEnded, isRejection, outcomeOf, type AttemptOutcome } from './outcome.js';
+import type { CallContext, Middleware, Next } from './types.js';
+
+/** Settings of the shared circuit stage. */
+export interface SharedCircuitSettings {
+  readonly store: CircuitStore;
+  readonly isFailure: (outcome: AttemptOutcome) => boolean;
+  /** Open duration after a failed shared probe: twice the last one, capped. */
+  readonly maxOpenDuration: number;
+  /** Probe lease when the attempt has no timeout, ms. */
+  readonly defaultLeaseMs: number;
+}
+
+/**
+ * Circuit state shared across nodes (`circuitBreaker: { store }`), in front of the local
+ * breaker. One store call per decision: an open circuit any node reported refuses the call
+ * here; when its open period is over, exactly one node in the fleet gets the probe lease, and
+ * its outcome closes the circuit for all or reopens it for twice as long. While the shared
+ * state is closed, each node's own breaker decides (and reports its trips to the store).
+ */
+export function createSharedCircuitStage(settings: SharedCircuitSettings): Middleware {
+  return async (ctx, next) => {
+    if (ctx.policies.circuitBreaker === false) return next(ctx);
+    const { store } = settings;
+    const shared = await store.check(ctx.key);
+    if (shared.state === 'closed') return next(ctx);
+    if (shared.state === 'open') throw reject(ctx, shared.retryAfterMs);
+    const lease = ctx.attemptTimeoutMs > 0 ? ctx.attemptTimeoutMs : settings.defaultLeaseMs;
+    if (shared.probing || !(await store.acquireProbe(ctx.key, lease))) throw reject(ctx, Math.min(lease, shared.openMs));
+    return probe(ctx, next, settings, shared.openMs);
+  };
+}
+
+async function probe(ctx: CallContext, next: Next, settings: SharedCircuitSettings, openMs: number): Promise<BulwarkResponse> {
+  const reopen = (): Promise<void> | void => settings.store.open(ctx.key, Math.min(openMs * 2, settings.maxOpenDuration));
+  let response: BulwarkResponse;
+  try {
+    response = await next(ctx);
+  } catch (error) {
+    // A probe that says nothing of the upstream gives the lease back at once.
+    if (isRejection(error) || isCallerEnded(error)) await settings.store.open(ctx.key, 1);
+    else if (settings.isFailure(outcomeOf(ctx, undefined, error))) await reopen();
+    else await settings.store.close(ctx.key);
+    throw error;
+  }
+  if (settings.isFailure(outcomeOf(ctx, response, undefined))) await reopen();
+  else await settings.store.close(ctx.key);
+  return response;
+}
+
+function reject(ctx: CallContext, retryAfterMs: number): Error {
+  const error = circuitOpenError(ctx.key, retryAfterMs);
+  error.method = ctx.method;
+  error.url = urlOf(ctx);
+  ctx.runtime.events.circuitRejected(ctx, retryAfterMs, error);
+  return error;
+}
