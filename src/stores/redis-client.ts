@@ -1,0 +1,103 @@
+/**
+ * The few Redis calls bulwark makes, over either client the caller already has: ioredis
+ * (`evalsha(sha, numKeys, ...keysAndArgs)`) or node-redis v4+ (`evalSha(sha, { keys, arguments })`).
+ * The shapes are structural so neither package is a hard dependency. bulwark never connects,
+ * reconnects or closes the client: that stays the caller's.
+ */
+import { createHash } from 'node:crypto';
+import { invalidOption } from '../errors.js';
+
+/** The part of an ioredis `Redis` or `Cluster` bulwark uses. */
+export interface IoredisLikeClient {
+  evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+  eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+  script(subcommand: 'LOAD', script: string): Promise<unknown>;
+}
+
+/** The part of a node-redis (v4, v5, v6) client or cluster bulwark uses. */
+export interface NodeRedisLikeClient {
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  scriptLoad(script: string): Promise<unknown>;
+}
+
+/** Any client `redisStore` and `redisCircuitStore` accept. */
+export type RedisClientLike = IoredisLikeClient | NodeRedisLikeClient;
+
+/** A Lua script with its SHA-1, computed once so the first call can already use EVALSHA. */
+export interface LuaScript {
+  readonly name: string;
+  readonly source: string;
+  readonly sha: string;
+}
+
+/** Wraps Lua source as a {@link LuaScript}. */
+export function luaScript(name: string, source: string): LuaScript {
+  return { name, source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/** Runs scripts on a caller's client, whichever library it comes from. */
+export interface ScriptRunner {
+  /**
+   * EVALSHA; after `NOSCRIPT` (Redis restarted, failed over, `SCRIPT FLUSH`) runs the source once
+   * with EVAL, which also puts it back in the script cache. Any other error is not replayed: the
+   * script may have run, and running it twice would take two slots.
+   */
+  run(script: LuaScript, keys: string[], args: string[]): Promise<unknown>;
+  /** SCRIPT LOAD: warms the cache and doubles as a cheap "is Redis back?" probe. */
+  load(script: LuaScript): Promise<void>;
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+function isFunction(value: unknown): boolean {
+  return typeof value === 'function';
+}
+
+/** Detects the client's library by shape and returns a {@link ScriptRunner} over it. */
+export function scriptRunner(client: RedisClientLike, optionPath = 'redis.client'): ScriptRunner {
+  const c = client as unknown as Record<string, unknown> | null;
+  if (typeof c === 'object' && c !== null && isFunction(c['evalSha']) && isFunction(c['scriptLoad'])) {
+    return nodeRedisRunner(client as NodeRedisLikeClient);
+  }
+  if (typeof c === 'object' && c !== null && isFunction(c['evalsha']) && isFunction(c['script'])) {
+    return ioredisRunner(client as IoredisLikeClient);
+  }
+  throw invalidOption(optionPath, client, 'an ioredis client (Redis or Cluster) or a node-redis v4+ client');
+}
+
+function ioredisRunner(client: IoredisLikeClient): ScriptRunner {
+  return {
+    run(script, keys, args) {
+      return client.evalsha(script.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
+        if (!isNoScript(error)) throw error;
+        return client.eval(script.source, keys.length, ...keys, ...args);
+      });
+    },
+    async load(script) {
+      await client.script('LOAD', script.source);
+    },
+  };
+}
+
+function nodeRedisRunner(client: NodeRedisLikeClient): ScriptRunner {
+  return {
+    run(script, keys, args) {
+      const options = { keys, arguments: args };
+      return client.evalSha(script.sha, options).catch((error: unknown) => {
+        if (!isNoScript(error)) throw error;
+        return client.eval(script.source, options);
+      });
+    },
+    async load(script) {
+      await client.scriptLoad(script.source);
+    },
+  };
+}
+
+/** The Redis key of one rate-limit bucket: the hash tag keeps every key of `key` in one Cluster slot. */
+export function redisKey(prefix: string, key: string, suffix: string): string {
+  return `${prefix}:{${key}}:${suffix}`;
+}
