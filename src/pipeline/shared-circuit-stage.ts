@@ -30,13 +30,20 @@ export function createSharedCircuitStage(settings: SharedCircuitSettings): Middl
     if (shared.state === 'closed') return next(ctx);
     if (shared.state === 'open') throw reject(ctx, shared.retryAfterMs);
     const lease = ctx.attemptTimeoutMs > 0 ? ctx.attemptTimeoutMs : settings.defaultLeaseMs;
-    if (shared.probing || !(await store.acquireProbe(ctx.key, lease))) throw reject(ctx, Math.min(lease, shared.openMs));
+    if (shared.probing || !(await store.acquireProbe(ctx.key, lease)))
+      throw reject(ctx, Math.min(lease, shared.openMs));
     return probe(ctx, next, settings, shared.openMs);
   };
 }
 
-async function probe(ctx: CallContext, next: Next, settings: SharedCircuitSettings, openMs: number): Promise<BulwarkResponse> {
-  const reopen = (): Promise<void> | void => settings.store.open(ctx.key, Math.min(openMs * 2, settings.maxOpenDuration));
+async function probe(
+  ctx: CallContext,
+  next: Next,
+  settings: SharedCircuitSettings,
+  openMs: number,
+): Promise<BulwarkResponse> {
+  const reopen = (): Promise<void> | void =>
+    settings.store.open(ctx.key, Math.min(openMs * 2, settings.maxOpenDuration));
   let response: BulwarkResponse;
   try {
     response = await next(ctx);
