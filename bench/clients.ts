@@ -28,7 +28,7 @@ export const bareOptions: ClientOptions = {
   deadline: false,
   requestIdHeader: false,
   telemetry: false,
-} as ClientOptions;
+};
 
 export const clients: Record<string, (url: string) => BenchClient | Promise<BenchClient>> = {
   'undici.request': (url) => {
@@ -52,12 +52,12 @@ export const clients: Record<string, (url: string) => BenchClient | Promise<Benc
   },
   'bulwark (bare)': bulwark(bareOptions),
   'bulwark (defaults)': bulwark({}),
-  'bulwark (retry)': bulwark({ ...bareOptions, retry: {} } as ClientOptions),
+  'bulwark (retry)': bulwark({ ...bareOptions, retry: {} }),
   'bulwark (breaker+rate limit)': bulwark({
     ...bareOptions,
     circuitBreaker: {},
     rateLimit: { requests: 1e9, per: 'second' },
-  } as ClientOptions),
+  }),
   got: async (url) => {
     const { default: got } = await import('got');
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });

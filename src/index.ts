@@ -25,10 +25,7 @@ export type { Middleware, Next, CallContext, RequestBody } from './pipeline/type
 export type { Transport, PoolStats } from './transport/attempt.js';
 export { Attempt } from './transport/attempt.js';
 export { systemClock, type Clock, type RandomSource, type TimerHandle } from './clock.js';
-export type {
-  TelemetryClientOptions,
-  LoggingOptions,
-} from './client/options.js';
+export type { TelemetryClientOptions, LoggingOptions } from './client/options.js';
 export type {
   RetryClientOptions,
   CircuitBreakerClientOptions,
@@ -44,12 +41,28 @@ export { RetryBudget, RetryBudgets } from './policies/retry-budget.js';
 export { backoffDelay, type BackoffOptions } from './policies/backoff.js';
 export { parseRetryAfter, retryHintFromHeaders, rateLimitStateFromHeaders } from './policies/server-hints.js';
 export { hedge, type HedgeOptions } from './policies/hedging.js';
-export { CircuitBreaker, circuitOpenError, type CircuitState, type CircuitSnapshot } from './policies/circuit-breaker.js';
+export {
+  CircuitBreaker,
+  circuitOpenError,
+  type CircuitState,
+  type CircuitSnapshot,
+} from './policies/circuit-breaker.js';
 export { CircuitBreakers } from './policies/circuit-breakers.js';
 export { RateLimiter, type RateLimiterOptions } from './policies/rate-limiter.js';
-export { ConcurrencyLimiter, type ConcurrencyLimiterOptions, type LimitAlgorithm } from './policies/concurrency/index.js';
+export {
+  ConcurrencyLimiter,
+  type ConcurrencyLimiterOptions,
+  type LimitAlgorithm,
+} from './policies/concurrency/index.js';
 export { MemoryStore } from './stores/memory.js';
-export type { RateLimitStore, CircuitStore, GcraParams, RateLimitDecision, TakeRequest, SharedCircuitState } from './stores/store.js';
+export type {
+  RateLimitStore,
+  CircuitStore,
+  GcraParams,
+  RateLimitDecision,
+  TakeRequest,
+  SharedCircuitState,
+} from './stores/store.js';
 
 // Observability.
 export { Redactor, defaultRedactor, type RedactorOptions } from './observability/redact.js';
@@ -68,4 +81,9 @@ export type {
 } from './observability/channels.js';
 
 // Destination guards.
-export { guardedLookup, checkConnectedSocket, isPrivateAddress, hostAllowed } from './transport/destination-guard.js';
+export {
+  guardedLookup,
+  checkConnectedSocket,
+  isPrivateAddress,
+  hostAllowed,
+} from './transport/destination-guard.js';

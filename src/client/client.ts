@@ -17,7 +17,7 @@ import { CallEvents } from '../pipeline/events.js';
 import { createObserveStage } from '../pipeline/observe-stage.js';
 import { withRedirects, type RedirectSettings } from '../transport/redirect-transport.js';
 import { validateHostPatterns, type DestinationGuardOptions } from '../transport/destination-guard.js';
-import { defaultRedactor, Redactor, type RedactorOptions } from '../observability/redact.js';
+import { defaultRedactor, Redactor } from '../observability/redact.js';
 import { createTelemetry, type TelemetryOptions } from '../observability/otel.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../observability/telemetry.js';
 import { parseLogLevel, type Logger } from '../observability/logger.js';
@@ -68,7 +68,6 @@ export class Client implements AsyncDisposable {
   readonly #stages: readonly PolicyStage[];
   readonly #chain: Next;
   readonly #events: CallEvents;
-  readonly #retryFor: (override: unknown) => unknown;
   readonly #policies: (o: RequestOptions) => CallPolicies;
   #closed = false;
 
@@ -82,8 +81,8 @@ export class Client implements AsyncDisposable {
     this.#events = events;
     this.#runtime = { name: resolved.name, clock: resolved.clock, random: resolved.random, events };
     const built = buildPolicies(raw, resolved, events);
-    this.#retryFor = built.retryFor;
-    let transport: Transport = resolved.transport ?? new UndiciTransport({ ...resolved.transportOptions, ...guardOf(raw) });
+    let transport: Transport =
+      resolved.transport ?? new UndiciTransport({ ...resolved.transportOptions, ...guardOf(raw) });
     if (resolved.testMode && resolved.transport === undefined) transport = testModeTransport(transport);
     this.#transport = withRedirects(transport, redirectSettings(raw));
     this.#stages = built.stages;
@@ -219,7 +218,10 @@ function policiesOf(
 
 function requestOverride(path: string, value: unknown, keys: readonly string[]): unknown {
   if (value === undefined || value === false) return value;
-  if (!isRecord(value)) throw new BulwarkError('INVALID_REQUEST', `Invalid request \`${path}\`: expected an object or false.`, { path });
+  if (!isRecord(value))
+    throw new BulwarkError('INVALID_REQUEST', `Invalid request \`${path}\`: expected an object or false.`, {
+      path,
+    });
   checkKeys('request', path, value, keys);
   return value;
 }
@@ -234,9 +236,16 @@ function buildEvents(raw: Record<string, unknown>, resolved: ResolvedClient): Ca
   checkKeys('options', 'logging', l, ['logger', 'level', 'logHeaders', 'logBody', 'redact']);
   const redactOptions = checkObject('options', 'logging.redact', l.redact);
   if (redactOptions !== undefined) {
-    checkKeys('options', 'logging.redact', redactOptions, ['headers', 'bodyFields', 'queryParams', 'replacement', 'maxBodyLength']);
+    checkKeys('options', 'logging.redact', redactOptions, [
+      'headers',
+      'bodyFields',
+      'queryParams',
+      'replacement',
+      'maxBodyLength',
+    ]);
   }
-  const redactor = redactOptions === undefined ? defaultRedactor : new Redactor(redactOptions as RedactorOptions);
+  const redactor =
+    redactOptions === undefined ? defaultRedactor : new Redactor(redactOptions);
   let telemetry: Telemetry = NOOP_TELEMETRY;
   if (raw.telemetry !== false) {
     const t = checkObject('options', 'telemetry', raw.telemetry) ?? {};
@@ -249,8 +258,15 @@ function buildEvents(raw: Record<string, unknown>, resolved: ResolvedClient): Ca
     });
   }
   const logger = l.logger as Logger | undefined;
-  if (logger !== undefined && (typeof logger !== 'object' || typeof (logger as Partial<Logger>).info !== 'function')) {
-    throw invalidOption('logging.logger', logger, 'a pino-compatible logger (info, warn, error, debug... methods)');
+  if (
+    logger !== undefined &&
+    (typeof logger !== 'object' || typeof (logger as Partial<Logger>).info !== 'function')
+  ) {
+    throw invalidOption(
+      'logging.logger',
+      logger,
+      'a pino-compatible logger (info, warn, error, debug... methods)',
+    );
   }
   return new CallEvents(resolved.name, telemetry, redactor, {
     logger,
@@ -263,7 +279,8 @@ function buildEvents(raw: Record<string, unknown>, resolved: ResolvedClient): Ca
 function guardOf(raw: Record<string, unknown>): { guard?: DestinationGuardOptions; decompress: boolean } {
   const decompress = checkBoolean('options', 'decompress', raw.decompress) ?? true;
   const blockPrivateIps = checkBoolean('options', 'blockPrivateIps', raw.blockPrivateIps) ?? false;
-  const allowedHosts = raw.allowedHosts === undefined ? undefined : validateHostPatterns('allowedHosts', raw.allowedHosts);
+  const allowedHosts =
+    raw.allowedHosts === undefined ? undefined : validateHostPatterns('allowedHosts', raw.allowedHosts);
   if (!blockPrivateIps && allowedHosts === undefined) return { decompress };
   return { guard: { blockPrivateIps, ...(allowedHosts === undefined ? {} : { allowedHosts }) }, decompress };
 }

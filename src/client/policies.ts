@@ -17,7 +17,15 @@ import { createSharedCircuitStage } from '../pipeline/shared-circuit-stage.js';
 import type { CircuitStore } from '../stores/store.js';
 import type { BulwarkResponse } from './response.js';
 import type { ResolvedClient } from './resolve-options.js';
-import { checkBoolean, checkFunction, checkKeys, checkNumber, checkObject, checkOneOf, isRecord } from './validate.js';
+import {
+  checkBoolean,
+  checkFunction,
+  checkKeys,
+  checkNumber,
+  checkObject,
+  checkOneOf,
+  isRecord,
+} from './validate.js';
 
 /** Retry options of a client (`retry`). */
 export interface RetryClientOptions {
@@ -77,17 +85,34 @@ export interface BuiltPolicies {
   readonly retryFor: (override: unknown) => RetryPolicy<BulwarkResponse> | false | undefined;
 }
 
-const RETRY_KEYS = ['maxRetries', 'baseDelay', 'maxDelay', 'jitter', 'throttledBaseDelay', 'statuses', 'maxRetryAfter', 'budget', 'shouldRetry'];
+const RETRY_KEYS = [
+  'maxRetries',
+  'baseDelay',
+  'maxDelay',
+  'jitter',
+  'throttledBaseDelay',
+  'statuses',
+  'maxRetryAfter',
+  'budget',
+  'shouldRetry',
+];
 const DEFAULT_STATUSES = [408, 429, 500, 502, 503, 504];
 
 /** Builds the policy stages in DESIGN order: dedupe → (deadline) → retry → breaker → rate limit → concurrency. */
-export function buildPolicies(options: Record<string, unknown>, resolved: ResolvedClient, events: CallEvents): BuiltPolicies {
+export function buildPolicies(
+  options: Record<string, unknown>,
+  resolved: ResolvedClient,
+  events: CallEvents,
+): BuiltPolicies {
   const clock = resolved.clock;
   const random = resolved.random;
   const stages: BuiltPolicies['stages'] = [];
 
   if (checkBoolean('options', 'dedupe', options.dedupe) === true) {
-    stages.push({ name: 'dedupe', middleware: createDedupeStage(resolved.deadlineHeader, resolved.requestIdHeader) });
+    stages.push({
+      name: 'dedupe',
+      middleware: createDedupeStage(resolved.deadlineHeader, resolved.requestIdHeader),
+    });
   }
 
   // Retry (with hedging): on unless `retry: false`.
@@ -108,7 +133,10 @@ export function buildPolicies(options: Record<string, unknown>, resolved: Resolv
   if (options.hedging !== undefined && options.hedging !== false) {
     const h = checkObject('options', 'hedging', options.hedging === true ? {} : options.hedging) ?? {};
     checkKeys('options', 'hedging', h, ['delay', 'maxHedges', 'fallbackDelay']);
-    const delay = h.delay === undefined || h.delay === 'p95' ? 'p95' : checkNumber('options', 'hedging.delay', h.delay, 0, 600_000);
+    const delay =
+      h.delay === undefined || h.delay === 'p95'
+        ? 'p95'
+        : checkNumber('options', 'hedging.delay', h.delay, 0, 600_000);
     hedging = {
       delay: delay ?? 'p95',
       fallbackDelay: checkNumber('options', 'hedging.fallbackDelay', h.fallbackDelay, 0, 600_000) ?? 2_000,
@@ -120,8 +148,7 @@ export function buildPolicies(options: Record<string, unknown>, resolved: Resolv
   if (retry !== undefined || hedging !== undefined) {
     const statuses = new Set(resolveStatuses(retryRaw?.statuses));
     const shouldRetry = checkFunction('options', 'retry.shouldRetry', retryRaw?.shouldRetry) as
-      | ((o: AttemptOutcome) => boolean | undefined)
-      | undefined;
+      ((o: AttemptOutcome) => boolean | undefined) | undefined;
     const policy = retry ?? makeRetry({ maxRetries: 0 }, undefined, clock, random, 'retry');
     const usedRetry = retry;
     stages.push({
@@ -134,12 +161,18 @@ export function buildPolicies(options: Record<string, unknown>, resolved: Resolv
   // Circuit breaker: on unless `circuitBreaker: false`.
   if (options.circuitBreaker !== false) {
     const raw = { ...(checkObject('options', 'circuitBreaker', options.circuitBreaker) ?? {}) };
-    const isFailure = (checkFunction('options', 'circuitBreaker.isFailure', raw.isFailure) ?? defaultIsFailure) as (
-      o: AttemptOutcome,
-    ) => boolean;
+    const isFailure = (checkFunction('options', 'circuitBreaker.isFailure', raw.isFailure) ??
+      defaultIsFailure) as (o: AttemptOutcome) => boolean;
     const store = raw.store as CircuitStore | undefined;
-    if (store !== undefined && (typeof store !== 'object' || typeof (store as Partial<CircuitStore>).check !== 'function')) {
-      throw invalidOption('circuitBreaker.store', store, 'a CircuitStore such as redisCircuitStore({ client })');
+    if (
+      store !== undefined &&
+      (typeof store !== 'object' || typeof (store as Partial<CircuitStore>).check !== 'function')
+    ) {
+      throw invalidOption(
+        'circuitBreaker.store',
+        store,
+        'a CircuitStore such as redisCircuitStore({ client })',
+      );
     }
     delete raw.isFailure;
     delete raw.store;
@@ -151,7 +184,9 @@ export function buildPolicies(options: Record<string, unknown>, resolved: Resolv
         // A trip on this node opens the circuit for the fleet.
         const state = breakers.peek(change.key)?.state;
         if (store !== undefined && state?.state === 'open') {
-          Promise.resolve(store.open(change.key, Math.max(1, state.until - clock.now()))).catch(() => undefined);
+          Promise.resolve(store.open(change.key, Math.max(1, state.until - clock.now()))).catch(
+            () => undefined,
+          );
         }
       },
     });
@@ -167,7 +202,11 @@ export function buildPolicies(options: Record<string, unknown>, resolved: Resolv
         }),
       });
     }
-    stages.push({ name: 'circuits', middleware: createBreakerStage(breakers, isFailure), inspect: () => breakers.snapshot() });
+    stages.push({
+      name: 'circuits',
+      middleware: createBreakerStage(breakers, isFailure),
+      inspect: () => breakers.snapshot(),
+    });
   }
 
   // Rate limit: off unless configured.
@@ -194,14 +233,23 @@ export function buildPolicies(options: Record<string, unknown>, resolved: Resolv
       events.concurrencyLimit(resolved.name, change.from, change.to, limiter.inflight);
     });
     events.observeConcurrency(resolved.name, limiter);
-    stages.push({ name: 'concurrency', middleware: createConcurrencyStage(limiter), inspect: () => limiter.snapshot() });
+    stages.push({
+      name: 'concurrency',
+      middleware: createConcurrencyStage(limiter),
+      inspect: () => limiter.snapshot(),
+    });
   }
 
   const retryFor = (override: unknown): RetryPolicy<BulwarkResponse> | false | undefined => {
     if (override === undefined) return undefined;
     if (override === false) return false;
     if (!isRecord(override)) throw invalidOption('retry', override, 'an object of retry options or false');
-    checkKeys('request', 'retry', override, RETRY_KEYS.filter((k) => k !== 'budget' && k !== 'statuses' && k !== 'shouldRetry'));
+    checkKeys(
+      'request',
+      'retry',
+      override,
+      RETRY_KEYS.filter((k) => k !== 'budget' && k !== 'statuses' && k !== 'shouldRetry'),
+    );
     return makeRetry({ ...(retryRaw ?? {}), ...override }, budgets, clock, random, 'retry');
   };
   return { stages, retry, budgets, retryFor };
@@ -224,7 +272,10 @@ function makeRetry(
 
 function resolveStatuses(value: unknown): number[] {
   if (value === undefined) return DEFAULT_STATUSES;
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 599)) {
+  if (
+    !Array.isArray(value) ||
+    value.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 599)
+  ) {
     throw invalidOption('retry.statuses', value, 'an array of HTTP status codes (100–599)');
   }
   return value as number[];

@@ -132,6 +132,17 @@ export function sanitizeUrl(url: string): string {
   return changed ? `${out.slice(0, query)}?${pairs.join('&')}` : out;
 }
 
+const URL_IN_TEXT = /\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s"'<>]+/g;
+
+/**
+ * `text` with every URL in it passed through `redactUrl`: for error messages and stacks, which
+ * embed the request's URL (a lower layer may have kept its query string or userinfo).
+ * @example sanitizeText('GET https://h/x?token=abc failed', sanitizeUrl) // 'GET https://h/x?token=REDACTED failed'
+ */
+export function sanitizeText(text: string, redactUrl: (url: string) => string): string {
+  return text.includes('://') ? text.replace(URL_IN_TEXT, (url) => redactUrl(url)) : text;
+}
+
 function decodeKey(key: string): string {
   if (!key.includes('%') && !key.includes('+')) return key.toLowerCase();
   try {

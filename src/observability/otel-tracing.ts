@@ -7,7 +7,14 @@
 import type * as OtelApi from '@opentelemetry/api';
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 import { isBulwarkError } from '../errors.js';
-import { isAbortError, normaliseMethod, spanName, type ServerEndpoint } from './otel-attributes.js';
+import {
+  isAbortError,
+  normaliseMethod,
+  sanitizeText,
+  sanitizeUrl,
+  spanName,
+  type ServerEndpoint,
+} from './otel-attributes.js';
 import type { AttemptSpan, AttemptTarget, CallSpan, CallTarget } from './telemetry.js';
 
 /** The `@opentelemetry/api` module as loaded at run time. */
@@ -150,16 +157,17 @@ export function finishSpan(
   status: number | undefined,
   error: unknown,
   type: string | undefined,
+  redactUrl: (url: string) => string = sanitizeUrl,
 ): void {
   if (span.isRecording()) {
     if (status !== undefined) span.setAttribute('http.response.status_code', status);
     if (type !== undefined) {
       span.setAttribute('error.type', type);
       const failed = error !== undefined && error !== null && !isAbortError(error);
-      if (failed) span.recordException(safeException(error));
+      if (failed) span.recordException(safeException(error, redactUrl));
       span.setStatus({
         code: api.SpanStatusCode.ERROR,
-        ...(failed && isBulwarkError(error) ? { message: error.message } : {}),
+        ...(failed && isBulwarkError(error) ? { message: sanitizeText(error.message, redactUrl) } : {}),
       });
     }
   }
@@ -167,11 +175,19 @@ export function finishSpan(
 }
 
 /**
- * What reaches the exception event. Bulwark's own messages carry only redacted URLs; a foreign
- * error's message may embed a raw URL or a token (undici's do), so only its name is kept.
+ * What reaches the exception event. A bulwark error's message and stack embed the request's URL,
+ * which a lower layer may not have fully redacted, so every URL in them is redacted again; a
+ * foreign error's message may embed anything (undici's do), so only its name is kept.
  */
-function safeException(error: unknown): OtelApi.Exception {
-  if (isBulwarkError(error)) return error;
+function safeException(error: unknown, redactUrl: (url: string) => string): OtelApi.Exception {
+  if (isBulwarkError(error)) {
+    return {
+      code: error.code,
+      name: error.name,
+      message: sanitizeText(error.message, redactUrl),
+      ...(error.stack === undefined ? {} : { stack: sanitizeText(error.stack, redactUrl) }),
+    };
+  }
   const name = (error as { name?: unknown }).name;
   return { name: typeof name === 'string' ? name : 'Error' };
 }

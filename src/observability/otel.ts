@@ -217,7 +217,7 @@ class OtelTelemetry implements Telemetry {
     if (handle.ended) return;
     handle.ended = true;
     if (attempts > 0 && handle.span.isRecording()) handle.span.setAttribute('bulwark.attempts', attempts);
-    finishSpan(this.#api, handle.span, status, error, errorType(status, error));
+    finishSpan(this.#api, handle.span, status, error, errorType(status, error), this.#redact);
   }
 
   startAttempt(
@@ -253,7 +253,7 @@ class OtelTelemetry implements Telemetry {
     if (handle.ended) return;
     handle.ended = true;
     const type = errorType(status, error);
-    if (handle.span !== undefined) finishSpan(this.#api, handle.span, status, error, type);
+    if (handle.span !== undefined) finishSpan(this.#api, handle.span, status, error, type, this.#redact);
     // A cancelled attempt (the caller's abort, a hedge loser) measures nothing about the server.
     if (this.#instruments === undefined || isAbortError(error)) return;
     const attributes: Attributes = {

@@ -2,7 +2,6 @@ import { BulwarkError } from '../errors.js';
 import { Attempt, type Transport } from '../transport/attempt.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { budgetError } from './cancel.js';
-import { urlOf } from './deadline-stage.js';
 import type { CallContext, Next } from './types.js';
 
 /** Settings of the last stage. */
@@ -24,7 +23,7 @@ export function createAttemptStage(transport: Transport, options: AttemptStageOp
     ctx.attempts++;
     if (ctx.deadline !== Number.POSITIVE_INFINITY) {
       const remaining = Math.floor(ctx.deadline - clock.now());
-      if (remaining <= 0) return Promise.reject(budgetError(ctx, urlOf(ctx)));
+      if (remaining <= 0) return Promise.reject(budgetError(ctx, ctx.runtime.events.url(ctx)));
       if (deadlineHeader !== false) ctx.headers[deadlineHeader] = String(remaining);
     }
     const attempt = new Attempt(ctx, ctx.attempts, ctx.headers);
@@ -49,7 +48,8 @@ export function createAttemptStage(transport: Transport, options: AttemptStageOp
 }
 
 function attemptTimeoutError(ctx: CallContext, timeoutMs: number, sent: boolean): BulwarkError {
-  const url = urlOf(ctx);
+  // The client's redactor, not the transport's userinfo-only placeholder: query secrets too.
+  const url = ctx.runtime.events.url(ctx);
   return new BulwarkError(
     'ATTEMPT_TIMEOUT',
     `${ctx.method} ${url}: attempt ${ctx.attempts} timed out after ${timeoutMs} ms.`,

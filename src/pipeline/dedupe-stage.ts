@@ -14,7 +14,10 @@ const VOLATILE = new Set(['x-request-id', 'deadline', 'traceparent', 'tracestate
  * The flight runs under the first caller's budget; a later caller whose own signal aborts
  * stops waiting without cancelling it.
  */
-export function createDedupeStage(deadlineHeader: string | false, requestIdHeader: string | false): Middleware {
+export function createDedupeStage(
+  deadlineHeader: string | false,
+  requestIdHeader: string | false,
+): Middleware {
   const flights = new SingleFlight<string, Shared>();
   return (ctx, next) => {
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.body !== null) return next(ctx);
@@ -38,7 +41,11 @@ interface Shared {
   readonly attempts: number;
 }
 
-function flightKey(ctx: CallContext, deadlineHeader: string | false, requestIdHeader: string | false): string {
+function flightKey(
+  ctx: CallContext,
+  deadlineHeader: string | false,
+  requestIdHeader: string | false,
+): string {
   let key = `${ctx.method} ${ctx.origin}${ctx.path}`;
   for (const name of Object.keys(ctx.headers).sort()) {
     if (VOLATILE.has(name) || name === deadlineHeader || name === requestIdHeader) continue;
@@ -74,9 +81,9 @@ function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
         signal.removeEventListener('abort', onAbort);
         resolve(value);
       },
-      (error: unknown) => {
+      (error: Error) => {
         signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
+        reject(error);
       },
     );
   });

@@ -50,11 +50,22 @@ export class CallEvents {
   circuitTransition(key: string, from: string, to: string): void {
     const f = channelState(from);
     const t = channelState(to);
-    publishCircuit({ client: this.#client, type: 'transition', key, from: f, to: t, failureRatio: undefined, openMs: undefined });
+    publishCircuit({
+      client: this.#client,
+      type: 'transition',
+      key,
+      from: f,
+      to: t,
+      failureRatio: undefined,
+      openMs: undefined,
+    });
     this.telemetry.circuitTransition(key, f, t);
     if (levelEnabled(this.log.logger, 'warn', this.log.level)) {
       try {
-        this.log.logger?.warn({ event: 'circuit', key: this.redactor.text(key), from: f, to: t }, `circuit ${t}: ${this.redactor.text(key)}`);
+        this.log.logger?.warn(
+          { event: 'circuit', key: this.redactor.text(key), from: f, to: t },
+          `circuit ${t}: ${this.redactor.text(key)}`,
+        );
       } catch {
         // Logging never fails a request.
       }
@@ -114,7 +125,9 @@ export class CallEvents {
           attempt: attempt.number,
           key: ctx.key,
           ...(this.log.logHeaders ? { headers: attempt.headers } : {}),
-          ...(this.log.logBody && typeof ctx.body === 'string' ? { body: ctx.body, contentType: attempt.headers['content-type'] ?? '' } : {}),
+          ...(this.log.logBody && typeof ctx.body === 'string'
+            ? { body: ctx.body, contentType: attempt.headers['content-type'] ?? '' }
+            : {}),
         },
         this.redactor,
       );
@@ -123,8 +136,18 @@ export class CallEvents {
   }
 
   /** An attempt got its answer or failed: `← 200 (45ms)`. */
-  attemptEnd(attempt: Attempt, span: AttemptSpan | undefined, response: BulwarkResponse | undefined, error: unknown): void {
+  attemptEnd(
+    attempt: Attempt,
+    span: AttemptSpan | undefined,
+    response: BulwarkResponse | undefined,
+    error: unknown,
+  ): void {
     const ctx = attempt.ctx;
+    const code = (error as BulwarkError | undefined)?.code;
+    // The event must reach the span before it ends: an ended span drops events.
+    if (code === 'ATTEMPT_TIMEOUT' || code === 'TIMEOUT' || code === 'DEADLINE_EXCEEDED') {
+      this.telemetry.timeout(span, code, (error as BulwarkError).timeoutMs ?? 0);
+    }
     this.telemetry.endAttempt(span, response?.status, error);
     const durationMs = ctx.runtime.clock.now() - attempt.startedAt;
     if (response !== undefined) {
@@ -148,7 +171,6 @@ export class CallEvents {
       }
       return;
     }
-    const code = (error as BulwarkError | undefined)?.code;
     const level = code === 'ABORTED' ? 'debug' : 'error';
     if (this.#logging(level)) {
       logEvent(
@@ -169,9 +191,6 @@ export class CallEvents {
         level,
       );
     }
-    if (code === 'ATTEMPT_TIMEOUT' || code === 'TIMEOUT' || code === 'DEADLINE_EXCEEDED') {
-      this.telemetry.timeout(span, code, (error as BulwarkError).timeoutMs ?? 0);
-    }
   }
 
   /** A policy refused the call before anything was sent. */
@@ -180,7 +199,14 @@ export class CallEvents {
       logEvent(
         this.log.logger,
         this.log.level,
-        { event: 'rejected', correlationId: ctx.correlationId, method: ctx.method, url: ctx.origin + ctx.path, key: ctx.key, code: error.code },
+        {
+          event: 'rejected',
+          correlationId: ctx.correlationId,
+          method: ctx.method,
+          url: ctx.origin + ctx.path,
+          key: ctx.key,
+          code: error.code,
+        },
         this.redactor,
       );
     }
@@ -191,7 +217,13 @@ export class CallEvents {
     this.rejected(ctx, error);
   }
 
-  retry(ctx: CallContext, attempt: number, delayMs: number, source: 'backoff' | 'hint', outcome: { response?: BulwarkResponse; error?: unknown }): void {
+  retry(
+    ctx: CallContext,
+    attempt: number,
+    delayMs: number,
+    source: 'backoff' | 'hint',
+    outcome: { response?: BulwarkResponse; error?: unknown },
+  ): void {
     const status = outcome.response?.status;
     const code = (outcome.error as BulwarkError | undefined)?.code;
     const reason = status !== undefined ? String(status) : (code ?? 'error');
@@ -269,7 +301,14 @@ export class CallEvents {
   }
 
   concurrencyLimit(key: string, from: number, to: number, inflight: number): void {
-    publishConcurrency({ client: this.#client, type: 'limit', key, limit: to, previousLimit: from, inflight });
+    publishConcurrency({
+      client: this.#client,
+      type: 'limit',
+      key,
+      limit: to,
+      previousLimit: from,
+      inflight,
+    });
   }
 
   hedgeSpawned(ctx: CallContext, hedge: number, delayMs: number): void {
@@ -277,7 +316,13 @@ export class CallEvents {
     this.telemetry.hedge(ctx.span as CallSpan | undefined, ctx.key, hedge, delayMs);
   }
 
-  redirect(ctx: CallContext, status: number, location: string, count: number, droppedHeaders: readonly string[]): void {
+  redirect(
+    ctx: CallContext,
+    status: number,
+    location: string,
+    count: number,
+    droppedHeaders: readonly string[],
+  ): void {
     const redacted = this.redactor.url(location);
     publishRedirect({ ...this.#fields(ctx), status, location: redacted, count, droppedHeaders });
     this.telemetry.redirect(ctx.span as CallSpan | undefined, status, redacted, count);

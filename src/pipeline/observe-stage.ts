@@ -42,7 +42,12 @@ async function observed(ctx: CallContext, next: Next, span: CallSpan): Promise<B
     telemetry.endCall(span, response.status, undefined, ctx.attempts);
     return response;
   } catch (error) {
-    telemetry.endCall(span, (error as { response?: { status?: number } }).response?.status, error, ctx.attempts);
+    telemetry.endCall(
+      span,
+      (error as { response?: { status?: number } }).response?.status,
+      error,
+      ctx.attempts,
+    );
     throw error;
   }
 }

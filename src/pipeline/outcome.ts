@@ -8,8 +8,20 @@ import type { CallContext } from './types.js';
  * (any status) or an error, never both.
  */
 export type AttemptOutcome =
-  | { readonly response: BulwarkResponse; readonly error?: undefined; readonly attempt: number; readonly method: string; readonly url: string }
-  | { readonly response?: undefined; readonly error: BulwarkError; readonly attempt: number; readonly method: string; readonly url: string };
+  | {
+      readonly response: BulwarkResponse;
+      readonly error?: undefined;
+      readonly attempt: number;
+      readonly method: string;
+      readonly url: string;
+    }
+  | {
+      readonly response?: undefined;
+      readonly error: BulwarkError;
+      readonly attempt: number;
+      readonly method: string;
+      readonly url: string;
+    };
 
 /** Refusals by bulwark itself: they say nothing of the upstream's health. */
 const REJECTIONS: ReadonlySet<BulwarkErrorCode> = new Set<BulwarkErrorCode>([
@@ -33,7 +45,11 @@ export function isCallerEnded(error: unknown): boolean {
 }
 
 /** Builds the outcome hooks receive. */
-export function outcomeOf(ctx: CallContext, response: BulwarkResponse | undefined, error: unknown): AttemptOutcome {
+export function outcomeOf(
+  ctx: CallContext,
+  response: BulwarkResponse | undefined,
+  error: unknown,
+): AttemptOutcome {
   const url = redactUrlString(ctx.origin + ctx.path);
   if (response !== undefined) return { response, attempt: ctx.attempts, method: ctx.method, url };
   return { error: error as BulwarkError, attempt: ctx.attempts, method: ctx.method, url };
@@ -41,7 +57,8 @@ export function outcomeOf(ctx: CallContext, response: BulwarkResponse | undefine
 
 /** The default health judgement: network errors, timeouts, 5xx and 429 are failures. */
 export function defaultIsFailure(outcome: AttemptOutcome): boolean {
-  if (outcome.response !== undefined) return outcome.response.status >= 500 || outcome.response.status === 429;
+  if (outcome.response !== undefined)
+    return outcome.response.status >= 500 || outcome.response.status === 429;
   const code = outcome.error.code;
   return code === 'NETWORK' || code === 'ATTEMPT_TIMEOUT' || code === 'TIMEOUT';
 }

@@ -14,7 +14,8 @@ export interface RateLimitOverride {
 }
 
 /** How the client keys buckets: the origin (or the request's `key`), a fixed string, or a function. */
-export type RateLimitKey = string | ((request: { method: string; origin: string; path: string; key: string }) => string);
+export type RateLimitKey =
+  string | ((request: { method: string; origin: string; path: string; key: string }) => string);
 
 /**
  * The rate limit stage: one token per attempt (quotas count what reaches the wire). A free slot
@@ -54,7 +55,12 @@ function keyOf(ctx: CallContext, key: RateLimitKey | undefined): string {
   return key({ method: ctx.method, origin: ctx.origin, path: ctx.path, key: ctx.key });
 }
 
-async function sendAndLearn(ctx: CallContext, next: Next, limiter: RateLimiter, bucket: string): Promise<BulwarkResponse> {
+async function sendAndLearn(
+  ctx: CallContext,
+  next: Next,
+  limiter: RateLimiter,
+  bucket: string,
+): Promise<BulwarkResponse> {
   const response = await next(ctx);
   const now = ctx.runtime.clock.now();
   const headers = response.headers;
@@ -63,17 +69,18 @@ async function sendAndLearn(ctx: CallContext, next: Next, limiter: RateLimiter, 
   if (holdMs === undefined) {
     const state = rateLimitStateFromHeaders(headers, now);
     if (state !== undefined && state.remaining <= 0 && state.resetMs !== undefined) holdMs = state.resetMs;
-    if (state !== undefined && state.resetMs !== undefined) ctx.runtime.events.rateLimitHint(bucket, state.remaining, state.resetMs);
+    if (state !== undefined && state.resetMs !== undefined)
+      ctx.runtime.events.rateLimitHint(bucket, state.remaining, state.resetMs);
   }
   if (holdMs !== undefined && holdMs > 0) limiter.hold(bucket, holdMs);
   return response;
 }
 
-function decorate(ctx: CallContext, bucket: string, error: unknown): unknown {
+function decorate(ctx: CallContext, bucket: string, error: unknown): Error {
   if (isBulwarkError(error, 'RATE_LIMITED')) {
     error.method = ctx.method;
     error.url = urlOf(ctx);
     ctx.runtime.events.rateLimitRejected(ctx, bucket, error);
   }
-  return ctx.cancelled ?? error;
+  return (ctx.cancelled ?? error) as Error;
 }

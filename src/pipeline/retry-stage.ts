@@ -1,7 +1,14 @@
 import { isBulwarkError, type BulwarkError } from '../errors.js';
 import { hedge } from '../policies/hedging.js';
 import type { LatencyWindow } from '../policies/latency-window.js';
-import type { RetryDecision, RetryEvent, GiveUpEvent, RetryHooks, RetryOutcome, RetryPolicy } from '../policies/retry.js';
+import type {
+  RetryDecision,
+  RetryEvent,
+  GiveUpEvent,
+  RetryHooks,
+  RetryOutcome,
+  RetryPolicy,
+} from '../policies/retry.js';
 import type { RetryBudgets } from '../policies/retry-budget.js';
 import { retryHintFromHeaders } from '../policies/server-hints.js';
 import type { BulwarkResponse } from '../client/response.js';
@@ -49,8 +56,14 @@ export function createRetryStage(
     if (override === false) return hedging === undefined ? next(ctx) : hedged(ctx, next, hedging);
     const chosen = override ?? policy;
     const hooks = new HttpRetryHooks(ctx, http);
-    const attempt = hedging === undefined || !ctx.idempotent ? next : (c: CallContext) => hedged(c, next, hedging);
-    return chosen.execute(() => attempt(ctx), { signal: ctx.signal, deadline: ctx.deadline, key: ctx.key, hooks });
+    const attempt =
+      hedging === undefined || !ctx.idempotent ? next : (c: CallContext) => hedged(c, next, hedging);
+    return chosen.execute(() => attempt(ctx), {
+      signal: ctx.signal,
+      deadline: ctx.deadline,
+      key: ctx.key,
+      hooks,
+    });
   };
 }
 
@@ -84,7 +97,8 @@ class HttpRetryHooks implements RetryHooks<unknown> {
       if (!this.#http.statuses.has(response.status) || !ctx.idempotent) return NO;
       const hint = retryHintFromHeaders(response.headers, ctx.runtime.clock.now());
       const throttled = THROTTLING.has(response.status);
-      if (hint !== undefined) return { retry: true, reason: String(response.status), throttled, hintMs: hint.delayMs };
+      if (hint !== undefined)
+        return { retry: true, reason: String(response.status), throttled, hintMs: hint.delayMs };
       return { retry: true, reason: String(response.status), throttled };
     }
     if (!isBulwarkError(error)) return NO;
@@ -141,9 +155,13 @@ async function hedged(ctx: CallContext, next: Next, settings: HedgingSettings): 
       (signal, index) => {
         const fork = forkContext(ctx);
         forks.push(fork);
-        signal.addEventListener('abort', () => {
-          cancelCall(fork, signal.reason as BulwarkError);
-        }, { once: true });
+        signal.addEventListener(
+          'abort',
+          () => {
+            cancelCall(fork, signal.reason as BulwarkError);
+          },
+          { once: true },
+        );
         if (index > 0) ctx.runtime.events.hedgeSpawned(ctx, index, clock.now() - started);
         return next(fork);
       },

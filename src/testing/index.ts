@@ -12,3 +12,14 @@ export {
 } from './mock-transport.js';
 export { createVirtualClock, type VirtualClock, type VirtualClockOptions } from './virtual-clock.js';
 export { testModeTransport } from './test-mode.js';
+export {
+  cassette,
+  saveCassette,
+  type Cassette,
+  type CassetteMode,
+  type CassetteOptions,
+  type CassetteFile,
+  type RecordedInteraction,
+  type RecordedRequest,
+  type RecordedResponse,
+} from './cassette.js';

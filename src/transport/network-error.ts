@@ -17,6 +17,18 @@ const NOT_SENT_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
 ]);
 
+/**
+ * undici's refusals of the request itself (a header value with a control or non-Latin-1
+ * character, `upgrade`/`expect`/`transfer-encoding` set by hand, a `content-length` that does
+ * not match the body, CONNECT): the caller's input, not the network. As `NETWORK` they would be
+ * retried (nothing was sent, so even a POST) and counted against the upstream's circuit.
+ */
+const REQUEST_REFUSED_CODES = new Set([
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_NOT_SUPPORTED',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+]);
+
 /** The `code` of an error or of its cause chain (undici wraps socket errors). */
 export function errorCode(error: unknown): string | undefined {
   let current: unknown = error;
@@ -44,6 +56,20 @@ export function networkError(
   const code = errorCode(error);
   const sent = wroteRequest && !(code !== undefined && NOT_SENT_CODES.has(code));
   const detail = error instanceof Error ? error.message : String(error);
+  if (code !== undefined && REQUEST_REFUSED_CODES.has(code)) {
+    // undici names the header, never its value: "invalid x-token header".
+    const header =
+      code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH'
+        ? 'content-length'
+        : (/^invalid (\S+) header$/.exec(detail)?.[1] ?? /^(\S+) header not supported$/.exec(detail)?.[1]);
+    return new BulwarkError('INVALID_REQUEST', `Invalid request to ${method} ${url}: ${detail} (${code}).`, {
+      cause: error,
+      method,
+      url,
+      sent,
+      path: header === undefined ? 'request' : `headers.${header}`,
+    });
+  }
   return new BulwarkError(
     'NETWORK',
     `${method} ${url} failed: ${code === undefined ? detail : `${code} ${detail}`}`,

@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import { Pool, ProxyAgent, buildConnector, type Dispatcher } from 'undici';
 import { checkConnectedSocket, guardedLookup, type DestinationGuardOptions } from './destination-guard.js';
 import { contentDecoding, decompressBounded, decompressBuffer } from './decompress.js';
@@ -171,7 +170,7 @@ export class UndiciTransport implements Transport {
     if (guard === undefined) return { ...this.#tls(), timeout };
     // The lookup refuses private answers before connecting; the socket check catches what a
     // lookup never sees (IP literals) and proves the peer is the address that was allowed.
-    const base = buildConnector({ ...this.#tls(), timeout, lookup: guardedLookup(guard) } as buildConnector.BuildOptions);
+    const base = buildConnector({ ...this.#tls(), timeout, lookup: guardedLookup(guard) });
     return (options, callback) => {
       base(options, (error, socket) => {
         if (error !== null) {
@@ -179,7 +178,7 @@ export class UndiciTransport implements Transport {
           return;
         }
         try {
-          checkConnectedSocket(socket as Socket, guard);
+          checkConnectedSocket(socket, guard);
         } catch (refused) {
           callback(refused as Error, null);
           return;

@@ -1,6 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { Readable } from 'node:stream';
 import { createClient, isBulwarkError } from '../../src/index.js';
 import { createVirtualClock, mockTransport } from '../../src/testing/index.js';
 import { startServer, type TestServer } from '../helpers/http-server.js';
@@ -33,7 +34,10 @@ describe('retry through the client (virtual clock)', () => {
     assert.equal(res.attempts, 3);
     assert.equal(await res.text(), 'ok');
     // 503 is a throttling answer without a hint: base 1 s; random 0.5 → 500 ms, then 1000 ms.
-    assert.deepEqual(clock.scheduled.filter((d) => d < 10_000), [500, 1_000]);
+    assert.deepEqual(
+      clock.scheduled.filter((d) => d < 10_000),
+      [500, 1_000],
+    );
   });
 
   test('Retry-After wins over the backoff', async () => {
@@ -88,7 +92,7 @@ describe('retry through the client (virtual clock)', () => {
   test('a stream body is not replayed', async () => {
     const { clock, mock, client } = setup();
     mock.on('PUT', '/up').reply(503);
-    const p = client.put('/up', { body: (async function* () { yield Buffer.from('x'); })() });
+    const p = client.put('/up', { body: Readable.from([Buffer.from('x')]) });
     await clock.runAll();
     assert.equal((await p).attempts, 1);
   });
@@ -104,7 +108,12 @@ describe('retry through the client (virtual clock)', () => {
   });
 
   test('shouldRetry overrides the decision', async () => {
-    const { clock, mock, client } = setup({ retry: { shouldRetry: (o: { response?: { status: number } }) => (o.response?.status === 418 ? true : undefined) } });
+    const { clock, mock, client } = setup({
+      retry: {
+        shouldRetry: (o: { response?: { status: number } }) =>
+          o.response?.status === 418 ? true : undefined,
+      },
+    });
     mock.on('GET', '/tea').sequence([418, 200]);
     const p = client.get('/tea');
     await clock.runAll();
