@@ -87,4 +87,4 @@ export {
   isPrivateAddress,
   hostAllowed,
 } from './transport/destination-guard.js';
-export { presets, type Preset, type PresetOptions } from './presets.js';
+export { presets, type Preset } from './presets.js';
