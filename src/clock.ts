@@ -12,7 +12,11 @@ export interface TimerHandle {
 export interface Clock {
   /** Milliseconds since the epoch. Monotonic for the system clock (never steps back). */
   now(): number;
-  /** Runs `fn` after `ms`. System timers are unref'd: a pending timer never keeps the process alive. */
+  /**
+   * Runs `fn` after `ms`. Every timer bulwark sets belongs to a call in progress (a timeout, a
+   * backoff, a queue wait) and is cleared when the call ends, so system timers are ref'd: a
+   * script awaiting a retry must not exit while it waits.
+   */
   setTimeout(fn: () => void, ms: number): TimerHandle;
   /** Resolves after `ms`; rejects with `signal.reason` if the signal aborts first. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
@@ -27,14 +31,13 @@ class SystemTimer implements TimerHandle {
   readonly #timer: NodeJS.Timeout;
   constructor(fn: () => void, ms: number) {
     this.#timer = setTimeout(fn, ms);
-    this.#timer.unref();
   }
   clear(): void {
     clearTimeout(this.#timer);
   }
 }
 
-/** The real clock: `performance.timeOrigin + performance.now()` and unref'd Node timers. */
+/** The real clock: `performance.timeOrigin + performance.now()` and Node timers. */
 export const systemClock: Clock = {
   now: () => origin + performance.now(),
   setTimeout: (fn, ms) => new SystemTimer(fn, ms),
