@@ -5,7 +5,7 @@ import { isToken, mergeHeaders } from './headers.js';
 import type { RequestOptions } from './request-options.js';
 import type { ResolvedClient } from './resolve-options.js';
 import { resolveTarget } from './url.js';
-import { checkDuration, isRecord } from './validate.js';
+import { checkDuration, checkKeys, isRecord } from './validate.js';
 import { correlationId } from '../observability/correlation.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -83,6 +83,7 @@ export function buildContext(
       attemptTimeoutMs = 0;
       totalTimeoutMs = 0;
     } else if (isRecord(options.timeout)) {
+      checkKeys('request', 'timeout', options.timeout, ['attempt', 'total']);
       const attempt = checkDuration('request', 'timeout.attempt', options.timeout.attempt, true);
       const total = checkDuration('request', 'timeout.total', options.timeout.total, true);
       if (attempt !== undefined) attemptTimeoutMs = attempt === false ? 0 : attempt;

@@ -97,6 +97,18 @@ const RETRY_KEYS = [
   'shouldRetry',
 ];
 const DEFAULT_STATUSES = [408, 429, 500, 502, 503, 504];
+const BREAKER_KEYS = [
+  'failureRatio',
+  'minimumCalls',
+  'failureThreshold',
+  'window',
+  'openDuration',
+  'maxOpenDuration',
+  'halfOpenRequests',
+  'idleTimeout',
+  'isFailure',
+  'store',
+];
 
 /** Builds the policy stages in DESIGN order: dedupe → (deadline) → retry → breaker → rate limit → concurrency. */
 export function buildPolicies(
@@ -161,6 +173,7 @@ export function buildPolicies(
   // Circuit breaker: on unless `circuitBreaker: false`.
   if (options.circuitBreaker !== false) {
     const raw = { ...(checkObject('options', 'circuitBreaker', options.circuitBreaker) ?? {}) };
+    checkKeys('options', 'circuitBreaker', raw, BREAKER_KEYS);
     const isFailure = (checkFunction('options', 'circuitBreaker.isFailure', raw.isFailure) ??
       defaultIsFailure) as (o: AttemptOutcome) => boolean;
     const store = raw.store as CircuitStore | undefined;
@@ -212,6 +225,15 @@ export function buildPolicies(
   // Rate limit: off unless configured.
   if (options.rateLimit !== undefined && options.rateLimit !== false) {
     const raw = { ...(checkObject('options', 'rateLimit', options.rateLimit) ?? {}) };
+    checkKeys('options', 'rateLimit', raw, [
+      'requests',
+      'per',
+      'burst',
+      'strategy',
+      'maxWait',
+      'store',
+      'key',
+    ]);
     const key = raw.key;
     if (key !== undefined && typeof key !== 'string' && typeof key !== 'function') {
       throw invalidOption('rateLimit.key', key, 'a string or a function of the request returning a string');

@@ -1,9 +1,14 @@
 import type { RequestBody } from '../pipeline/types.js';
+import type { AttemptOutcome } from '../pipeline/outcome.js';
 import type { HeadersInit } from './headers.js';
 import type { TimeoutOptions } from './options.js';
 import type { PathParams, QueryInit } from './url.js';
 
-/** Options of one request. Policy overrides merge deeply over the client's. */
+/**
+ * Options of one request. Policy overrides apply to this call only: `retry` merges its backoff
+ * and limits over the client's (the retry budget stays shared), `circuitBreaker` and
+ * `rateLimit` can be bypassed with `false` or adjusted (`isFailure`; `key`, `cost`).
+ */
 export interface RequestOptions {
   /** HTTP method. @default 'GET' */
   method?: string;
@@ -38,12 +43,21 @@ export interface RequestOptions {
   key?: string;
   /** Reject 4xx/5xx with `HTTP_STATUS`. @default the client's */
   throwHttpErrors?: boolean;
-  /** Overrides of the client's retry options, or `false`. */
-  retry?: Record<string, unknown> | false;
-  /** Overrides of the client's breaker options, or `false` to bypass it. */
-  circuitBreaker?: Record<string, unknown> | false;
-  /** Overrides of the client's rate limit options, or `false` to bypass it. */
-  rateLimit?: Record<string, unknown> | false;
+  /** This call's retry: `maxRetries`, `baseDelay`, `maxDelay`, `jitter`, `throttledBaseDelay`, `maxRetryAfter`; or `false`. */
+  retry?:
+    | {
+        maxRetries?: number;
+        baseDelay?: number;
+        maxDelay?: number;
+        jitter?: 'full' | 'equal' | 'none';
+        throttledBaseDelay?: number;
+        maxRetryAfter?: number;
+      }
+    | false;
+  /** `false` bypasses the breaker for this call; `isFailure` judges this call's outcome. */
+  circuitBreaker?: { isFailure?: (outcome: AttemptOutcome) => boolean } | false;
+  /** `false` bypasses the rate limiter; `key` picks the bucket, `cost` the tokens taken. */
+  rateLimit?: { key?: string; cost?: number } | false;
 }
 
 /** Request options for the verb helpers (`get(path, opts)`): no `method` or `path`. */
