@@ -1,0 +1,476 @@
+import { test, describe, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { createClient, isBulwarkError, type BulwarkError } from '../../src/index.js';
+import type { Client } from '../../src/client/client.js';
+import type { CircuitSnapshot } from '../../src/policies/circuit-breaker.js';
+import type { CircuitMessage } from '../../src/observability/channels.js';
+import { createVirtualClock, mockTransport } from '../../src/testing/index.js';
+import type { Transport } from '../../src/transport/attempt.js';
+import { UndiciTransport } from '../../src/transport/undici-transport.js';
+import { assertCode } from '../helpers/assert-error.js';
+
+const ORIGIN = 'http://api.test';
+
+function setup(circuitBreaker: unknown, extra: Record<string, unknown> = {}) {
+  const clock = createVirtualClock();
+  const mock = mockTransport();
+  const client = createClient({
+    baseUrl: ORIGIN,
+    transport: mock,
+    clock,
+    random: () => 0.5,
+    retry: false,
+    circuitBreaker,
+    ...extra,
+  } as never);
+  return { clock, mock, client };
+}
+
+/** Settles `p` (which may wait on the virtual clock) and returns its rejection, failing if it resolves. */
+async function rejection(p: Promise<unknown>): Promise<BulwarkError> {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(isBulwarkError(error), `expected a BulwarkError rejection, got ${String(error)}`);
+  return error;
+}
+
+function circuits(client: Client): CircuitSnapshot[] {
+  return client.inspect().circuits as CircuitSnapshot[];
+}
+
+function circuit(client: Client, key = ORIGIN): CircuitSnapshot | undefined {
+  return circuits(client).find((c) => c.key === key);
+}
+
+const FUSE = { failureThreshold: 3, failureRatio: false, openDuration: 1_000 } as const;
+
+describe('circuit breaker through the client (virtual clock)', () => {
+  test('opens after the configured failures and then fails fast with CIRCUIT_OPEN without sending', async () => {
+    const { mock, client } = setup(FUSE);
+    mock.on('GET', '/x').reply(503);
+    for (let i = 0; i < 3; i++) assert.equal((await client.get('/x')).status, 503);
+    assert.equal(circuit(client)?.state, 'open');
+    const error = await rejection(client.get('/x'));
+    assertCode(error, 'CIRCUIT_OPEN');
+    assert.equal(error.key, ORIGIN);
+    assert.equal(error.retryAfterMs, 1_000);
+    assert.equal(error.method, 'GET');
+    assert.equal(error.url, `${ORIGIN}/x`);
+    assert.equal(mock.calls.length, 3, 'the open circuit sent nothing');
+  });
+
+  test('the trip needs the threshold: two failures leave it closed', async () => {
+    const { mock, client } = setup(FUSE);
+    mock.on('GET', '/x').sequence([503, 503, 200, 200]);
+    for (let i = 0; i < 4; i++) await client.get('/x');
+    assert.deepEqual(circuit(client), { key: ORIGIN, state: 'closed', failures: 2, calls: 4 });
+  });
+
+  test('half-open after openDuration: one probe goes, a concurrent call is refused, success closes', async () => {
+    const { clock, mock, client } = setup(FUSE);
+    mock.on('GET', '/x').sequence([503, 503, 503, { status: 200, delay: 50 }]);
+    mock.on('GET', '/x').reply(200);
+    for (let i = 0; i < 3; i++) await client.get('/x');
+    await clock.advance(999);
+    const stillOpen = await rejection(client.get('/x'));
+    assertCode(stillOpen, 'CIRCUIT_OPEN');
+    assert.equal(stillOpen.retryAfterMs, 1);
+    await clock.advance(1);
+    assert.equal(circuit(client)?.state, 'half-open');
+    const probe = client.get('/x');
+    await clock.flush();
+    const second = await rejection(client.get('/x'));
+    assertCode(second, 'CIRCUIT_OPEN');
+    assert.equal(mock.calls.length, 4, 'only the probe was sent');
+    await clock.advance(50);
+    assert.equal((await probe).status, 200);
+    assert.equal(circuit(client)?.state, 'closed');
+    assert.equal((await client.get('/x')).status, 200);
+    assert.equal(mock.calls.length, 5);
+  });
+
+  test('a failed probe re-opens it for twice as long, up to maxOpenDuration', async () => {
+    const { clock, mock, client } = setup({ ...FUSE, maxOpenDuration: 3_000 });
+    mock.on('GET', '/x').reply(503);
+    for (let i = 0; i < 3; i++) await client.get('/x');
+    const expected = [2_000, 3_000, 3_000];
+    let wait = 1_000;
+    for (const next of expected) {
+      await clock.advance(wait);
+      assert.equal((await client.get('/x')).status, 503, 'the probe went through and failed');
+      const error = await rejection(client.get('/x'));
+      assertCode(error, 'CIRCUIT_OPEN');
+      assert.equal(error.retryAfterMs, next);
+      wait = next;
+    }
+    await clock.advance(2_999);
+    assertCode(await rejection(client.get('/x')), 'CIRCUIT_OPEN');
+    assert.equal(mock.calls.length, 6);
+  });
+
+  test('a probe that hangs is ended by its attempt timeout and counts as failed', async () => {
+    const { clock, mock, client } = setup(FUSE, { timeout: { attempt: 200, total: 10_000 } });
+    mock.on('GET', '/x').sequence([503, 503, 503, { kind: 'hang' }]);
+    for (let i = 0; i < 3; i++) await client.get('/x');
+    await clock.advance(1_000);
+    const probe = rejection(client.get('/x'));
+    await clock.advance(200);
+    assertCode(await probe, 'ATTEMPT_TIMEOUT');
+    const error = await rejection(client.get('/x'));
+    assertCode(error, 'CIRCUIT_OPEN');
+    assert.equal(error.retryAfterMs, 2_000);
+  });
+
+  test('keyed per origin: one origin open does not touch another', async () => {
+    const { mock, client } = setup(FUSE);
+    mock.on('GET', '/x').handle((call) => ({ status: call.url.startsWith(ORIGIN) ? 500 : 200 }));
+    for (let i = 0; i < 3; i++) await client.get('/x');
+    assertCode(await rejection(client.get('/x')), 'CIRCUIT_OPEN');
+    const other = await client.request({ url: 'http://other.test/x' });
+    assert.equal(other.status, 200);
+    assert.equal(circuit(client, 'http://other.test')?.state, 'closed');
+    assert.equal(circuit(client)?.state, 'open');
+  });
+
+  test('a request `key` names its own breaker, and the error carries it', async () => {
+    const { mock, client } = setup(FUSE);
+    mock.on('GET', '/tenants/:id').handle((call) => ({ status: call.path.endsWith('/a') ? 503 : 200 }));
+    for (let i = 0; i < 3; i++) await client.get('/tenants/a', { key: 'tenant-a' });
+    const error = await rejection(client.get('/tenants/a', { key: 'tenant-a' }));
+    assertCode(error, 'CIRCUIT_OPEN');
+    assert.equal(error.key, 'tenant-a');
+    assert.equal((await client.get('/tenants/b', { key: 'tenant-b' })).status, 200);
+    assert.equal((await client.get('/tenants/b')).status, 200, 'the origin breaker is a third one');
+    assert.deepEqual(
+      circuits(client)
+        .map((c) => [c.key, c.state])
+        .sort(),
+      [
+        [ORIGIN, 'closed'],
+        ['tenant-a', 'open'],
+        ['tenant-b', 'closed'],
+      ],
+    );
+  });
+
+  test('4xx answers are not failures; 429 and 5xx are', async () => {
+    for (const [status, state] of [
+      [400, 'closed'],
+      [404, 'closed'],
+      [409, 'closed'],
+      [429, 'open'],
+      [500, 'open'],
+      [502, 'open'],
+      [504, 'open'],
+    ] as const) {
+      const { mock, client } = setup({ failureThreshold: 1, failureRatio: false });
+      mock.on('GET', '/x').reply(status);
+      await client.get('/x');
+      assert.equal(circuit(client)?.state, state, `status ${status}`);
+    }
+  });
+
+  test('network errors and attempt timeouts are failures', async () => {
+    const refused = setup({ failureThreshold: 1, failureRatio: false });
+    refused.mock.on('GET', '/x').networkError('ECONNRESET');
+    assertCode(await rejection(refused.client.get('/x')), 'NETWORK');
+    assert.equal(circuit(refused.client)?.state, 'open');
+
+    const slow = setup(
+      { failureThreshold: 1, failureRatio: false },
+      { timeout: { attempt: 100, total: 1_000 } },
+    );
+    slow.mock.on('GET', '/x').hang();
+    const p = rejection(slow.client.get('/x'));
+    await slow.clock.advance(100);
+    assertCode(await p, 'ATTEMPT_TIMEOUT');
+    assert.equal(circuit(slow.client)?.state, 'open');
+  });
+
+  test("the caller's abort is not a failure", async () => {
+    const { clock, mock, client } = setup({ failureThreshold: 1, failureRatio: false });
+    mock.on('GET', '/slow').hang();
+    mock.on('GET', '/ok').reply(200);
+    const controller = new AbortController();
+    const p = rejection(client.get('/slow', { signal: controller.signal }));
+    await clock.flush();
+    controller.abort();
+    assertCode(await p, 'ABORTED');
+    assert.equal(circuit(client)?.state, 'closed');
+    assert.equal(circuit(client)?.failures, 0);
+    assert.equal((await client.get('/ok')).status, 200);
+  });
+
+  test('rate-limit and concurrency rejections are never counted as failures', async () => {
+    const { clock, mock, client } = setup(
+      { failureThreshold: 1, failureRatio: false },
+      {
+        rateLimit: { requests: 2, per: 'second', strategy: 'error' },
+        concurrency: { algorithm: 'fixed', initialLimit: 1 },
+      },
+    );
+    mock.on('GET', '/x').reply(200, 'ok', { delay: 100 });
+    const first = client.get('/x');
+    await clock.flush();
+    assertCode(await rejection(client.get('/x')), 'CONCURRENCY_LIMITED');
+    assertCode(await rejection(client.get('/x')), 'RATE_LIMITED');
+    await clock.advance(100);
+    assert.equal((await first).status, 200);
+    assert.deepEqual(circuit(client), { key: ORIGIN, state: 'closed', failures: 0, calls: 1 });
+    assert.equal(mock.calls.length, 1);
+  });
+
+  test('retries stop at an open circuit: CIRCUIT_OPEN is never retried', async () => {
+    const { clock, mock, client } = setup(
+      { failureThreshold: 2, failureRatio: false },
+      { retry: { maxRetries: 5 } },
+    );
+    mock.on('GET', '/x').reply(503);
+    const p = rejection(client.get('/x'));
+    await clock.runAll();
+    const error = await p;
+    assertCode(error, 'CIRCUIT_OPEN');
+    assert.equal(mock.calls.length, 2);
+  });
+
+  test('the failure ratio trips after minimumCalls', async () => {
+    const { mock, client } = setup({ failureRatio: 0.5, minimumCalls: 4 });
+    mock.on('GET', '/x').sequence([200, 503, 200]);
+    mock.on('GET', '/x').reply(503);
+    for (let i = 0; i < 3; i++) await client.get('/x');
+    assert.equal(circuit(client)?.state, 'closed', '1 of 3 failed, under minimumCalls');
+    await client.get('/x');
+    assert.equal(circuit(client)?.state, 'open', '2 of 4 failed');
+  });
+
+  test('the HTTPower recipe: 5 failures among the last 10 calls open it for 60 s', async () => {
+    const { clock, mock, client } = setup({
+      window: { calls: 10 },
+      failureThreshold: 5,
+      openDuration: 60_000,
+      maxOpenDuration: 60_000,
+    });
+    mock.on('GET', '/x').sequence([503, 503, 503, 503, 200, 200, 200, 200, 200, 200]);
+    mock.on('GET', '/x').reply(503);
+    for (let i = 0; i < 10; i++) await client.get('/x');
+    assert.equal(circuit(client)?.state, 'closed', '4 failures in 10 calls');
+    // Each new failure pushes an old call out: 4 failures stay in the window until the first
+    // four 503s have all left it.
+    for (let i = 0; i < 4; i++) {
+      await client.get('/x');
+      assert.deepEqual([circuit(client)?.state, circuit(client)?.failures], ['closed', 4]);
+    }
+    await client.get('/x');
+    const error = await rejection(client.get('/x'));
+    assertCode(error, 'CIRCUIT_OPEN');
+    assert.equal(error.retryAfterMs, 60_000);
+    await clock.advance(60_000);
+    await client.get('/x');
+    assert.equal(
+      (await rejection(client.get('/x'))).retryAfterMs,
+      60_000,
+      'no doubling past maxOpenDuration',
+    );
+  });
+
+  test('the Hardhat fuse recipe: N failures within T ms, open for R', async () => {
+    const { clock, mock, client } = setup({
+      failureThreshold: 3,
+      failureRatio: false,
+      window: { ms: 1_000 },
+      openDuration: 2_000,
+      maxOpenDuration: 2_000,
+    });
+    mock.on('GET', '/x').reply(500);
+    await client.get('/x');
+    await client.get('/x');
+    await clock.advance(1_100);
+    await client.get('/x');
+    assert.equal(circuit(client)?.state, 'closed', 'the first two failures aged out of the window');
+    await client.get('/x');
+    await client.get('/x');
+    assert.equal((await rejection(client.get('/x'))).retryAfterMs, 2_000);
+  });
+
+  test('isFailure overrides the judgement, per client and per request; circuitBreaker: false bypasses', async () => {
+    const { mock, client } = setup({
+      failureThreshold: 1,
+      failureRatio: false,
+      isFailure: (o: { response?: { status: number } }) => o.response?.status === 404,
+    });
+    mock.on('GET', '/gone').reply(404);
+    mock.on('GET', '/down').reply(503);
+    await client.get('/down');
+    assert.equal(circuit(client)?.state, 'closed', 'a 503 is fine by this isFailure');
+    await client.get('/gone', { circuitBreaker: { isFailure: () => false } });
+    assert.equal(circuit(client)?.state, 'closed', 'the request override wins');
+    await client.get('/gone');
+    assert.equal(circuit(client)?.state, 'open');
+    assertCode(await rejection(client.get('/down')), 'CIRCUIT_OPEN');
+    assert.equal((await client.get('/down', { circuitBreaker: false })).status, 503);
+  });
+
+  test('isFailure can excuse an error too: it is then counted as a success', async () => {
+    const { mock, client } = setup({
+      failureThreshold: 1,
+      failureRatio: false,
+      isFailure: (o: { error?: { code: string } }) => o.error !== undefined && o.error.code !== 'NETWORK',
+    });
+    mock.on('GET', '/x').networkError('ECONNRESET');
+    assertCode(await rejection(client.get('/x')), 'NETWORK');
+    assert.deepEqual(circuit(client), { key: ORIGIN, state: 'closed', failures: 0, calls: 1 });
+  });
+
+  test('circuitBreaker: false on the client leaves no breaker at all', async () => {
+    const { mock, client } = setup(false);
+    mock.on('GET', '/x').reply(503);
+    for (let i = 0; i < 30; i++) assert.equal((await client.get('/x')).status, 503);
+    assert.equal('circuits' in client.inspect(), false);
+  });
+
+  test('bad options name the option path', () => {
+    assert.throws(() => setup({ failureRatio: 2 }), /circuitBreaker\.failureRatio/);
+    assert.throws(() => setup({ openDuration: 10, maxOpenDuration: 5 }), /circuitBreaker\.maxOpenDuration/);
+    assert.throws(() => setup({ isFailure: 'yes' }), /circuitBreaker\.isFailure/);
+  });
+});
+
+describe('bulwark:circuit diagnostics channel', () => {
+  const messages: CircuitMessage[] = [];
+  const listener = (m: unknown): void => {
+    messages.push(m as CircuitMessage);
+  };
+  afterEach(() => {
+    unsubscribe('bulwark:circuit', listener);
+    messages.length = 0;
+  });
+
+  test('publishes every transition and every refusal', async () => {
+    subscribe('bulwark:circuit', listener);
+    const { clock, mock, client } = setup(FUSE, { name: 'billing' });
+    mock.on('GET', '/x').sequence([503, 503, 503, 503, 200]);
+    for (let i = 0; i < 3; i++) await client.get('/x');
+    await rejection(client.get('/x'));
+    await clock.advance(1_000);
+    await client.get('/x'); // failed probe
+    await clock.advance(2_000);
+    await client.get('/x'); // passing probe
+    const mine = messages.filter((m) => m.client === 'billing');
+    assert.deepEqual(
+      mine.map((m) => (m.type === 'transition' ? `${m.from}→${m.to}` : `rejected ${m.retryAfterMs}`)),
+      [
+        'closed→open',
+        'rejected 1000',
+        'open→half-open',
+        'half-open→open',
+        'open→half-open',
+        'half-open→closed',
+      ],
+    );
+    const rejected = mine.find((m) => m.type === 'rejected');
+    assert.ok(rejected?.type === 'rejected');
+    assert.equal(rejected.key, ORIGIN);
+    assert.equal(rejected.method, 'GET');
+    assert.equal(rejected.url, `${ORIGIN}/x`);
+    assert.match(rejected.correlationId, /^req_[0-9a-f]{16}$/);
+  });
+});
+
+/** Counts what reaches a real transport. */
+function counting(inner: Transport): Transport & { sent: number } {
+  const counter = {
+    sent: 0,
+    send(attempt: Parameters<Transport['send']>[0]) {
+      counter.sent++;
+      return inner.send(attempt);
+    },
+    stats: () => inner.stats(),
+    close: () => inner.close(),
+    destroy: () => inner.destroy(),
+  };
+  return counter;
+}
+
+async function listen(server: Server, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+function okServer(): { server: Server; close(): Promise<void> } {
+  const sockets = new Set<Socket>();
+  const server = createServer((_req, res) => {
+    res.end('up');
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  return {
+    server,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('circuit breaker against a real upstream (loopback)', () => {
+  test('refused → opens → fails fast without touching the transport → upstream back → closes after openDuration', async () => {
+    const first = okServer();
+    const port = await listen(first.server, 0);
+    await first.close(); // the upstream is down: connections are refused
+    const transport = counting(new UndiciTransport({ maxResponseBytes: 1_000_000 }));
+    const client = createClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      transport,
+      retry: false,
+      circuitBreaker: { failureThreshold: 2, failureRatio: false, openDuration: 100 },
+    });
+    let back: ReturnType<typeof okServer> | undefined;
+    try {
+      for (let i = 0; i < 2; i++) {
+        const error = await rejection(client.get('/health'));
+        assertCode(error, 'NETWORK');
+        assert.equal(error.sent, false);
+      }
+      assert.equal(transport.sent, 2);
+      const open = await rejection(client.get('/health'));
+      assertCode(open, 'CIRCUIT_OPEN');
+      assert.ok(open.retryAfterMs !== undefined && open.retryAfterMs > 0 && open.retryAfterMs <= 100);
+      assert.equal(transport.sent, 2, 'the open circuit did not reach the transport');
+
+      back = okServer();
+      await listen(back.server, port);
+      // Wait out the open period (ordering only: nothing here asserts how long anything took).
+      let response;
+      for (;;) {
+        const r = await client.safe.get('/health');
+        if (r.ok) {
+          response = r.response;
+          break;
+        }
+        assert.equal(r.error.code, 'CIRCUIT_OPEN', r.error.message);
+        await new Promise((resolve) => setTimeout(resolve, r.error.retryAfterMs ?? 10));
+      }
+      assert.equal(response.status, 200);
+      assert.equal(await response.text(), 'up');
+      assert.equal(transport.sent, 3, 'one probe');
+      assert.equal(circuit(client, `http://127.0.0.1:${port}`)?.state, 'closed');
+      assert.equal((await client.get('/health')).status, 200);
+    } finally {
+      await client.close();
+      await back?.close();
+    }
+  });
+});
