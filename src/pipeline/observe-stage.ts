@@ -1,6 +1,7 @@
 import { requestChannelActive, traceRequest, type RequestChannelContext } from '../observability/channels.js';
 import type { CallSpan } from '../observability/telemetry.js';
 import type { BulwarkResponse } from '../client/response.js';
+import { isBulwarkError } from '../errors.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
 /**
@@ -29,7 +30,14 @@ export function createObserveStage(): Middleware {
 
 function withAttempts(run: Next): Next {
   return async (ctx) => {
-    const response = await run(ctx);
+    let response: BulwarkResponse;
+    try {
+      response = await run(ctx);
+    } catch (error) {
+      // The channel reads `attempts` off the error before the client stamps it: stamp it here.
+      if (isBulwarkError(error)) error.attempts ??= ctx.attempts;
+      throw error;
+    }
     response.attempts = ctx.attempts;
     return response;
   };
