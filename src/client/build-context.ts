@@ -6,7 +6,7 @@ import type { RequestOptions } from './request-options.js';
 import type { ResolvedClient } from './resolve-options.js';
 import { resolveTarget } from './url.js';
 import { checkDuration, checkKeys, isRecord } from './validate.js';
-import { correlationId } from '../observability/correlation.js';
+import { correlationId, isValidCorrelationId } from '../observability/correlation.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const KNOWN_METHODS = new Set([
@@ -133,7 +133,7 @@ export function buildContext(
   const idHeader = client.requestIdHeader;
   if (idHeader !== false) {
     const given = headers[idHeader];
-    id = given !== undefined && given.length <= 128 ? given : correlationId();
+    id = given !== undefined && isValidCorrelationId(given) ? given : correlationId();
     headers[idHeader] = id;
   } else id = correlationId();
 

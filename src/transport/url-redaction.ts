@@ -1,9 +1,9 @@
-/** Placeholder until the redactor lands: strips userinfo so credentials never reach an error. */
+import { defaultRedactor } from '../observability/redact.js';
+
+/**
+ * A URL as errors and events may show it: userinfo, secret query values and secret-looking
+ * path segments redacted by the default lists (DESIGN §3), so no error message carries one.
+ */
 export function redactUrlString(url: string): string {
-  const at = url.indexOf('@');
-  if (at === -1) return url;
-  const scheme = url.indexOf('://');
-  const slash = url.indexOf('/', scheme + 3);
-  if (scheme === -1 || (slash !== -1 && at > slash)) return url;
-  return url.slice(0, scheme + 3) + '[REDACTED]@' + url.slice(at + 1);
+  return defaultRedactor.url(url);
 }
