@@ -244,8 +244,7 @@ function buildEvents(raw: Record<string, unknown>, resolved: ResolvedClient): Ca
       'maxBodyLength',
     ]);
   }
-  const redactor =
-    redactOptions === undefined ? defaultRedactor : new Redactor(redactOptions);
+  const redactor = redactOptions === undefined ? defaultRedactor : new Redactor(redactOptions);
   let telemetry: Telemetry = NOOP_TELEMETRY;
   if (raw.telemetry !== false) {
     const t = checkObject('options', 'telemetry', raw.telemetry) ?? {};

@@ -261,7 +261,8 @@ export class RetryPolicy<V = unknown> {
     else budget?.deposit();
     const deadline = opts?.deadline ?? Number.POSITIVE_INFINITY;
     const hooks = opts?.hooks;
-    const plain = this.#classify === undefined && this.#shouldRetry === undefined && hooks?.classify === undefined;
+    const plain =
+      this.#classify === undefined && this.#shouldRetry === undefined && hooks?.classify === undefined;
 
     for (let attempt = 1; ; attempt++) {
       let outcome: RetryOutcome<T>;
@@ -296,7 +297,13 @@ export class RetryPolicy<V = unknown> {
 
       if (outcome.ok && this.#dispose !== undefined) safely(this.#dispose, outcome.value);
       if (this.#onRetry !== undefined || hooks?.onRetry !== undefined) {
-        const event: RetryEvent<T> = { attempt, delayMs, reason: decision.reason, source: hinted ? 'hint' : 'backoff', outcome };
+        const event: RetryEvent<T> = {
+          attempt,
+          delayMs,
+          reason: decision.reason,
+          source: hinted ? 'hint' : 'backoff',
+          outcome,
+        };
         if (this.#onRetry !== undefined) safely(this.#onRetry, event);
         if (hooks?.onRetry !== undefined) safely(hooks.onRetry.bind(hooks), event);
       }
@@ -305,7 +312,8 @@ export class RetryPolicy<V = unknown> {
           await this.#clock.sleep(delayMs, signal);
         } catch (reason) {
           if (this.#onGiveUp !== undefined) safely(this.#onGiveUp, { attempt, reason: 'aborted', outcome });
-          if (hooks?.onGiveUp !== undefined) safely(hooks.onGiveUp.bind(hooks), { attempt, reason: 'aborted', outcome });
+          if (hooks?.onGiveUp !== undefined)
+            safely(hooks.onGiveUp.bind(hooks), { attempt, reason: 'aborted', outcome });
           throw reason;
         }
       }

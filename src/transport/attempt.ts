@@ -72,7 +72,8 @@ export class Attempt implements AttemptControl {
     next.redirects = this.redirects + 1;
     next.sent = false;
     const clock = this.ctx.runtime.clock;
-    if (this.#timeoutError !== undefined) next.arm(clock, Math.max(0, this.#timerEnds - clock.now()), this.#timeoutError);
+    if (this.#timeoutError !== undefined)
+      next.arm(clock, Math.max(0, this.#timerEnds - clock.now()), this.#timeoutError);
     return next;
   }
 

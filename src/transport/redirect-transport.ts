@@ -56,8 +56,16 @@ export function withRedirects(inner: Transport, settings: RedirectSettings): Tra
         return response;
       }
       response.dump();
-      const dropped = decision.crossOrigin ? CREDENTIAL_HEADERS.filter((h) => current.headers[h] !== undefined) : [];
-      current.ctx.runtime.events.redirect(current.ctx, response.status, decision.url.href, current.redirects + 1, dropped);
+      const dropped = decision.crossOrigin
+        ? CREDENTIAL_HEADERS.filter((h) => current.headers[h] !== undefined)
+        : [];
+      current.ctx.runtime.events.redirect(
+        current.ctx,
+        response.status,
+        decision.url.href,
+        current.redirects + 1,
+        dropped,
+      );
       const next = current.hop(decision.url, decision.method, { ...decision.headers }, decision.dropBody);
       if (guard !== undefined) {
         try {

@@ -79,7 +79,13 @@ export class UndiciTransport implements Transport {
       return Promise.reject(closedError(attempt.ctx));
     }
     return new Promise<BulwarkResponse>((resolve, reject) => {
-      const handler = new AttemptHandler(attempt, resolve, reject, this.#options.maxResponseBytes, this.#options.decompress !== false);
+      const handler = new AttemptHandler(
+        attempt,
+        resolve,
+        reject,
+        this.#options.maxResponseBytes,
+        this.#options.decompress !== false,
+      );
       if (attempt.aborted !== undefined) {
         // eslint-disable-next-line @typescript-eslint/no-deprecated -- our own handler method
         handler.onError(attempt.aborted);
@@ -237,7 +243,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (status < 200) return true;
     const attempt = this.#attempt;
-    if (this.#maxBytes > 0 && (!this.#decompress || headerValue(rawHeaders, 'content-encoding') === undefined)) {
+    if (
+      this.#maxBytes > 0 &&
+      (!this.#decompress || headerValue(rawHeaders, 'content-encoding') === undefined)
+    ) {
       const declared = contentLength(rawHeaders);
       if (declared !== undefined && declared > this.#maxBytes) {
         this.abort(tooLarge(attempt, declared, this.#maxBytes));

@@ -203,7 +203,11 @@ describe('real sockets', () => {
   });
 
   test('a hanging upstream times out and the socket is released', async () => {
-    const client = createClient({ baseUrl: hanging.url, retry: false, timeout: { attempt: 50, total: 2_000 } });
+    const client = createClient({
+      baseUrl: hanging.url,
+      retry: false,
+      timeout: { attempt: 50, total: 2_000 },
+    });
     await assert.rejects(client.get('/'), (e: unknown) => isBulwarkError(e, 'ATTEMPT_TIMEOUT'));
     await client.close();
   });
