@@ -26,16 +26,10 @@ async function guarded(ctx: CallContext, next: Next): Promise<BulwarkResponse> {
       : clock.setTimeout(() => {
           cancelCall(ctx, budgetError(ctx, urlOf(ctx)));
         }, remaining);
-  const onAbort =
-    signal === undefined
-      ? undefined
-      : () => {
-          cancelCall(ctx, abortedError(ctx, urlOf(ctx)));
-        };
-  if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal !== undefined) watchSignal(signal, ctx);
   const cleanup = (): void => {
     timer?.clear();
-    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+    if (signal !== undefined) unwatchSignal(signal, ctx);
   };
   let response: BulwarkResponse;
   try {
@@ -51,4 +45,33 @@ async function guarded(ctx: CallContext, next: Next): Promise<BulwarkResponse> {
 /** The call's URL with credentials removed, for messages. */
 export function urlOf(ctx: CallContext): string {
   return redactUrlString(ctx.origin + ctx.path);
+}
+
+// One abort listener per caller signal, fanning out to its calls: a long-lived signal shared by
+// many concurrent calls would otherwise collect one listener per call.
+const watched = new WeakMap<AbortSignal, { calls: Set<CallContext>; listener: () => void }>();
+
+function watchSignal(signal: AbortSignal, ctx: CallContext): void {
+  let entry = watched.get(signal);
+  if (entry === undefined) {
+    const calls = new Set<CallContext>();
+    const listener = (): void => {
+      watched.delete(signal);
+      for (const call of calls) cancelCall(call, abortedError(call, urlOf(call)));
+    };
+    entry = { calls, listener };
+    watched.set(signal, entry);
+    signal.addEventListener('abort', listener, { once: true });
+  }
+  entry.calls.add(ctx);
+}
+
+function unwatchSignal(signal: AbortSignal, ctx: CallContext): void {
+  const entry = watched.get(signal);
+  if (entry === undefined) return;
+  entry.calls.delete(ctx);
+  if (entry.calls.size === 0) {
+    watched.delete(signal);
+    signal.removeEventListener('abort', entry.listener);
+  }
 }

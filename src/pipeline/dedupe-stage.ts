@@ -1,6 +1,8 @@
 import { SingleFlight } from '../policies/single-flight.js';
 import { BodySource } from '../client/body.js';
 import { BulwarkResponse } from '../client/response.js';
+import { abortedError } from './cancel.js';
+import { urlOf } from './deadline-stage.js';
 import type { CallContext, Middleware } from './types.js';
 
 /** Headers that change per call and say nothing of what is asked for. */
@@ -27,7 +29,7 @@ export function createDedupeStage(
       const bytes = ctx.method === 'HEAD' ? Buffer.alloc(0) : await response.source.read();
       return { response, bytes, attempts: ctx.attempts };
     });
-    const mine = ctx.signal === undefined ? shared : raceSignal(shared, ctx.signal);
+    const mine = ctx.signal === undefined ? shared : raceSignal(shared, ctx.signal, ctx);
     return mine.then((s) => {
       ctx.attempts = s.attempts;
       return copyOf(s);
@@ -69,11 +71,11 @@ function copyOf(shared: Shared): BulwarkResponse {
   return copy;
 }
 
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal, ctx: CallContext): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortedError(ctx, urlOf(ctx)));
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {
-      reject(signal.reason as Error);
+      reject(abortedError(ctx, urlOf(ctx)));
     };
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(

@@ -94,29 +94,18 @@ describe('the process exits by itself', () => {
   // call waits in a retry backoff or a rate-limit wait and nothing else holds the event loop,
   // Node exits mid-call (exit code 13 for an ESM script, a silent 0 for CommonJS).
   for (const mode of ['retry', 'rate-limit'] as const) {
-    test(
-      `a call waiting in a ${mode} wait keeps the process alive until it settles`,
-      { todo: 'systemClock.sleep must use a ref’d timer (src/clock.ts)' },
-      async () => {
-        const upstream = mode === 'retry' ? undefined : await countingServer();
-        const url = upstream?.url ?? (await refusedPort()).url;
-        try {
-          const result = await runFixture('wait-then-finish.ts', [mode, `${url}/wait`], { limitMs: 10_000 });
-          assert.equal(result.killed, false);
-          assert.equal(
-            result.code,
-            0,
-            `exit ${String(result.code)} before the call settled: ${result.stderr}`,
-          );
-          assert.match(
-            result.stdout,
-            mode === 'retry' ? /^settled NETWORK after 3 attempts/ : /^settled 200/,
-          );
-        } finally {
-          await upstream?.close();
-        }
-      },
-    );
+    test(`a call waiting in a ${mode} wait keeps the process alive until it settles`, async () => {
+      const upstream = mode === 'retry' ? undefined : await countingServer();
+      const url = upstream?.url ?? (await refusedPort()).url;
+      try {
+        const result = await runFixture('wait-then-finish.ts', [mode, `${url}/wait`], { limitMs: 10_000 });
+        assert.equal(result.killed, false);
+        assert.equal(result.code, 0, `exit ${String(result.code)} before the call settled: ${result.stderr}`);
+        assert.match(result.stdout, mode === 'retry' ? /^settled NETWORK after 3 attempts/ : /^settled 200/);
+      } finally {
+        await upstream?.close();
+      }
+    });
   }
 });
 
@@ -182,39 +171,31 @@ describe('10,000 calls aborted at random points', () => {
 });
 
 describe('caller signals', () => {
-  test(
-    'many concurrent calls may share one long-lived signal without a MaxListenersExceededWarning',
-    { todo: 'one abort listener per call on the caller signal (src/pipeline/deadline-stage.ts)' },
-    async () => {
-      const result = await runFixture('probe.ts', ['shared-signal', '20'], { limitMs: 10_000 });
-      assert.equal(result.code, 0, result.stderr);
-    },
-  );
+  test('many concurrent calls may share one long-lived signal without a MaxListenersExceededWarning', async () => {
+    const result = await runFixture('probe.ts', ['shared-signal', '20'], { limitMs: 10_000 });
+    assert.equal(result.code, 0, result.stderr);
+  });
 
-  test(
-    'a deduplicated caller whose signal aborts gets ABORTED, not NETWORK',
-    { todo: 'raceSignal rejects with signal.reason (src/pipeline/dedupe-stage.ts)' },
-    async () => {
-      const hole = await acceptNeverAnswer();
-      const client = createClient({
-        baseUrl: hole.url,
-        dedupe: true,
-        timeout: { attempt: 300, total: 1_000 },
-        retry: false,
-      });
-      try {
-        const leader = client.get('/same').catch((e: unknown) => e);
-        const controller = new AbortController();
-        const follower = client.get('/same', { signal: controller.signal }).catch((e: unknown) => e);
-        controller.abort();
-        assertCode(await follower, 'ABORTED');
-        assertCode(await leader, 'ATTEMPT_TIMEOUT');
-      } finally {
-        await client.close();
-        await hole.close();
-      }
-    },
-  );
+  test('a deduplicated caller whose signal aborts gets ABORTED, not NETWORK', async () => {
+    const hole = await acceptNeverAnswer();
+    const client = createClient({
+      baseUrl: hole.url,
+      dedupe: true,
+      timeout: { attempt: 300, total: 1_000 },
+      retry: false,
+    });
+    try {
+      const leader = client.get('/same').catch((e: unknown) => e);
+      const controller = new AbortController();
+      const follower = client.get('/same', { signal: controller.signal }).catch((e: unknown) => e);
+      controller.abort();
+      assertCode(await follower, 'ABORTED');
+      assertCode(await leader, 'ATTEMPT_TIMEOUT');
+    } finally {
+      await client.close();
+      await hole.close();
+    }
+  });
 });
 
 describe('the unhandled-rejection guard itself', () => {
