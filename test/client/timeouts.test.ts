@@ -220,7 +220,10 @@ describe('real sockets', () => {
     });
     const other = createClient({ baseUrl: fast.url });
     const stuck = Array.from({ length: 10 }, () => slow.safe.get('/'));
-    await new Promise((r) => setTimeout(r, 20));
+    // Wait until both connections carry a request (no timing assertion: just poll the pool).
+    for (let i = 0; i < 200 && slow.inspect().pools[hanging.url]?.running !== 2; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     assert.equal(slow.inspect().pools[hanging.url]?.pending, 8, 'the slow client has requests queued');
     const res = await other.get('/');
     assert.equal(await res.text(), 'fast');
