@@ -1,0 +1,218 @@
+/**
+ * `bulwark lab` and `bulwark demo`: run resilience scenarios against local fake APIs and write
+ * a report. `main()` is exported for bin/bulwark.js and the tests; running this file runs it.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { LabBulwark } from './engine/client.js';
+import { builtinScenarios, LabInputError, loadClientConfig, loadScenario } from './engine/files.js';
+import { summarize, type LabResult } from './engine/metrics.js';
+import { ScenarioError } from './engine/parse-scenario.js';
+import { ConfigurationError, runScenario } from './engine/run.js';
+import {
+  DEFAULT_CLIENT,
+  PLAIN_CLIENT,
+  describePhase,
+  withDuration,
+  type Scenario,
+} from './engine/scenario.js';
+import { formatLoad, formatSeconds } from './report/format.js';
+import { renderHtmlReport } from './report/html.js';
+import { createProgressBar, renderSummary, useColor, type Output } from './report/terminal.js';
+
+const USAGE = `Usage:
+  bulwark demo [--out dir]
+      Runs the outage and overload scenarios (about 30 s) and writes their reports.
+  bulwark lab [scenario] [--config file] [--duration s] [--out dir] [--seed n]
+      Runs one scenario: a built-in name or a path to a scenario .json file.
+      Without a scenario, lists the built-in ones.
+
+Options:
+  --config file   your createClient options (.json, or a .js/.ts module exporting them),
+                  compared with the plain client and bulwark's defaults
+  --duration s    run length in seconds; fault phases stretch or shrink to fit
+  --out dir       where to write reports (default: lab/reports)
+  --seed n        another random seed (faults and arrivals are reproducible per seed)
+
+Docs: docs/lab.md`;
+
+/** Where `main` writes, and (for tests) the bulwark module to drive. */
+export interface CliIo {
+  readonly stdout: Output;
+  readonly stderr: Output;
+  readonly bulwark?: LabBulwark;
+  readonly cwd?: string;
+}
+
+interface Args {
+  readonly positional: string[];
+  readonly flags: Map<string, string>;
+}
+
+const VALUE_FLAGS = new Set(['--config', '--duration', '--out', '--seed']);
+
+function parseArgs(argv: readonly string[]): Args {
+  const positional: string[] = [];
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '-h' || arg === '--help') {
+      flags.set('--help', '');
+    } else if (arg.startsWith('--')) {
+      const [name, inline] = arg.split('=', 2) as [string, string | undefined];
+      if (!VALUE_FLAGS.has(name)) throw new LabInputError(`bulwark: unknown option ${name}\n\n${USAGE}`);
+      const value = inline ?? argv[++i];
+      if (value === undefined || value === '') throw new LabInputError(`bulwark: ${name} needs a value`);
+      flags.set(name, value);
+    } else {
+      positional.push(arg);
+    }
+  }
+  return { positional, flags };
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(
+  argv: readonly string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  try {
+    const args = parseArgs(argv);
+    const [command, ...rest] = args.positional;
+    if (args.flags.has('--help') || command === undefined || command === 'help') {
+      io.stdout.write(`${USAGE}\n`);
+      return command === undefined && !args.flags.has('--help') ? 2 : 0;
+    }
+    const cwd = io.cwd ?? process.cwd();
+    const out = resolve(cwd, args.flags.get('--out') ?? join('lab', 'reports'));
+    if (command === 'demo') return await demo(io, out, args);
+    if (command === 'lab') return await lab({ ...io, cwd }, out, args, rest);
+    throw new LabInputError(`bulwark: unknown command "${command}"\n\n${USAGE}`);
+  } catch (error) {
+    if (
+      error instanceof LabInputError ||
+      error instanceof ScenarioError ||
+      error instanceof ConfigurationError
+    ) {
+      io.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    io.stderr.write(
+      `bulwark lab failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return 1;
+  }
+}
+
+async function demo(io: CliIo, out: string, args: Args): Promise<number> {
+  if (args.flags.has('--config') || args.flags.has('--duration')) {
+    throw new LabInputError(
+      'bulwark demo takes only --out; use `bulwark lab <scenario> --config … --duration …`',
+    );
+  }
+  const color = useColor(io.stdout);
+  io.stdout.write(
+    `bulwark demo: two short experiments against a fake API on this machine. Each compares a plain\n` +
+      `client (no retries, no circuit breaker) with bulwark's defaults under the same load and faults;\n` +
+      `the overload one adds an adaptive concurrency limit. About 30 s.\n\n`,
+  );
+  const names = ['outage', 'overload'];
+  const reports: string[] = [];
+  for (const [i, name] of names.entries()) {
+    const scenario = await loadScenario(name);
+    reports.push(await runOne(io, out, scenario, `[${i + 1}/${names.length}] `, color));
+  }
+  io.stdout.write(
+    `Reports (open in a browser; they work offline):\n${reports.map((r) => `  ${r}`).join('\n')}\n\n` +
+      `Next: \`npm run lab -- <scenario>\` runs one of ${builtinScenarios().join(', ')};\n` +
+      `add \`--config my-client.json\` to try your own options. See docs/lab.md.\n`,
+  );
+  return 0;
+}
+
+async function lab(io: CliIo, out: string, args: Args, rest: readonly string[]): Promise<number> {
+  if (rest.length === 0) {
+    io.stdout.write(`Built-in scenarios:\n`);
+    for (const name of builtinScenarios()) {
+      const s = await loadScenario(name);
+      io.stdout.write(`  ${name.padEnd(10)} ${s.description}\n`);
+    }
+    io.stdout.write(`\nRun one with \`bulwark lab <scenario>\` (npm: \`npm run lab -- <scenario>\`).\n`);
+    return 0;
+  }
+  if (rest.length > 1) throw new LabInputError(`bulwark lab: one scenario at a time (got ${rest.join(' ')})`);
+  let scenario = await loadScenario(rest[0]!, io.cwd);
+  const duration = args.flags.get('--duration');
+  if (duration !== undefined) {
+    const seconds = Number(duration);
+    if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600) {
+      throw new LabInputError(`bulwark lab: --duration is "${duration}", expected seconds from 1 to 3600`);
+    }
+    scenario = withDuration(scenario, seconds * 1000);
+  }
+  const seed = args.flags.get('--seed');
+  if (seed !== undefined) {
+    if (!/^\d{1,10}$/.test(seed) || Number(seed) >= 2 ** 32)
+      throw new LabInputError(`bulwark lab: --seed is "${seed}", expected an integer from 0 to 4294967295`);
+    scenario = { ...scenario, seed: Number(seed) };
+  }
+  const config = args.flags.get('--config');
+  if (config !== undefined)
+    scenario = {
+      ...scenario,
+      clients: [PLAIN_CLIENT, DEFAULT_CLIENT, await loadClientConfig(config, io.cwd)],
+    };
+  const report = await runOne(io, out, scenario, '', useColor(io.stdout));
+  io.stdout.write(`Report: ${report}\n`);
+  return 0;
+}
+
+/** Runs a scenario with a progress bar, prints its summary, writes its report; returns the report path. */
+async function runOne(
+  io: CliIo,
+  out: string,
+  scenario: Scenario,
+  prefix: string,
+  color: boolean,
+): Promise<string> {
+  const configs = scenario.clients.map((c) => c.name).join(', ');
+  io.stdout.write(
+    `${prefix}${scenario.name}: ${(scenario.duration / 1000).toFixed(0)} s, ${formatLoad(scenario.load)}, comparing ${configs}\n` +
+      `  upstream: ${scenario.phases.length === 0 ? 'healthy' : scenario.phases.map((p) => `${describePhase(p)} from ${formatSeconds(p.from)} to ${formatSeconds(p.to)} s`).join(', ')}\n`,
+  );
+  const bar = createProgressBar(io.stdout, scenario.name);
+  let result: LabResult;
+  try {
+    const run = await runScenario(scenario, {
+      onProgress: (p) => bar.update(p),
+      ...(io.bulwark === undefined ? {} : { bulwark: io.bulwark }),
+    });
+    result = summarize(run);
+  } finally {
+    bar.done();
+  }
+  io.stdout.write(`${renderSummary(result, color)}\n`);
+  await mkdir(out, { recursive: true });
+  const stamp = result.startedAt.replace(/\.\d+Z$/, '').replace(/:/g, '-');
+  const file = join(out, `${scenario.name}-${stamp}.html`);
+  await writeFile(file, renderHtmlReport(result));
+  const shown = relative(io.cwd ?? process.cwd(), file);
+  return shown.startsWith('..') ? file : shown;
+}
+
+/**
+ * Runs the CLI as a process: sets the exit code, and ends quietly when the reader of stdout goes
+ * away (`bulwark lab | head`).
+ */
+export async function run(argv: readonly string[]): Promise<void> {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+  process.exitCode = await main(argv);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  await run(process.argv.slice(2));
+}
