@@ -27,7 +27,16 @@ if (files.length === 0) {
 
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--import', './test/helpers/unhandled-preload.ts', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
+  [
+    '--import',
+    'tsx',
+    '--import',
+    './test/helpers/unhandled-preload.ts',
+    '--test',
+    '--test-concurrency=2',
+    '--test-timeout=120000',
+    ...files,
+  ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, BULWARK_TEST_SUITE: '1' } },
 );
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
