@@ -22,7 +22,8 @@ export interface DestinationGuardOptions {
   /**
    * Refuse loopback, private (RFC 1918), link-local (cloud metadata), CGNAT, unique-local,
    * multicast, reserved and documentation addresses, including IPv4 carried inside IPv6.
-   * @default true
+   * @default true here, in the guard functions used on their own; the client's
+   * `blockPrivateIps` option is `false` unless set.
    */
   blockPrivateIps?: boolean;
   /**
