@@ -88,6 +88,27 @@ export class BulwarkResponse {
     return this.#headers;
   }
 
+  /**
+   * @internal True when a header name starts with one of `prefixes` (lowercase), checked on the
+   * raw headers so a stage can look for a hint without parsing every response's headers.
+   */
+  hasHeaderPrefix(prefixes: readonly string[]): boolean {
+    const raw = this.#raw;
+    if (raw === undefined) {
+      return Object.keys(this.headers).some((name) => prefixes.some((p) => name.startsWith(p)));
+    }
+    for (let i = 0; i < raw.length; i += 2) {
+      const entry = raw[i];
+      if (entry === undefined) continue;
+      const first = typeof entry === 'string' ? entry.charCodeAt(0) : entry[0];
+      // Cheap first-letter filter before building a string: every hint starts with r or x.
+      if (first !== 0x72 && first !== 0x52 && first !== 0x78 && first !== 0x58) continue;
+      const name = entry.toString().toLowerCase();
+      if (prefixes.some((p) => name.startsWith(p))) return true;
+    }
+    return false;
+  }
+
   /** The body as a Node Readable (decoded when compressed). Made on first access. */
   get body(): Readable {
     const stream = this.source.stream();

@@ -49,6 +49,9 @@ export function createRateLimitStage(limiter: RateLimiter, key: RateLimitKey | u
   };
 }
 
+/** Names of the headers that carry quota hints (`RateLimit*`, `X-RateLimit-*`, `Retry-After`). */
+const HINT_PREFIXES = ['ratelimit', 'x-ratelimit', 'retry-after'];
+
 function keyOf(ctx: CallContext, key: RateLimitKey | undefined): string {
   if (key === undefined) return ctx.key;
   if (typeof key === 'string') return key;
@@ -62,6 +65,7 @@ async function sendAndLearn(
   bucket: string,
 ): Promise<BulwarkResponse> {
   const response = await next(ctx);
+  if (response.status !== 429 && !response.hasHeaderPrefix(HINT_PREFIXES)) return response;
   const now = ctx.runtime.clock.now();
   const headers = response.headers;
   let holdMs: number | undefined;

@@ -9,7 +9,7 @@ import type {
   RetryOutcome,
   RetryPolicy,
 } from '../policies/retry.js';
-import type { RetryBudgets } from '../policies/retry-budget.js';
+import { RetryBudgets } from '../policies/retry-budget.js';
 import { retryHintFromHeaders } from '../policies/server-hints.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { cancelCall, forkContext } from './cancel.js';
@@ -55,15 +55,34 @@ export function createRetryStage(
     const override = ctx.policies.retry as RetryOverride;
     if (override === false) return hedging === undefined ? next(ctx) : hedged(ctx, next, hedging);
     const chosen = override ?? policy;
-    const hooks = new HttpRetryHooks(ctx, http);
     const attempt =
       hedging === undefined || !ctx.idempotent ? next : (c: CallContext) => hedged(c, next, hedging);
-    return chosen.execute(() => attempt(ctx), {
-      signal: ctx.signal,
-      deadline: ctx.deadline,
-      key: ctx.key,
-      hooks,
-    });
+    // The first attempt runs outside the policy: most calls succeed, and only an answer that
+    // might be retried pays for the policy's bookkeeping. The budget still counts every call.
+    const budget = chosen.budget;
+    if (budget instanceof RetryBudgets) budget.deposit(ctx.key);
+    else budget?.deposit();
+    return attempt(ctx).then(
+      (response) =>
+        http.statuses.has(response.status) || http.shouldRetry !== undefined
+          ? retryFrom(response, undefined)
+          : response,
+      (error: unknown) => retryFrom(undefined, error),
+    );
+
+    function retryFrom(response: BulwarkResponse | undefined, error: unknown): Promise<BulwarkResponse> {
+      const hooks = new HttpRetryHooks(ctx, http);
+      let first = true;
+      return chosen.execute(
+        () => {
+          if (!first) return attempt(ctx);
+          first = false;
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- replays the first attempt's own error
+          return response === undefined ? Promise.reject(error) : Promise.resolve(response);
+        },
+        { signal: ctx.signal, deadline: ctx.deadline, key: ctx.key, hooks, deposited: true },
+      );
+    }
   };
 }
 

@@ -70,6 +70,12 @@ export interface RetryExecuteOptions {
    * (the HTTP glue judges with the request in hand); `onRetry`/`onGiveUp` run after the policy's.
    */
   hooks?: RetryHooks<unknown>;
+  /**
+   * The caller already deposited this call in the budget (it sent the first attempt itself and
+   * only calls `execute` when that attempt looks retryable).
+   * @default false
+   */
+  deposited?: boolean;
 }
 
 /** Per-call hooks of {@link RetryExecuteOptions}. */
@@ -257,8 +263,10 @@ export class RetryPolicy<V = unknown> {
     if (signal?.aborted === true) throw signal.reason;
     const key = opts?.key ?? 'default';
     const budget = this.#budget;
-    if (budget instanceof RetryBudgets) budget.deposit(key);
-    else budget?.deposit();
+    if (opts?.deposited !== true) {
+      if (budget instanceof RetryBudgets) budget.deposit(key);
+      else budget?.deposit();
+    }
     const deadline = opts?.deadline ?? Number.POSITIVE_INFINITY;
     const hooks = opts?.hooks;
     const plain =
