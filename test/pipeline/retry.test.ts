@@ -185,6 +185,16 @@ describe('retry against a real server', () => {
         res.end('busy');
         return;
       }
+      if (req.url === '/retry-after-1' && count === 1) {
+        res.writeHead(503, { 'retry-after': '1' });
+        res.end();
+        return;
+      }
+      if (req.url === '/ratelimit' && count === 1) {
+        res.writeHead(429, { 'ratelimit-policy': '"default";q=10;w=60', ratelimit: '"default";r=0;t=1' });
+        res.end();
+        return;
+      }
       if (req.url === '/reset-after-headers') {
         res.writeHead(200, { 'content-length': '100' });
         res.write('partial');
@@ -203,6 +213,29 @@ describe('retry against a real server', () => {
     assert.equal(res.status, 200);
     assert.equal(res.attempts, 3);
     assert.equal(await res.text(), 'fine');
+    await client.close();
+  });
+
+  test('Retry-After: 1 and a 429 with RateLimit t=1 are honoured over loopback', async () => {
+    const client = createClient({ baseUrl: server.url, circuitBreaker: false });
+    for (const path of ['/retry-after-1', '/ratelimit']) {
+      count = 0;
+      const res = await client.get(path);
+      assert.equal(res.status, 200, path);
+      assert.equal(res.attempts, 2, path);
+      assert.equal(await res.text(), 'fine');
+    }
+    await client.close();
+  });
+
+  test('a POST answered 503 over loopback reached the server exactly once', async () => {
+    count = 0;
+    const client = createClient({ baseUrl: server.url });
+    const res = await client.post('/flaky', { json: { charge: 1 } });
+    assert.equal(res.status, 503);
+    assert.equal(res.attempts, 1);
+    assert.equal(count, 1);
+    res.dump();
     await client.close();
   });
 
