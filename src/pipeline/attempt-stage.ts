@@ -2,6 +2,7 @@ import { BulwarkError } from '../errors.js';
 import { Attempt, type Transport } from '../transport/attempt.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { budgetError } from './cancel.js';
+import { urlOf } from './deadline-stage.js';
 import type { CallContext, Next } from './types.js';
 
 /** Settings of the last stage. */
@@ -23,7 +24,7 @@ export function createAttemptStage(transport: Transport, options: AttemptStageOp
     ctx.attempts++;
     if (ctx.deadline !== Number.POSITIVE_INFINITY) {
       const remaining = Math.floor(ctx.deadline - clock.now());
-      if (remaining <= 0) return Promise.reject(budgetError(ctx, ctx.runtime.events.url(ctx)));
+      if (remaining <= 0) return Promise.reject(budgetError(ctx, urlOf(ctx)));
       if (deadlineHeader !== false) ctx.headers[deadlineHeader] = String(remaining);
     }
     const attempt = new Attempt(ctx, ctx.attempts, ctx.headers);
@@ -49,7 +50,7 @@ export function createAttemptStage(transport: Transport, options: AttemptStageOp
 
 function attemptTimeoutError(ctx: CallContext, timeoutMs: number, sent: boolean): BulwarkError {
   // The client's redactor, not the transport's userinfo-only placeholder: query secrets too.
-  const url = ctx.runtime.events.url(ctx);
+  const url = urlOf(ctx);
   return new BulwarkError(
     'ATTEMPT_TIMEOUT',
     `${ctx.method} ${url}: attempt ${ctx.attempts} timed out after ${timeoutMs} ms.`,

@@ -1,4 +1,3 @@
-import { redactUrlString } from '../transport/url-redaction.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { abortedError, budgetError, cancelCall } from './cancel.js';
 import type { CallContext, Middleware, Next } from './types.js';
@@ -42,9 +41,9 @@ async function guarded(ctx: CallContext, next: Next): Promise<BulwarkResponse> {
   return response;
 }
 
-/** The call's URL with credentials removed, for messages. */
+/** The call's URL as errors and events show it: redacted with the client's lists. */
 export function urlOf(ctx: CallContext): string {
-  return redactUrlString(ctx.origin + ctx.path);
+  return ctx.runtime.events.url(ctx);
 }
 
 // One abort listener per caller signal, fanning out to its calls: a long-lived signal shared by

@@ -1,6 +1,6 @@
 import { isBulwarkError, type BulwarkError, type BulwarkErrorCode } from '../errors.js';
 import type { BulwarkResponse } from '../client/response.js';
-import { redactUrlString } from '../transport/url-redaction.js';
+import { urlOf } from './deadline-stage.js';
 import type { CallContext } from './types.js';
 
 /**
@@ -50,7 +50,7 @@ export function outcomeOf(
   response: BulwarkResponse | undefined,
   error: unknown,
 ): AttemptOutcome {
-  const url = redactUrlString(ctx.origin + ctx.path);
+  const url = urlOf(ctx);
   if (response !== undefined) return { response, attempt: ctx.attempts, method: ctx.method, url };
   return { error: error as BulwarkError, attempt: ctx.attempts, method: ctx.method, url };
 }

@@ -169,14 +169,11 @@ export function mockTransport(): MockTransport {
       );
       if (route === undefined) {
         attempt.finish();
+        const url = attempt.ctx.runtime.events.redactor.url(call.url);
         throw new BulwarkError(
           'NETWORK',
-          `mockTransport: no route for ${call.method} ${call.url}. Declare it with mock.on().`,
-          {
-            method: call.method,
-            url: call.url,
-            sent: false,
-          },
+          `mockTransport: no route for ${call.method} ${url}. Declare it with mock.on().`,
+          { method: call.method, url, sent: false },
         );
       }
       const queued = route.once.shift();
@@ -216,7 +213,8 @@ function play(attempt: Attempt, step: MockStep): Promise<BulwarkResponse> {
       if (settled) return;
       if (step.kind === 'error') {
         const error = Object.assign(new Error(step.message ?? `simulated ${step.code}`), { code: step.code });
-        const mapped = networkError(error, attempt.method, attempt.origin + attempt.path, true);
+        const url = attempt.ctx.runtime.events.redactor.url(attempt.origin + attempt.path);
+        const mapped = networkError(error, attempt.method, url, true);
         attempt.sent = mapped.sent === true;
         settled = true;
         attempt.finish();

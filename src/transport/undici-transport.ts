@@ -5,7 +5,6 @@ import { BulwarkError } from '../errors.js';
 import { BodySource, type BodyProducer } from '../client/body.js';
 import { BulwarkResponse } from '../client/response.js';
 import type { Readable } from 'node:stream';
-import { redactUrlString } from './url-redaction.js';
 import { networkError } from './network-error.js';
 import { closedError, type Attempt, type PoolStats, type Transport } from './attempt.js';
 
@@ -300,9 +299,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
 
   onError(error: Error): void {
     const attempt = this.#attempt;
-    const mapped =
-      attempt.aborted ??
-      networkError(error, attempt.method, redactUrlString(attempt.origin + attempt.path), attempt.sent);
+    const mapped = attempt.aborted ?? networkError(error, attempt.method, attemptUrl(attempt), attempt.sent);
     const body = this.#body;
     if (body !== undefined) {
       body.fail(mapped);
@@ -349,10 +346,15 @@ function contentLength(raw: Buffer[]): number | undefined {
   return Number(text);
 }
 
+/** Where an attempt went (a redirect hop may differ from the call's URL), redacted with the client's lists. */
+function attemptUrl(attempt: Attempt): string {
+  return attempt.ctx.runtime.events.redactor.url(attempt.origin + attempt.path);
+}
+
 function tooLarge(attempt: Attempt, bytes: number, max: number): BulwarkError {
   return new BulwarkError(
     'RESPONSE_TOO_LARGE',
-    `Response body of ${attempt.method} ${redactUrlString(attempt.origin + attempt.path)} exceeds maxResponseBytes (${bytes} > ${max}).`,
-    { method: attempt.method, url: redactUrlString(attempt.origin + attempt.path) },
+    `Response body of ${attempt.method} ${attemptUrl(attempt)} exceeds maxResponseBytes (${bytes} > ${max}).`,
+    { method: attempt.method, url: attemptUrl(attempt) },
   );
 }
