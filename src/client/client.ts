@@ -7,6 +7,7 @@ import type { PoolStats, Transport } from '../transport/attempt.js';
 import { UndiciTransport } from '../transport/undici-transport.js';
 import { testModeTransport } from '../testing/test-mode.js';
 import { buildContext } from './build-context.js';
+import { mergeHeaders } from './headers.js';
 import type { ClientOptions } from './options.js';
 import type { RequestOptions, VerbOptions } from './request-options.js';
 import { resolveClientOptions, type ResolvedClient } from './resolve-options.js';
@@ -81,10 +82,11 @@ export class Client implements AsyncDisposable {
     this.#events = events;
     this.#runtime = { name: resolved.name, clock: resolved.clock, random: resolved.random, events };
     const built = buildPolicies(raw, resolved, events);
+    const safety = guardOf(raw);
     let transport: Transport =
-      resolved.transport ?? new UndiciTransport({ ...resolved.transportOptions, ...guardOf(raw) });
+      resolved.transport ?? new UndiciTransport({ ...resolved.transportOptions, ...safety });
     if (resolved.testMode && resolved.transport === undefined) transport = testModeTransport(transport);
-    this.#transport = withRedirects(transport, redirectSettings(raw));
+    this.#transport = withRedirects(transport, redirectSettings(raw, safety.guard));
     this.#stages = built.stages;
     const terminal = createAttemptStage(this.#transport, { deadlineHeader: resolved.deadlineHeader });
     const [dedupe, rest] = splitDedupe(built.stages);
@@ -284,12 +286,14 @@ function guardOf(raw: Record<string, unknown>): { guard?: DestinationGuardOption
   return { guard: { blockPrivateIps, ...(allowedHosts === undefined ? {} : { allowedHosts }) }, decompress };
 }
 
-function redirectSettings(raw: Record<string, unknown>): RedirectSettings {
-  const g = guardOf(raw).guard;
+function redirectSettings(
+  raw: Record<string, unknown>,
+  guard: DestinationGuardOptions | undefined,
+): RedirectSettings {
   return {
     maxRedirects: checkNumber('options', 'maxRedirects', raw.maxRedirects, 0, 20, true) ?? 5,
     allowDowngrade: checkBoolean('options', 'allowDowngrade', raw.allowDowngrade) ?? false,
-    guard: g,
+    guard,
   };
 }
 
@@ -337,16 +341,16 @@ function finalErrorOf(error: unknown): BulwarkError {
 
 /** Deep merge for `extend`: objects merge, arrays and other values replace; `use` appends. */
 export function mergeOptions(base: ClientOptions, overrides: ClientOptions): ClientOptions {
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(overrides)) {
-    const prev = out[key];
-    if (key === 'use' && Array.isArray(prev) && Array.isArray(value))
-      out[key] = [...(prev as unknown[]), ...(value as unknown[])];
-    else if (key === 'headers' && prev !== undefined && value !== undefined)
-      out[key] = mergeHeaderInits(prev, value);
-    else if (isRecord(prev) && isRecord(value) && !isSpecial(prev) && !isSpecial(value))
-      out[key] = deepMerge(prev, value);
-    else out[key] = value;
+  const out = deepMerge(base as Record<string, unknown>, overrides as Record<string, unknown>);
+  if (base.use !== undefined && overrides.use !== undefined) out.use = [...base.use, ...overrides.use];
+  if (base.headers !== undefined && overrides.headers !== undefined) {
+    // Validated and lowercased like any headers; `undefined` in the overrides removes one.
+    out.headers = mergeHeaders(
+      'options',
+      'headers',
+      mergeHeaders('options', 'headers', {}, base.headers),
+      overrides.headers,
+    );
   }
   return out;
 }
@@ -366,13 +370,4 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
 function isSpecial(value: Record<string, unknown>): boolean {
   const proto = Object.getPrototypeOf(value) as unknown;
   return proto !== Object.prototype && proto !== null;
-}
-
-function mergeHeaderInits(a: unknown, b: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const init of [a, b]) {
-    if (isRecord(init)) for (const [k, v] of Object.entries(init)) out[k.toLowerCase()] = v as string;
-    else if (Array.isArray(init)) for (const [k, v] of init as [string, string][]) out[k.toLowerCase()] = v;
-  }
-  return out;
 }

@@ -186,6 +186,20 @@ describe('createClient verbs', () => {
     await child.close();
   });
 
+  test('extend accepts a Headers instance and removes a header set to undefined', async () => {
+    const parent = createClient({
+      baseUrl: server.url,
+      headers: new Headers({ 'X-A': '1', 'x-drop': 'me' }),
+    });
+    const child = parent.extend({ headers: { 'x-b': '2', 'x-drop': undefined } });
+    const echo = await (await child.get('/echo')).json<{ headers: Record<string, string | undefined> }>();
+    assert.equal(echo.headers['x-a'], '1');
+    assert.equal(echo.headers['x-b'], '2');
+    assert.equal(echo.headers['x-drop'], undefined);
+    await parent.close();
+    await child.close();
+  });
+
   test('a closed client refuses new calls; await using closes it', async () => {
     const client = createClient({ baseUrl: server.url });
     await client.close();
