@@ -1,6 +1,5 @@
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createClient, isBulwarkError, type BulwarkError } from '../../src/index.js';
@@ -10,6 +9,7 @@ import type { CircuitMessage } from '../../src/observability/channels.js';
 import { createVirtualClock, mockTransport } from '../../src/testing/index.js';
 import type { Transport } from '../../src/transport/attempt.js';
 import { UndiciTransport } from '../../src/transport/undici-transport.js';
+import { captureChannel } from '../helpers/channel-capture.js';
 import { assertCode } from '../helpers/assert-error.js';
 
 const ORIGIN = 'http://api.test';
@@ -341,17 +341,14 @@ describe('circuit breaker through the client (virtual clock)', () => {
 });
 
 describe('bulwark:circuit diagnostics channel', () => {
-  const messages: CircuitMessage[] = [];
-  const listener = (m: unknown): void => {
-    messages.push(m as CircuitMessage);
-  };
+  const capture = captureChannel<CircuitMessage>('bulwark:circuit');
+  const messages = capture.messages;
   afterEach(() => {
-    unsubscribe('bulwark:circuit', listener);
-    messages.length = 0;
+    capture.stop();
   });
 
   test('publishes every transition and every refusal', async () => {
-    subscribe('bulwark:circuit', listener);
+    capture.start();
     const { clock, mock, client } = setup(FUSE, { name: 'billing' });
     mock.on('GET', '/x').sequence([503, 503, 503, 503, 200]);
     for (let i = 0; i < 3; i++) await client.get('/x');

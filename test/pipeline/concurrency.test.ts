@@ -1,11 +1,11 @@
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createClient, isBulwarkError, type BulwarkError } from '../../src/index.js';
 import type { Client } from '../../src/client/client.js';
 import type { ConcurrencyMessage } from '../../src/observability/channels.js';
 import type { ConcurrencySnapshot } from '../../src/policies/concurrency/index.js';
 import { createVirtualClock, mockTransport } from '../../src/testing/index.js';
+import { captureChannel } from '../helpers/channel-capture.js';
 import { assertCode } from '../helpers/assert-error.js';
 
 const ORIGIN = 'http://api.test';
@@ -240,17 +240,14 @@ describe('concurrency limit through the client (virtual clock)', () => {
 });
 
 describe('bulwark:concurrency diagnostics channel', () => {
-  const messages: ConcurrencyMessage[] = [];
-  const listener = (m: unknown): void => {
-    messages.push(m as ConcurrencyMessage);
-  };
+  const capture = captureChannel<ConcurrencyMessage>('bulwark:concurrency');
+  const messages = capture.messages;
   afterEach(() => {
-    unsubscribe('bulwark:concurrency', listener);
-    messages.length = 0;
+    capture.stop();
   });
 
   test('publishes queueing, refusals and limit changes', async () => {
-    subscribe('bulwark:concurrency', listener);
+    capture.start();
     const { clock, mock, client } = setup(
       { algorithm: 'aimd', initialLimit: 1, maxQueue: 1 },
       { name: 'inventory' },

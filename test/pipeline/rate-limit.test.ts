@@ -1,10 +1,10 @@
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createClient, isBulwarkError, withDeadline, type BulwarkError } from '../../src/index.js';
 import type { RateLimitMessage } from '../../src/observability/channels.js';
 import type { RateLimiterSnapshot } from '../../src/policies/rate-limiter.js';
 import { createVirtualClock, mockTransport, type MockReply } from '../../src/testing/index.js';
+import { captureChannel } from '../helpers/channel-capture.js';
 import { assertCode } from '../helpers/assert-error.js';
 
 const ORIGIN = 'http://api.test';
@@ -268,17 +268,14 @@ describe('rate limit through the client (virtual clock)', () => {
 });
 
 describe('bulwark:rate-limit diagnostics channel', () => {
-  const messages: RateLimitMessage[] = [];
-  const listener = (m: unknown): void => {
-    messages.push(m as RateLimitMessage);
-  };
+  const capture = captureChannel<RateLimitMessage>('bulwark:rate-limit');
+  const messages = capture.messages;
   afterEach(() => {
-    unsubscribe('bulwark:rate-limit', listener);
-    messages.length = 0;
+    capture.stop();
   });
 
   test('publishes waits, refusals and server hints', async () => {
-    subscribe('bulwark:rate-limit', listener);
+    capture.start();
     const { clock, mock, client } = setup(
       { requests: 10, per: 'second', burst: 1, maxWait: 150 },
       { name: 'quota' },

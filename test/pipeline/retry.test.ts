@@ -1,8 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Readable } from 'node:stream';
-import { createClient, isBulwarkError } from '../../src/index.js';
+import { createClient, isBulwarkError, type RetryMessage } from '../../src/index.js';
+import { captureChannel } from '../helpers/channel-capture.js';
 import { createVirtualClock, mockTransport } from '../../src/testing/index.js';
 import { startServer, type TestServer } from '../helpers/http-server.js';
 import { assertCode } from '../helpers/assert-error.js';
@@ -140,21 +140,18 @@ describe('retry through the client (virtual clock)', () => {
   test('every scheduled retry is published on bulwark:retry with its delay and reason', async () => {
     const { clock, mock, client } = setup();
     mock.on('GET', '/x').sequence([502, 200]);
-    const seen: unknown[] = [];
-    const listener = (m: unknown): void => {
-      seen.push(m);
-    };
-    subscribe('bulwark:retry', listener);
+    const capture = captureChannel<RetryMessage>('bulwark:retry');
+    capture.start();
     try {
       const p = client.get('/x');
       await clock.runAll();
       await p;
+      assert.equal(capture.messages.length, 1);
+      assert.equal(capture.messages[0]?.status, 502);
+      assert.equal(capture.messages[0]?.delayMs, 50);
     } finally {
-      unsubscribe('bulwark:retry', listener);
+      capture.stop();
     }
-    assert.equal(seen.length, 1);
-    assert.deepEqual((seen[0] as { status: number; delayMs: number; attempt: number }).status, 502);
-    assert.equal((seen[0] as { delayMs: number }).delayMs, 50);
   });
 
   test('the retry budget stops a storm: attempts stay under 1.2 × calls + 10/s', async () => {
