@@ -147,8 +147,10 @@ describe('retry through the client (virtual clock)', () => {
       await clock.runAll();
       await p;
       assert.equal(capture.messages.length, 1);
-      assert.equal(capture.messages[0]?.status, 502);
-      assert.equal(capture.messages[0]?.delayMs, 50);
+      const [message] = capture.messages;
+      assert.ok(message);
+      assert.equal(message.status, 502);
+      assert.equal(message.delayMs, 50);
     } finally {
       capture.stop();
     }
