@@ -16,15 +16,14 @@
  *   c     = cost                                           tokens this request takes
  *   W     = floor(maxWaitMs × 1000)                        longest wait accepted, µs
  *
- * take:
- *   base    = max(tat, nowUs)
- *   newTat  = base + c × T
- *   allowAt = newTat − B × T                 earliest time this request conforms
- *   wait    = max(0, allowAt − nowUs)
- *   if wait ≤ W: allowed, store newTat,      waitMs       = ceil(wait / 1000)
+ * take (written with the debt, max(tat, nowUs) − nowUs, the time until the bucket is full again):
+ *   debt    = max(tat − nowUs, 0)
+ *   newDebt = debt + c × T                   newTat = nowUs + newDebt
+ *   wait    = newDebt − B × T                allowAt − nowUs: this request conforms after `wait`
+ *   if wait ≤ W: allowed, store newTat,      waitMs       = ceil(max(wait, 0) / 1000)
  *   else:        refused, store nothing,     retryAfterMs = ceil(wait / 1000)
- *   remaining = max(0, floor((nowUs + B × T − max(stored, nowUs)) / T))       (≤ B by construction)
- *               where `stored` is the TAT after the decision (newTat, or tat when refused)
+ *   remaining = max(0, floor((B × T − debtAfter) / T))       (≤ B by construction)
+ *               where `debtAfter` is newDebt when allowed, debt when refused
  *
  * hold (nothing is granted before nowUs + F, F = floor(forMs × 1000)):
  *   tat' = max(tat, nowUs + F + (B − 1) × T)
@@ -64,10 +63,30 @@ export function intervalMicros(params: GcraParams): number {
 }
 
 function remainingAt(stored: number, nowUs: number, t: number, burst: number): number {
-  const base = stored > nowUs ? stored : nowUs;
-  // base ≥ nowUs, so this never exceeds burst.
-  const tokens = Math.floor((nowUs + burst * t - base) / t);
+  return remainingWith(stored > nowUs ? stored - nowUs : 0, t, burst);
+}
+
+/** Whole requests left when the stored TAT is `debtUs` ahead of now (≥ 0, so never above burst). */
+function remainingWith(debtUs: number, t: number, burst: number): number {
+  const tokens = Math.floor((burst * t - debtUs) / t);
   return tokens < 0 ? 0 : tokens;
+}
+
+/**
+ * The decision as callers see it, from the µs quantities of a take: `waitUs` (allowAt − now) and
+ * `debtUs` (the stored TAT after the decision minus now, 0 when that TAT has passed). The Redis
+ * store's script returns these two numbers and finishes here, with the rounding of {@link gcraTake}.
+ */
+export function gcraDecision(
+  allowed: boolean,
+  waitUs: number,
+  debtUs: number,
+  t: number,
+  burst: number,
+): RateLimitDecision {
+  const remaining = remainingWith(debtUs, t, burst);
+  if (allowed) return { allowed: true, waitMs: waitUs > 0 ? Math.ceil(waitUs / 1000) : 0, remaining };
+  return { allowed: false, retryAfterMs: Math.ceil(waitUs / 1000), remaining };
 }
 
 /**
@@ -85,21 +104,22 @@ export function gcraTake(
 ): GcraResult {
   const t = intervalMicros(params);
   const burst = params.burst;
-  const base = tat > nowUs ? tat : nowUs;
-  const newTat = base + cost * t;
-  const wait = newTat - burst * t - nowUs;
+  // debt = max(tat, now) − now: how far the bucket is from full, µs.
+  const debt = tat > nowUs ? tat - nowUs : 0;
+  const newDebt = debt + cost * t;
+  const wait = newDebt - burst * t;
   if (wait <= toMicros(maxWaitMs)) {
     return {
       allowed: true,
       waitMs: wait > 0 ? Math.ceil(wait / 1000) : 0,
-      remaining: remainingAt(newTat, nowUs, t, burst),
-      tat: newTat,
+      remaining: remainingWith(newDebt, t, burst),
+      tat: nowUs + newDebt,
     };
   }
   return {
     allowed: false,
     retryAfterMs: Math.ceil(wait / 1000),
-    remaining: remainingAt(tat, nowUs, t, burst),
+    remaining: remainingWith(debt, t, burst),
     tat,
   };
 }

@@ -12,8 +12,14 @@ import { systemClock, type Clock } from '../clock.js';
 import { invalidOption } from '../errors.js';
 import { MemoryStore } from './memory.js';
 import { StoreHealth, type StoreEvent, type StoreLogger } from './store-health.js';
-import { DeadlineQueue } from './store-timeout.js';
-import type { GcraParams, RateLimitDecision, RateLimitStore, TakeRequest } from './store.js';
+import { DeadlineQueue, StoreTimeoutError } from './store-timeout.js';
+import type {
+  CallbackRateLimitStore,
+  GcraParams,
+  RateLimitDecision,
+  RateLimitStore,
+  TakeRequest,
+} from './store.js';
 
 /** What a global limiter does while its store is unreachable. */
 export type StoreErrorMode = 'local' | 'open' | 'closed';
@@ -71,6 +77,12 @@ function positive(path: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
+
+function hasTakeInto(store: RateLimitStore): store is CallbackRateLimitStore {
+  return typeof (store as Partial<CallbackRateLimitStore>).takeInto === 'function';
+}
+
 /** Wraps `primary` (usually the Redis store) with a deadline per call and the `onStoreError` policy. */
 export function fallbackStore(primary: RateLimitStore, options: FallbackStoreOptions = {}): FallbackStore {
   const mode = options.onStoreError ?? 'local';
@@ -105,9 +117,51 @@ export function fallbackStore(primary: RateLimitStore, options: FallbackStoreOpt
     try {
       return deadlines.run(Promise.resolve(run()));
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(asError(error));
     }
   };
+  const takeFromPrimary = (request: TakeRequest): Promise<RateLimitDecision> => {
+    try {
+      // A native promise passes through Promise.resolve as it is (no extra allocation).
+      return Promise.resolve(primary.take(request));
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+  };
+  const fallBack = (error: Error, request: TakeRequest): RateLimitDecision | Promise<RateLimitDecision> => {
+    health.failure(error);
+    return decideWithout(request);
+  };
+
+  // With a callback store (Redis): one promise per decision, resolved straight from the reply.
+  const takeInto = hasTakeInto(primary)
+    ? (request: TakeRequest): Promise<RateLimitDecision> =>
+        new Promise((resolve, reject) => {
+          const fail = (error: Error): void => {
+            try {
+              resolve(fallBack(error, request));
+            } catch (thrown) {
+              reject(asError(thrown));
+            }
+          };
+          const call = deadlines.track(() => {
+            fail(new StoreTimeoutError(timeoutMs));
+          });
+          try {
+            primary.takeInto(request, (error, decision) => {
+              if (!deadlines.finish(call)) return;
+              if (decision === undefined) {
+                fail(error ?? new Error('bulwark: the store answered neither a decision nor an error'));
+                return;
+              }
+              health.success();
+              resolve(decision);
+            });
+          } catch (error) {
+            if (deadlines.finish(call)) fail(asError(error));
+          }
+        })
+    : undefined;
 
   return {
     get degraded() {
@@ -116,10 +170,9 @@ export function fallbackStore(primary: RateLimitStore, options: FallbackStoreOpt
 
     take(request) {
       if (!health.shouldTry()) return Promise.resolve(decideWithout(request));
-      return call(() => primary.take(request)).then(shared, (error: unknown) => {
-        health.failure(error);
-        return decideWithout(request);
-      });
+      if (takeInto !== undefined) return takeInto(request);
+      // One promise per decision: the deadline, the health record and the fallback in one step.
+      return deadlines.settle(takeFromPrimary(request), shared, (error) => fallBack(error, request));
     },
 
     async hold(key, params, forMs) {

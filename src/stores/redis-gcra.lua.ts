@@ -1,63 +1,96 @@
 /**
- * The GCRA of `src/policies/gcra.ts`, line for line in Lua, so a limit decided in Redis is the
- * limit the in-memory store decides. Integer microseconds throughout (exact in Lua's doubles, epoch
- * µs < 2^53); time comes from Redis `TIME`, so clock skew between nodes cannot over-admit. One
- * script per operation, each one atomic: no read-then-write race between processes, and the
- * write and its expiry are one `SET … PX`, so no key is ever left without a TTL.
+ * The GCRA of `src/policies/gcra.ts` in Lua, so a limit decided in Redis is the limit the
+ * in-memory store decides. Integer microseconds throughout (exact in Lua's doubles, epoch µs <
+ * 2^53); time comes from Redis `TIME`, so clock skew between nodes cannot over-admit. Each script
+ * call is atomic: no read-then-write race between processes, and the write and its expiry are one
+ * `SET … PX`, so no key is ever left without a TTL.
+ *
+ * The script is kept short because Redis interprets it on every decision: the caller passes the
+ * products (c × T, B × T), the script returns the two µs quantities of the decision (wait and
+ * debt) and `gcraDecision` turns them into milliseconds and remaining requests in JavaScript.
  *
  * A bucket whose TAT has passed is a full bucket, so the key expires then (one millisecond later:
- * Redis counts expiry from its own whole millisecond, which may be up to 1 ms before `TIME`). A value that is
- * not a number (written by something else) is replaced by an empty bucket that refills at the
- * steady rate: never an accidental admission, never a key stuck forever.
+ * Redis counts expiry from its own whole millisecond, which may be up to 1 ms before `TIME`), but
+ * never sooner than {@link MIN_TTL_MS} after its last admission: a key kept past its TAT reads as
+ * the same full bucket, and a busy key of a fast limit (1,000/s fills again within milliseconds)
+ * is not deleted and recreated between two calls, which costs Redis more than the decision. A
+ * value that is not a number (written by something else) is replaced by an empty bucket that
+ * refills at the steady rate: never an accidental admission, never a key stuck forever.
+ *
+ * Values go to redis.call through string.format('%d') (exact up to 2^63): a Lua number handed to
+ * redis.call as it is goes through "%.17g", which costs Redis more than the SET itself.
  */
 import { luaScript } from './redis-client.js';
 
-// Numbers go to redis.call as they are: Redis writes them with 17 significant digits ("%.17g"),
-// exact for integers below 2^53, and cheaper than string.format.
-const PRELUDE = `local T = tonumber(ARGV[1])
-local B = tonumber(ARGV[2])
-local t = redis.call('TIME')
+/** Shortest life of a bucket key after an admission, ms. */
+export const MIN_TTL_MS = 1_000;
+
+/** Arguments each decision of a {@link TAKE_SCRIPT} call carries in ARGV. */
+export const TAKE_ARGS = 3;
+
+const NOW = `local t = redis.call('TIME')
 local now = t[1] * 1000000 + t[2]
-local raw = redis.call('GET', KEYS[1])
-local tat = 0
-if raw then
-  tat = tonumber(raw)
-  if not tat then
-    tat = now + B * T
-    redis.call('SET', KEYS[1], tat, 'PX', math.ceil(B * T / 1000))
-  end
-end`;
+local fmt = string.format`;
+
+// The stored TAT of KEYS[i] as a debt (max(tat − now, 0), µs); a value that is not a number
+// becomes an empty bucket (debt B × T), written back with the TTL of a refill.
+const debtOf = (key: string, tau: string): string => `local debt = 0
+  local raw = redis.call('GET', ${key})
+  if raw then
+    local tat = tonumber(raw)
+    if not tat then
+      tat = now + ${tau}
+      redis.call('SET', ${key}, fmt('%d', tat), 'PX', fmt('%d', math.ceil(${tau} / 1000)))
+    end
+    if tat > now then debt = tat - now end
+  end`;
 
 /**
- * KEYS: the bucket. ARGV: T (µs), burst, cost, W (longest accepted wait, µs).
- * Returns {1, waitMs, remaining} when admitted, {0, retryAfterMs, remaining} when refused.
+ * Several decisions in one call, taken in order at one Redis time (the batch of one event-loop
+ * turn). KEYS: one bucket per decision. ARGV, per decision: c × T, B × T, W (the longest accepted
+ * wait), all µs. Returns three numbers per decision: admitted (1) or refused (0), the wait
+ * (allowAt − now, µs, negative when the request conformed earlier) and the debt after the decision.
  */
 export const TAKE_SCRIPT = luaScript(
   'bulwark-gcra-take',
-  `${PRELUDE}
-local base = tat
-if now > base then base = now end
-local newTat = base + tonumber(ARGV[3]) * T
-local wait = newTat - B * T - now
-local ok = wait <= tonumber(ARGV[4])
-if ok then
-  redis.call('SET', KEYS[1], newTat, 'PX', math.ceil((newTat - now) / 1000) + 1)
-  base = newTat
+  `${NOW}
+local out = {}
+for i = 1, #KEYS do
+  local a = (i - 1) * ${TAKE_ARGS}
+  local key = KEYS[i]
+  local tau = tonumber(ARGV[a + 2])
+  ${debtOf('key', 'tau')}
+  local newDebt = debt + tonumber(ARGV[a + 1])
+  local wait = newDebt - tau
+  local o = (i - 1) * 3
+  if wait <= tonumber(ARGV[a + 3]) then
+    local ttl = '${MIN_TTL_MS}'
+    if newDebt > ${(MIN_TTL_MS - 2) * 1000} then ttl = fmt('%d', math.ceil(newDebt / 1000) + 1) end
+    redis.call('SET', key, fmt('%d', now + newDebt), 'PX', ttl)
+    out[o + 1] = 1
+    out[o + 3] = newDebt
+  else
+    out[o + 1] = 0
+    out[o + 3] = debt
+  end
+  out[o + 2] = wait
 end
-local remaining = math.floor((now + B * T - base) / T)
-if remaining < 0 then remaining = 0 elseif remaining > B then remaining = B end
-if not ok then return {0, math.ceil(wait / 1000), remaining} end
-if wait < 0 then wait = 0 end
-return {1, math.ceil(wait / 1000), remaining}`,
+return out`,
 );
 
-/** KEYS: the bucket. ARGV: T (µs), burst, F (hold, µs). Nothing is granted before now + F. */
+/**
+ * KEYS: the bucket. ARGV: F (hold, µs) + (B − 1) × T, B × T. Nothing is granted before now + F:
+ * the TAT becomes at least now + F + (B − 1) × T.
+ */
 export const HOLD_SCRIPT = luaScript(
   'bulwark-gcra-hold',
-  `${PRELUDE}
-local held = now + tonumber(ARGV[3]) + (B - 1) * T
-if held > tat and held > now then
-  redis.call('SET', KEYS[1], held, 'PX', math.ceil((held - now) / 1000) + 1)
+  `${NOW}
+local key = KEYS[1]
+local tau = tonumber(ARGV[2])
+${debtOf('key', 'tau')}
+local held = tonumber(ARGV[1])
+if held > debt then
+  redis.call('SET', key, fmt('%d', now + held), 'PX', fmt('%d', math.ceil(held / 1000) + 1))
   return 1
 end
 return 0`,

@@ -4,8 +4,11 @@
  * limiter would hang with Redis. A late reply is observed and dropped: it never becomes an
  * unhandled rejection.
  *
- * Every call of one store has the same timeout, so deadlines expire in the order calls were made:
- * a FIFO queue and one timer for its head replace a timer per call (a decision allocates no timer).
+ * Every call of one store has the same timeout, so deadlines expire in the order calls were made.
+ * The calls in flight sit in a linked list, oldest first (a call that settles is unlinked at once,
+ * so only calls in flight are ever held) and one timer watches its oldest entry: a decision
+ * allocates no timer and retains nothing once answered. (An insertion-ordered Set did the same
+ * with less code, but under 100k decisions a second its churn made every scavenge 5× slower.)
  */
 import type { Clock } from '../clock.js';
 
@@ -19,10 +22,17 @@ export class StoreTimeoutError extends Error {
   }
 }
 
-interface Pending {
+/** A call whose clock runs (from {@link DeadlineQueue.track}). */
+export interface PendingCall {
   readonly at: number;
-  done: boolean;
-  readonly reject: (error: Error) => void;
+}
+
+// A node of the list of calls in flight, oldest first. Unlinked (and emptied) as soon as the call
+// settles or expires, so nothing holds a settled call's closures.
+interface Pending extends PendingCall {
+  expire: (() => void) | undefined;
+  prev: Pending | undefined;
+  next: Pending | undefined;
 }
 
 // Kept alive (ref'd): it lives at most `timeoutMs`, and an unref'd one would let a process whose
@@ -31,14 +41,19 @@ const refTimer = (fn: () => void, ms: number): void => {
   setTimeout(fn, ms);
 };
 
-const COMPACT_AT = 1_024;
+const identity = <T>(value: T): T => value;
+const rethrow = (error: Error): never => {
+  throw error;
+};
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
 /** Runs promises against one fixed timeout. */
 export class DeadlineQueue {
   readonly #timeoutMs: number;
   readonly #clock: Clock | undefined;
-  #queue: Pending[] = [];
-  #head = 0;
+  #head: Pending | undefined;
+  #tail: Pending | undefined;
+  #size = 0;
   #armed = false;
 
   /** @param clock a test clock; Node's own timers and `performance.now()` when undefined */
@@ -47,25 +62,85 @@ export class DeadlineQueue {
     this.#clock = clock;
   }
 
+  /** Calls in flight (for tests and inspection). */
+  get size(): number {
+    return this.#size;
+  }
+
   /** Settles like `promise`, or rejects with {@link StoreTimeoutError} after the timeout. */
   run<T>(promise: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { at: this.#now() + this.#timeoutMs, done: false, reject };
-      this.#queue.push(entry);
-      if (!this.#armed) this.#schedule(this.#timeoutMs);
+    return this.settle(promise, identity, rethrow);
+  }
+
+  /**
+   * One promise for the whole call: `onValue(value)` when `promise` fulfils in time, `onError(error)`
+   * when it rejects or when the timeout passes first (with a {@link StoreTimeoutError}); whatever
+   * comes later is dropped. The handlers' result (or throw) settles the returned promise.
+   */
+  settle<T, R>(
+    promise: Promise<T>,
+    onValue: (value: T) => R | PromiseLike<R>,
+    onError: (error: Error) => R | PromiseLike<R>,
+  ): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const settleWith = <A>(handler: (arg: A) => R | PromiseLike<R>, arg: A): void => {
+        try {
+          resolve(handler(arg));
+        } catch (error) {
+          reject(asError(error));
+        }
+      };
+      const entry = this.track(() => {
+        settleWith(onError, new StoreTimeoutError(this.#timeoutMs));
+      });
       promise.then(
         (value) => {
-          if (entry.done) return;
-          entry.done = true;
-          resolve(value);
+          if (this.finish(entry)) settleWith(onValue, value);
         },
         (error: unknown) => {
-          if (entry.done) return;
-          entry.done = true;
-          reject(error instanceof Error ? error : new Error(String(error)));
+          if (this.finish(entry)) settleWith(onError, asError(error));
         },
       );
     });
+  }
+
+  /**
+   * Starts the clock of one call: `onTimeout` runs once the timeout passes, unless {@link finish}
+   * came first. For callers that settle through callbacks rather than a promise.
+   */
+  track(onTimeout: () => void): PendingCall {
+    const entry: Pending = {
+      at: this.#now() + this.#timeoutMs,
+      expire: onTimeout,
+      prev: this.#tail,
+      next: undefined,
+    };
+    if (this.#tail === undefined) this.#head = entry;
+    else this.#tail.next = entry;
+    this.#tail = entry;
+    this.#size++;
+    if (!this.#armed) this.#schedule(this.#timeoutMs);
+    return entry;
+  }
+
+  /** Stops the clock of `call`: true when it was still running (the answer counts), false when it had timed out. */
+  finish(call: PendingCall): boolean {
+    const entry = call as Pending;
+    if (entry.expire === undefined) return false;
+    this.#unlink(entry);
+    return true;
+  }
+
+  #unlink(entry: Pending): void {
+    const { prev, next } = entry;
+    if (prev === undefined) this.#head = next;
+    else prev.next = next;
+    if (next === undefined) this.#tail = prev;
+    else next.prev = prev;
+    entry.prev = undefined;
+    entry.next = undefined;
+    entry.expire = undefined;
+    this.#size--;
   }
 
   #now(): number {
@@ -84,28 +159,14 @@ export class DeadlineQueue {
   readonly #expire = (): void => {
     this.#armed = false;
     const now = this.#now();
-    const queue = this.#queue;
-    let head = this.#head;
-    while (head < queue.length) {
-      const entry = queue[head];
-      if (entry === undefined) break;
-      if (!entry.done) {
-        if (entry.at > now) break;
-        entry.done = true;
-        entry.reject(new StoreTimeoutError(this.#timeoutMs));
+    for (let entry = this.#head; entry !== undefined; entry = this.#head) {
+      if (entry.at > now) {
+        this.#schedule(Math.max(1, entry.at - now));
+        return;
       }
-      head++;
+      const expire = entry.expire;
+      this.#unlink(entry);
+      expire?.();
     }
-    if (head >= queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-      return;
-    }
-    if (head >= COMPACT_AT) {
-      this.#queue = queue.slice(head);
-      head = 0;
-    }
-    this.#head = head;
-    this.#schedule(Math.max(1, (this.#queue[head]?.at ?? now) - now));
   };
 }

@@ -28,6 +28,9 @@ export interface TakeRequest {
   readonly cost?: number;
 }
 
+/** How a {@link CallbackRateLimitStore} answers: an error, or a decision. */
+export type TakeCallback = (error: Error | undefined, decision: RateLimitDecision | undefined) => void;
+
 /** The storage behind a rate limiter. Decisions are atomic per key. */
 export interface RateLimitStore {
   /** Reserves a slot within `maxWaitMs` or refuses. */
@@ -90,4 +93,14 @@ export interface BucketState {
 export interface InspectableRateLimitStore extends RateLimitStore {
   /** Every live bucket as `params` see it now. A key with no bucket is full. */
   buckets(params: GcraParams): BucketState[];
+}
+
+/**
+ * A remote store that can also answer through a callback. A wrapper that adds a deadline and a
+ * fallback (`fallbackStore`) then builds one promise per decision instead of one per layer: each
+ * layer of promises is one more microtask on the way back and more garbage under load.
+ */
+export interface CallbackRateLimitStore extends RateLimitStore {
+  /** Like `take`; `done` is called exactly once, never synchronously. */
+  takeInto(request: TakeRequest, done: TakeCallback): void;
 }
