@@ -3,19 +3,38 @@
  * bulwark's `redisStore` (through the `RateLimiter` policy, and the bare store without fallback)
  * next to rate-limiter-flexible's `RateLimiterRedis`, on the same client and the same limit,
  * at concurrency 1 and 64, interleaved run by run. Then the commands each sends per decision,
- * counted with MONITOR (commands run inside a Lua script are reported as `lua` and not counted).
+ * counted with MONITOR (commands run inside a Lua script are reported as `lua` and not counted),
+ * one decision at a time and 64 at a time.
+ *
+ * bulwark is measured as users run it: the compiled `dist/` (built first by this script), like
+ * rate-limiter-flexible's published JavaScript. Through tsx, esbuild's `keepNames` wraps every
+ * closure created on the hot path in a `__name` call, which costs more than the code measured.
  *
  *   node --expose-gc --import tsx bench/redis.bench.ts [--client ioredis|node-redis] [--seconds 2]
  *     [--runs 3] [--concurrency 1,64]
  *
  * It measures; it never fails on a number.
  */
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { createClient } from 'redis';
-import { RateLimiter } from '../src/policies/rate-limiter.js';
-import { RedisRateLimitStore, redisStore, type RedisClientLike } from '../src/stores/redis.js';
-import { startRedisServer } from '../test/helpers/redis-server.js';
+import type { RateLimiter as RateLimiterClass } from '../src/policies/rate-limiter.js';
+import type * as RedisModule from '../src/stores/redis.js';
+import type { RedisClientLike } from '../src/stores/redis.js';
+import { rawCommand, startRedisServer } from '../test/helpers/redis-server.js';
+
+const rawInfo = (port: number): Promise<string> => rawCommand(port, 'INFO server');
+
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const build = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+if (build.status !== 0) throw new Error('bench: `tsc -p tsconfig.build.json` failed');
+// Paths held in variables so TypeScript does not resolve the built files.
+const limiterPath = '../dist/src/policies/rate-limiter.js';
+const storePath = '../dist/src/stores/redis.js';
+const { RateLimiter } = (await import(limiterPath)) as { RateLimiter: typeof RateLimiterClass };
+const { RedisRateLimitStore, redisStore } = (await import(storePath)) as typeof RedisModule;
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -29,6 +48,13 @@ const KEYS = 1_000;
 const LIMIT = 1_000_000_000;
 
 const server = await startRedisServer();
+// Redis on core 0, this process on core 1 (when `taskset` exists): at one decision in flight the
+// figure is a round trip, and two processes the scheduler moves around make it noise.
+const redisPid = /process_id:(\d+)/.exec(await rawInfo(server.port))?.[1];
+const pinned =
+  redisPid !== undefined &&
+  spawnSync('taskset', ['-pc', '0', redisPid]).status === 0 &&
+  spawnSync('taskset', ['-pc', '1', String(process.pid)]).status === 0;
 const io = new Redis(server.port, '127.0.0.1', { lazyConnect: true });
 await io.connect();
 const nodeRedis = createClient({ url: server.url });
@@ -94,7 +120,7 @@ async function measure(decide: Decide, concurrency: number, ms: number): Promise
 }
 
 /** Client-sent commands per decision, from MONITOR (script-internal commands excluded). */
-async function commandsPerDecision(decide: Decide, decisions: number): Promise<number> {
+async function commandsPerDecision(decide: Decide, decisions: number, concurrency: number): Promise<number> {
   const watcher = new Redis(server.port, '127.0.0.1');
   const monitor = await watcher.monitor();
   let sent = 0;
@@ -104,7 +130,11 @@ async function commandsPerDecision(decide: Decide, decisions: number): Promise<n
   // MONITOR streams asynchronously: a PING marks the start and the end of the counted window.
   await new Promise((resolve) => setTimeout(resolve, 50));
   sent = 0;
-  for (let i = 0; i < decisions; i++) await decide(`rt${i % 10}`);
+  let i = 0;
+  const loop = async (): Promise<void> => {
+    while (i < decisions) await decide(`rt${i++ % 100}`);
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
   await new Promise((resolve) => setTimeout(resolve, 200));
   const count = sent;
   monitor.disconnect();
@@ -113,12 +143,19 @@ async function commandsPerDecision(decide: Decide, decisions: number): Promise<n
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-const names = Object.keys(implementations);
+const only = args.get('only');
+const names = Object.keys(implementations).filter(
+  (name) =>
+    only === undefined || only.split(',').some((part) => name.includes(part)) || name.startsWith('rlf'),
+);
 
 // Warm-up: scripts loaded, JIT warm, connections established.
 for (const name of names) await measure(implementations[name]!, 8, 300);
 
-console.log(`redis-server ${server.port}, client ${clientKind}, ${runs} runs × ${seconds} s, medians`);
+console.log(
+  `redis-server ${server.port}, client ${clientKind}, ${runs} runs × ${seconds} s, medians, ` +
+    (pinned ? 'Redis and the bench pinned to separate cores' : 'unpinned'),
+);
 for (const concurrency of levels) {
   const samples = new Map<string, Result[]>(names.map((n) => [n, []]));
   for (let r = 0; r < runs; r++) {
@@ -149,9 +186,12 @@ for (const concurrency of levels) {
   }
 }
 
-console.log('\ncommands sent to Redis per decision (MONITOR)');
-for (const name of names)
-  console.log(`${name.padEnd(24)} ${(await commandsPerDecision(implementations[name]!, 500)).toFixed(2)}`);
+console.log('\ncommands sent to Redis per decision (MONITOR)   1 in flight   64 in flight');
+for (const name of names) {
+  const one = await commandsPerDecision(implementations[name]!, 500, 1);
+  const many = await commandsPerDecision(implementations[name]!, 5_000, 64);
+  console.log(`${name.padEnd(24)} ${one.toFixed(2).padStart(24)} ${many.toFixed(2).padStart(14)}`);
+}
 
 io.disconnect();
 await nodeRedis.quit();
