@@ -1,9 +1,11 @@
 /**
  * `bulwark/redis`: rate limits shared by every process and machine through Redis, and, when asked,
- * shared circuit state. One Lua script (GCRA, the same math as the in-memory store) and one round
- * trip per decision; keys `${prefix}:{${key}}:rl` carry a hash tag for Redis Cluster and expire
- * when the bucket is full again. Works with ioredis and node-redis (v4+) clients, which it never
- * closes. When Redis fails, `onStoreError` decides (see {@link fallbackStore}).
+ * shared circuit state. One Lua script (GCRA, the same math as the in-memory store) and at most
+ * one round trip per decision: decisions asked for in the same event-loop turn share one call.
+ * Keys `${prefix}:{${key}}:rl` carry a hash tag for Redis Cluster and expire when the bucket is
+ * full again (at least 1 s after their last admission). Works with ioredis and node-redis (v4+)
+ * clients and clusters, which it never closes. When Redis fails, `onStoreError` decides (see
+ * {@link fallbackStore}).
  *
  * @example
  * import { Redis } from 'ioredis';
