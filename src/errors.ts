@@ -157,3 +157,8 @@ export function invalidRequest(path: string, value: unknown, allowed: string): B
     },
   );
 }
+
+/** `error` when it is an Error, otherwise an Error carrying its string form (what a `catch` or a rejection may hold). */
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -9,7 +9,7 @@
  * While the store is down no call waits for it: one trial call per `probeIntervalMs` checks it.
  */
 import { systemClock, type Clock } from '../clock.js';
-import { invalidOption } from '../errors.js';
+import { asError, invalidOption } from '../errors.js';
 import { MemoryStore } from './memory.js';
 import { StoreHealth, type StoreEvent, type StoreLogger } from './store-health.js';
 import { DeadlineQueue, StoreTimeoutError } from './store-timeout.js';
@@ -76,8 +76,6 @@ function positive(path: string, value: number | undefined, fallback: number): nu
   }
   return value;
 }
-
-const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
 function hasTakeInto(store: RateLimitStore): store is CallbackRateLimitStore {
   return typeof (store as Partial<CallbackRateLimitStore>).takeInto === 'function';

@@ -5,7 +5,7 @@
  * reconnects or closes the client: that stays the caller's.
  */
 import { createHash } from 'node:crypto';
-import { invalidOption } from '../errors.js';
+import { asError, invalidOption } from '../errors.js';
 
 /** The part of an ioredis `Redis` or `Cluster` bulwark uses. */
 export interface IoredisLikeClient {
@@ -78,8 +78,6 @@ export function scriptRunner(client: RedisClientLike, optionPath = 'redis.client
   }
   throw invalidOption(optionPath, client, 'an ioredis client (Redis or Cluster) or a node-redis v4+ client');
 }
-
-const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
 /** One EVALSHA, then EVAL after NOSCRIPT; the callbacks see the final answer. */
 function callThrough(

@@ -11,6 +11,7 @@
  * with less code, but under 100k decisions a second its churn made every scavenge 5× slower.)
  */
 import type { Clock } from '../clock.js';
+import { asError } from '../errors.js';
 
 /** Raised when a store call outlives its deadline. */
 export class StoreTimeoutError extends Error {
@@ -45,8 +46,6 @@ const identity = <T>(value: T): T => value;
 const rethrow = (error: Error): never => {
   throw error;
 };
-const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
-
 /** Runs promises against one fixed timeout. */
 export class DeadlineQueue {
   readonly #timeoutMs: number;
