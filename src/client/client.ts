@@ -85,7 +85,10 @@ export class Client implements AsyncDisposable {
     const safety = guardOf(raw);
     let transport: Transport =
       resolved.transport ?? new UndiciTransport({ ...resolved.transportOptions, ...safety });
-    if (resolved.testMode && resolved.transport === undefined) transport = testModeTransport(transport);
+    if (resolved.testMode) {
+      if (resolved.transport === undefined) transport = testModeTransport(transport);
+      else resolved.transport.blockNetwork?.();
+    }
     this.#transport = withRedirects(transport, redirectSettings(raw, safety.guard));
     this.#stages = built.stages;
     const terminal = createAttemptStage(this.#transport, { deadlineHeader: resolved.deadlineHeader });

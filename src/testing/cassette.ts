@@ -47,7 +47,8 @@ export interface CassetteOptions {
   mode?: CassetteMode;
   /**
    * The real transport to record through.
-   * @default a fresh undici transport (refusing with `TEST_MODE_BLOCKED` when `BULWARK_TEST_MODE=1`)
+   * @default a fresh undici transport (refusing with `TEST_MODE_BLOCKED` under `BULWARK_TEST_MODE=1`
+   * or a client's `testMode: true`, as an undici transport given here does)
    */
   transport?: Transport;
   /**
@@ -117,12 +118,11 @@ export function cassette(name: string, options: CassetteOptions = {}): Cassette 
   const redactor = redactorOf(options.redactor);
   const replaying = mode === 'replay' || (mode === 'auto' && existsSync(file));
   if (replaying) return new Player(name, file, load(name, file), redactor, options.repeat === true);
-  let inner = options.transport;
-  if (inner === undefined) {
-    inner = new UndiciTransport({ maxResponseBytes: 52_428_800 });
-    if (process.env.BULWARK_TEST_MODE === '1') inner = testModeTransport(inner);
-  }
-  return new Recorder(name, file, inner, redactor);
+  // Only a real network transport is blocked in test mode: recording from a mock stays possible.
+  const inner = options.transport ?? new UndiciTransport({ maxResponseBytes: 52_428_800 });
+  const recorder = new Recorder(name, file, inner, redactor, inner instanceof UndiciTransport);
+  if (process.env.BULWARK_TEST_MODE === '1') recorder.blockNetwork();
+  return recorder;
 }
 
 /** The request body's bytes; a stream that fails while read ends the attempt with `NETWORK`, nothing sent. */
@@ -158,16 +158,28 @@ class Recorder implements Cassette {
   readonly name: string;
   readonly file: string;
   readonly interactions: RecordedInteraction[] = [];
-  readonly #inner: Transport;
+  #inner: Transport;
+  readonly #network: boolean;
+  #blocked = false;
   readonly #redactor: Redactor;
   readonly #pending = new Set<Promise<unknown>>();
   #saved: Promise<void> | undefined = undefined;
 
-  constructor(name: string, file: string, inner: Transport, redactor: Redactor) {
+  /** @param network whether `inner` is a real network transport (blocked in test mode) */
+  constructor(name: string, file: string, inner: Transport, redactor: Redactor, network: boolean) {
     this.name = name;
     this.file = file;
     this.#inner = inner;
+    this.#network = network;
     this.#redactor = redactor;
+  }
+
+  /** Test mode: recording through the real network now fails with `TEST_MODE_BLOCKED`. */
+  blockNetwork(): void {
+    if (this.#blocked) return;
+    this.#blocked = true;
+    if (this.#network) this.#inner = testModeTransport(this.#inner);
+    else this.#inner.blockNetwork?.();
   }
 
   send(attempt: Attempt): Promise<BulwarkResponse> {

@@ -128,6 +128,13 @@ export interface Transport {
   close(): Promise<void>;
   /** Closes every connection now; requests in flight fail. */
   destroy(): Promise<void>;
+  /**
+   * Test mode (`testMode: true` on the client): from now on every request this transport would
+   * send over the real network fails with `TEST_MODE_BLOCKED` (a recording cassette blocks its
+   * recorder). Transports that never reach the network themselves (mocks, a replaying cassette)
+   * leave it out.
+   */
+  blockNetwork?(): void;
 }
 
 /** Connection pool statistics of one origin. */

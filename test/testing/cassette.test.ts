@@ -267,6 +267,42 @@ describe('cassette: modes, errors and options', () => {
     await client.close();
   });
 
+  test("a client's testMode blocks recording through the real network, not replay or a mock", async () => {
+    let reached = 0;
+    const server = await startServer((_req, res) => {
+      reached++;
+      json(res, 200, { ok: true });
+    });
+    try {
+      const tape = cassette('blocked-by-client', { dir, mode: 'record' });
+      const client = createClient({ baseUrl: server.url, transport: tape, testMode: true, retry: false });
+      const blocked = errorOf(await client.safe.get('/x'));
+      assertCode(blocked, 'TEST_MODE_BLOCKED');
+      assert.equal(reached, 0, 'no request reached the server');
+      await client.close();
+
+      // Recording from a mock is not network: test mode leaves it alone.
+      const mock = mockTransport();
+      mock.on('GET', '/y').reply(200, { from: 'mock' });
+      const fromMock = cassette('from-mock', { dir, mode: 'record', transport: mock });
+      const recording = createClient({ baseUrl: server.url, transport: fromMock, testMode: true });
+      assert.deepEqual(await (await recording.get('/y')).json(), { from: 'mock' });
+      await recording.close();
+
+      // And the tape it wrote replays under test mode.
+      const replay = createClient({
+        baseUrl: server.url,
+        transport: cassette('from-mock', { dir }),
+        testMode: true,
+      });
+      assert.deepEqual(await (await replay.get('/y')).json(), { from: 'mock' });
+      await replay.close();
+      assert.equal(reached, 0);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('replay of a missing or broken file fails at creation', async () => {
     assert.throws(
       () => cassette('missing', { dir, mode: 'replay' }),
