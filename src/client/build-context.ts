@@ -5,7 +5,7 @@ import { isToken, mergeHeaders } from './headers.js';
 import type { RequestOptions } from './request-options.js';
 import type { ResolvedClient } from './resolve-options.js';
 import { resolveTarget } from './url.js';
-import { checkDuration, checkKeys, isRecord } from './validate.js';
+import { checkDuration, checkKeys, isRecord } from '../validate.js';
 import { correlationId, isValidCorrelationId } from '../observability/correlation.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);

@@ -12,7 +12,7 @@ import type { ClientOptions } from './options.js';
 import type { RequestOptions, VerbOptions } from './request-options.js';
 import { resolveClientOptions, type ResolvedClient } from './resolve-options.js';
 import type { BulwarkResponse } from './response.js';
-import { checkBoolean, checkKeys, checkNumber, checkObject, isRecord } from './validate.js';
+import { checkBoolean, checkKeys, checkNumber, checkObject, isRecord } from '../validate.js';
 import { buildPolicies } from './policies.js';
 import { CallEvents } from '../pipeline/events.js';
 import { createObserveStage } from '../pipeline/observe-stage.js';

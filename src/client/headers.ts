@@ -1,4 +1,4 @@
-import { validationError, type Scope } from './validate.js';
+import { validationError, type Scope } from '../validate.js';
 
 /** Headers as a caller may pass them. `undefined` removes a client default for one request. */
 export type HeadersInit =

@@ -25,7 +25,7 @@ import {
   checkObject,
   checkOneOf,
   isRecord,
-} from './validate.js';
+} from '../validate.js';
 
 /** Retry options of a client (`retry`). */
 export interface RetryClientOptions {

@@ -14,7 +14,7 @@ import {
   checkObject,
   checkString,
   isRecord,
-} from './validate.js';
+} from '../validate.js';
 
 /** The client's options after validation, in the shape the hot path reads. */
 export interface ResolvedClient {

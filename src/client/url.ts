@@ -1,5 +1,5 @@
 import { invalidOption, invalidRequest } from '../errors.js';
-import { isRecord } from './validate.js';
+import { isRecord } from '../validate.js';
 
 /** Query values: arrays repeat the key; `undefined` skips it. */
 export type QueryInit =

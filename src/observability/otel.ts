@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type { Attributes, Meter, Span, Tracer } from '@opentelemetry/api';
 import { systemClock, type Clock } from '../clock.js';
 import { invalidOption } from '../errors.js';
+import { checkFunction } from '../validate.js';
 import { errorType, isAbortError, normaliseMethod, parseOrigin, sanitizeUrl } from './otel-attributes.js';
 import { instrumentsFor, observeCircuitState, observeConcurrency, type Instruments } from './otel-metrics.js';
 import {
@@ -138,9 +139,7 @@ function validate(options: TelemetryOptions): void {
   if (meterProvider !== undefined && typeof meterProvider.getMeter !== 'function') {
     throw invalidOption('telemetry.meterProvider', meterProvider, 'an OpenTelemetry MeterProvider');
   }
-  if (redactUrl !== undefined && typeof redactUrl !== 'function') {
-    throw invalidOption('telemetry.redactUrl', redactUrl, 'a function (url: string) => string');
-  }
+  checkFunction('options', 'telemetry.redactUrl', redactUrl, 'a function (url: string) => string');
   if (clock !== undefined && typeof clock.now !== 'function') {
     throw invalidOption('clock', clock, 'a Clock');
   }

@@ -4,6 +4,7 @@
  * sees a credential, a card number or a secret query value, whatever its own configuration.
  */
 import { invalidOption } from '../errors.js';
+import { requireInteger } from '../validate.js';
 import { isSecretKey, redactBody, setKey } from './redact-body.js';
 import {
   applyEdits,
@@ -124,10 +125,13 @@ export class Redactor {
         '1 to 64 printable characters without `"` or `\\`',
       );
     }
-    const maxBodyLength = options.maxBodyLength ?? 65_536;
-    if (!Number.isInteger(maxBodyLength) || maxBodyLength < 64 || maxBodyLength > 16_777_216) {
-      throw invalidOption('logging.redact.maxBodyLength', maxBodyLength, 'an integer from 64 to 16777216');
-    }
+    const maxBodyLength = requireInteger(
+      'options',
+      'logging.redact.maxBodyLength',
+      options.maxBodyLength ?? 65_536,
+      64,
+      16_777_216,
+    );
     const headerNames = nameSet(DEFAULT_REDACT_HEADERS, options.headers, 'headers');
     const bodyNames = nameSet(DEFAULT_REDACT_BODY_FIELDS, options.bodyFields, 'bodyFields');
     const keyNames = new Set([...bodyNames, ...headerNames]);

@@ -8,6 +8,7 @@
  */
 import type { RandomSource } from '../clock.js';
 import { invalidOption } from '../errors.js';
+import { checkNumber } from '../validate.js';
 
 /**
  * How the delay is spread below its ceiling `c = min(maxDelay, base · 2^retry)`:
@@ -64,11 +65,8 @@ const MAX_DELAY_LIMIT = 86_400_000;
 const MAX_EXPONENT = 62;
 
 function delayOption(path: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_DELAY_LIMIT) {
-    throw invalidOption(path, value, 'a number of milliseconds from 0 to 86_400_000');
-  }
-  return value;
+  const allowed = 'a number of milliseconds from 0 to 86_400_000';
+  return checkNumber('options', path, value, 0, MAX_DELAY_LIMIT, false, allowed) ?? fallback;
 }
 
 /**

@@ -4,6 +4,14 @@
  */
 import type { Clock } from '../clock.js';
 import { invalidOption } from '../errors.js';
+import {
+  checkFunction,
+  checkKeys,
+  checkNumber,
+  checkString,
+  noSuchOption,
+  requireInteger,
+} from '../validate.js';
 import type { CircuitStateChange } from './circuit-breaker.js';
 
 /** Where outcomes are counted: the last `ms` in `buckets` time buckets, or the last `calls` calls. */
@@ -100,13 +108,6 @@ const KEYS = [
 /** The longest duration accepted (Node's timer limit, about 24.8 days). */
 const MAX_MS = 2_147_483_647;
 
-function integer(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidOption(`circuitBreaker.${name}`, value, `an integer from ${min} to ${max}`);
-  }
-  return value;
-}
-
 function resolveWindow(value: unknown): ResolvedBreakerOptions['window'] {
   const expected = 'an object { ms, buckets? } or { calls }';
   if (typeof value !== 'object' || value === null)
@@ -114,11 +115,12 @@ function resolveWindow(value: unknown): ResolvedBreakerOptions['window'] {
   const window = value as Record<string, unknown>;
   if ('calls' in window) {
     if ('ms' in window || 'buckets' in window) throw invalidOption('circuitBreaker.window', value, expected);
-    return { calls: integer('window.calls', window.calls, 1, 100_000) };
+    return { calls: requireInteger('options', 'circuitBreaker.window.calls', window.calls, 1, 100_000) };
   }
-  const ms = integer('window.ms', window.ms, 1, MAX_MS);
+  const ms = requireInteger('options', 'circuitBreaker.window.ms', window.ms, 1, MAX_MS);
   const buckets =
-    window.buckets === undefined ? Math.min(10, ms) : integer('window.buckets', window.buckets, 1, 1_000);
+    checkNumber('options', 'circuitBreaker.window.buckets', window.buckets, 1, 1_000, true) ??
+    Math.min(10, ms);
   if (buckets > ms)
     throw invalidOption('circuitBreaker.window.buckets', buckets, `at most window.ms (${ms})`);
   return { ms, buckets };
@@ -129,19 +131,9 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
   if (typeof options !== 'object' || (options as unknown) === null) {
     throw invalidOption('circuitBreaker', options, 'an object, or false to disable');
   }
-  const record = options as Record<string, unknown>;
-  for (const name of Object.keys(record)) {
-    if (!KEYS.includes(name)) {
-      throw invalidOption(
-        `circuitBreaker.${name}`,
-        record[name],
-        `no such option (known: ${KEYS.join(', ')})`,
-      );
-    }
-  }
+  checkKeys('options', 'circuitBreaker', options as Record<string, unknown>, KEYS, noSuchOption);
   const { key = 'default', failureRatio = 0.5, failureThreshold = false, onStateChange, clock } = options;
-  if (typeof key !== 'string' || key === '')
-    throw invalidOption('circuitBreaker.key', key, 'a non-empty string');
+  checkString('options', 'circuitBreaker.key', key);
   if (
     failureRatio !== false &&
     (typeof failureRatio !== 'number' || !(failureRatio > 0 && failureRatio <= 1))
@@ -149,7 +141,9 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
     throw invalidOption('circuitBreaker.failureRatio', failureRatio, 'a number in (0, 1], or false');
   }
   const threshold =
-    failureThreshold === false ? undefined : integer('failureThreshold', failureThreshold, 1, 100_000);
+    failureThreshold === false
+      ? undefined
+      : requireInteger('options', 'circuitBreaker.failureThreshold', failureThreshold, 1, 100_000);
   if (failureRatio === false && threshold === undefined) {
     throw invalidOption(
       'circuitBreaker.failureRatio',
@@ -158,10 +152,23 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
     );
   }
   const window = resolveWindow(options.window ?? { ms: 30_000, buckets: 10 });
-  const minimumCalls = integer('minimumCalls', options.minimumCalls ?? 20, 1, 1_000_000);
-  const openDuration = integer('openDuration', options.openDuration ?? 5_000, 1, MAX_MS);
-  const maxOpenDuration = integer(
-    'maxOpenDuration',
+  const minimumCalls = requireInteger(
+    'options',
+    'circuitBreaker.minimumCalls',
+    options.minimumCalls ?? 20,
+    1,
+    1_000_000,
+  );
+  const openDuration = requireInteger(
+    'options',
+    'circuitBreaker.openDuration',
+    options.openDuration ?? 5_000,
+    1,
+    MAX_MS,
+  );
+  const maxOpenDuration = requireInteger(
+    'options',
+    'circuitBreaker.maxOpenDuration',
     options.maxOpenDuration ?? Math.max(60_000, openDuration),
     1,
     MAX_MS,
@@ -173,9 +180,7 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
       `at least openDuration (${openDuration})`,
     );
   }
-  if (onStateChange !== undefined && typeof onStateChange !== 'function') {
-    throw invalidOption('circuitBreaker.onStateChange', onStateChange, 'a function');
-  }
+  checkFunction('options', 'circuitBreaker.onStateChange', onStateChange);
   if (clock !== undefined && (typeof clock !== 'object' || typeof clock.now !== 'function')) {
     throw invalidOption('circuitBreaker.clock', clock, 'a Clock');
   }
@@ -187,7 +192,13 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
     window,
     openDuration,
     maxOpenDuration,
-    halfOpenRequests: integer('halfOpenRequests', options.halfOpenRequests ?? 1, 1, 1_000),
+    halfOpenRequests: requireInteger(
+      'options',
+      'circuitBreaker.halfOpenRequests',
+      options.halfOpenRequests ?? 1,
+      1,
+      1_000,
+    ),
     onStateChange,
   };
 }

@@ -6,6 +6,7 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import { invalidOption } from '../errors.js';
+import { requireInteger } from '../validate.js';
 import { CircuitBreaker, type CircuitSnapshot } from './circuit-breaker.js';
 import { resolveBreakerOptions, type CircuitBreakerOptions } from './breaker-options.js';
 
@@ -44,9 +45,14 @@ export class CircuitBreakers {
   /** @throws BulwarkError `INVALID_OPTIONS` naming `circuitBreaker.<option>`. */
   constructor(options: CircuitBreakersOptions = {}) {
     const { idleTimeout = 300_000, ...breakerOptions } = options;
-    if (typeof idleTimeout !== 'number' || !Number.isInteger(idleTimeout) || idleTimeout < 1) {
-      throw invalidOption('circuitBreaker.idleTimeout', idleTimeout, 'a positive integer of milliseconds');
-    }
+    requireInteger(
+      'options',
+      'circuitBreaker.idleTimeout',
+      idleTimeout,
+      1,
+      Number.POSITIVE_INFINITY,
+      'a positive integer of milliseconds',
+    );
     if ('key' in breakerOptions) {
       throw invalidOption(
         'circuitBreaker.key',

@@ -8,7 +8,8 @@
  * with that failure at once: retrying failures is the retry policy's job, with its backoff.
  */
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { BulwarkError, invalidOption } from '../errors.js';
+import { BulwarkError } from '../errors.js';
+import { isNonNegative, requireFinite, requireInteger } from '../validate.js';
 
 /** Options of {@link hedge}. */
 export interface HedgeOptions<T> {
@@ -57,10 +58,13 @@ function resolveDelay(delay: number | (() => number)): number {
     const ms = delay();
     return ms >= 0 && ms < Number.POSITIVE_INFINITY ? ms : Number.NaN;
   }
-  if (typeof delay !== 'number' || !(delay >= 0 && delay < Number.POSITIVE_INFINITY)) {
-    throw invalidOption('hedging.delayMs', delay, 'a finite number of milliseconds ≥ 0 or a function');
-  }
-  return delay;
+  return requireFinite(
+    'options',
+    'hedging.delayMs',
+    delay,
+    isNonNegative,
+    'a finite number of milliseconds ≥ 0 or a function',
+  );
 }
 
 /**
@@ -77,9 +81,7 @@ export function hedge<T>(
   opts: HedgeOptions<T>,
 ): Promise<T> {
   const maxHedges = opts.maxHedges ?? 1;
-  if (!Number.isInteger(maxHedges) || maxHedges < 0 || maxHedges > 10) {
-    throw invalidOption('hedging.maxHedges', maxHedges, 'an integer from 0 to 10');
-  }
+  requireInteger('options', 'hedging.maxHedges', maxHedges, 0, 10);
   const delay = resolveDelay(opts.delayMs);
   const { clock = systemClock, isAcceptable, dispose, tryWithdraw, signal, onHedge } = opts;
   if (signal?.aborted === true) return Promise.reject(signal.reason as Error);

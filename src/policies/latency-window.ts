@@ -3,7 +3,7 @@
  * (The Tail at Scale). Recording is one array write; the quantile sorts a copy of at most `size`
  * numbers, only when asked and only if something was recorded since the last time.
  */
-import { invalidOption } from '../errors.js';
+import { requireInteger } from '../validate.js';
 
 /** Options of {@link LatencyWindow}. */
 export interface LatencyWindowOptions {
@@ -36,12 +36,15 @@ export class LatencyWindow {
   /** @throws BulwarkError `INVALID_OPTIONS` naming `<path>.size` or `<path>.minSamples`. */
   constructor(options: LatencyWindowOptions = {}, path = 'hedging.window') {
     const { size = 100, minSamples = 20 } = options;
-    if (!Number.isInteger(size) || size < 2 || size > 10_000) {
-      throw invalidOption(`${path}.size`, size, 'an integer from 2 to 10_000');
-    }
-    if (!Number.isInteger(minSamples) || minSamples < 1 || minSamples > size) {
-      throw invalidOption(`${path}.minSamples`, minSamples, `an integer from 1 to size (${size})`);
-    }
+    requireInteger('options', `${path}.size`, size, 2, 10_000, 'an integer from 2 to 10_000');
+    requireInteger(
+      'options',
+      `${path}.minSamples`,
+      minSamples,
+      1,
+      size,
+      `an integer from 1 to size (${size})`,
+    );
     this.#samples = new Float64Array(size);
     this.#minSamples = minSamples;
   }

@@ -7,6 +7,15 @@
 import { systemClock, type Clock } from '../clock.js';
 import { BulwarkError, invalidOption, invalidRequest } from '../errors.js';
 import { MemoryStore } from '../stores/memory.js';
+import {
+  checkFunction,
+  checkKeys,
+  checkNumber,
+  isNonNegative,
+  noSuchOption,
+  requireFinite,
+  requireInteger,
+} from '../validate.js';
 import type {
   GcraParams,
   InspectableRateLimitStore,
@@ -100,13 +109,7 @@ const KEYS = ['requests', 'per', 'burst', 'strategy', 'maxWait', 'store', 'clock
 /** The longest timer Node accepts: a larger delay would silently fire after 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
 const MAX_REQUESTS = 1_000_000_000;
-
-function checkCount(path: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_REQUESTS) {
-    throw invalidOption(path, value, `an integer from 1 to ${MAX_REQUESTS}`);
-  }
-  return value;
-}
+const MAX_WAIT_ALLOWED = `milliseconds from 0 to ${MAX_TIMER_MS}`;
 
 function resolvePeriod(per: unknown): number {
   if (per === 'second' || per === 'minute' || per === 'hour') return PERIODS[per];
@@ -123,18 +126,12 @@ function validate(options: RateLimiterOptions): void {
     throw invalidOption('rateLimit', options, 'an object like { requests: 100, per: "second" }');
   }
   const record = options as unknown as Record<string, unknown>;
-  for (const name of Object.keys(record)) {
-    if (!KEYS.includes(name)) {
-      throw invalidOption(`rateLimit.${name}`, record[name], `no such option (known: ${KEYS.join(', ')})`);
-    }
-  }
+  checkKeys('options', 'rateLimit', record, KEYS, noSuchOption);
   const { strategy, maxWait, store, clock, onEvent } = record as Partial<Record<string, unknown>>;
   if (strategy !== undefined && strategy !== 'wait' && strategy !== 'error') {
     throw invalidOption('rateLimit.strategy', strategy, "'wait' or 'error'");
   }
-  if (maxWait !== undefined && (typeof maxWait !== 'number' || !(maxWait >= 0) || maxWait > MAX_TIMER_MS)) {
-    throw invalidOption('rateLimit.maxWait', maxWait, `milliseconds from 0 to ${MAX_TIMER_MS}`);
-  }
+  checkNumber('options', 'rateLimit.maxWait', maxWait, 0, MAX_TIMER_MS, false, MAX_WAIT_ALLOWED);
   const candidate = store as Partial<RateLimitStore> | null | undefined;
   if (
     store !== undefined &&
@@ -150,9 +147,7 @@ function validate(options: RateLimiterOptions): void {
   ) {
     throw invalidOption('rateLimit.clock', clock, 'a Clock');
   }
-  if (onEvent !== undefined && typeof onEvent !== 'function') {
-    throw invalidOption('rateLimit.onEvent', onEvent, 'a function');
-  }
+  checkFunction('options', 'rateLimit.onEvent', onEvent);
 }
 
 function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
@@ -184,9 +179,10 @@ export class RateLimiter {
   /** @throws BulwarkError `INVALID_OPTIONS` naming `rateLimit.<option>`. */
   constructor(options: RateLimiterOptions) {
     validate(options);
-    this.#requests = checkCount('rateLimit.requests', options.requests);
+    this.#requests = requireInteger('options', 'rateLimit.requests', options.requests, 1, MAX_REQUESTS);
     this.#perMs = resolvePeriod(options.per);
-    const burst = options.burst === undefined ? this.#requests : checkCount('rateLimit.burst', options.burst);
+    const burst =
+      checkNumber('options', 'rateLimit.burst', options.burst, 1, MAX_REQUESTS, true) ?? this.#requests;
     this.params = Object.freeze({ emissionIntervalMs: this.#perMs / this.#requests, burst });
     this.#strategy = options.strategy ?? 'wait';
     this.#maxWaitMs = this.#strategy === 'error' ? 0 : (options.maxWait ?? 5_000);
@@ -234,9 +230,13 @@ export class RateLimiter {
    * Fire and forget: a store that fails is reported as a `store-error` event, never thrown.
    */
   hold(key: string, forMs: number): void {
-    if (typeof forMs !== 'number' || !Number.isFinite(forMs) || forMs < 0) {
-      throw invalidOption('rateLimit.hold.forMs', forMs, 'a finite number of milliseconds, 0 or more');
-    }
+    requireFinite(
+      'options',
+      'rateLimit.hold.forMs',
+      forMs,
+      isNonNegative,
+      'a finite number of milliseconds, 0 or more',
+    );
     const report = (error: unknown): void => this.#onEvent?.({ type: 'store-error', key, error });
     try {
       const pending = this.#store.hold(key, this.params, forMs);

@@ -9,6 +9,7 @@
  */
 import { systemClock, systemRandom, type Clock, type RandomSource } from '../clock.js';
 import { invalidOption, isBulwarkError, type BulwarkErrorCode } from '../errors.js';
+import { checkFunction, checkNumber } from '../validate.js';
 import { backoffDelay, resolveBackoff, type Backoff, type BackoffOptions } from './backoff.js';
 import { RetryBudget, RetryBudgets, type RetryBudgetOptions } from './retry-budget.js';
 
@@ -149,19 +150,6 @@ export function defaultClassify(outcome: RetryOutcome<unknown>): RetryDecision {
   return { retry: true, reason: error instanceof Error ? error.name : 'error' };
 }
 
-function numberOption(path: string, value: unknown, fallback: number, max: number, integer: boolean): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value >= 0 && value <= max) || (integer && !Number.isInteger(value))) {
-    throw invalidOption(path, value, `${integer ? 'an integer' : 'a number'} from 0 to ${max}`);
-  }
-  return value;
-}
-
-function functionOption<F>(path: string, value: F | undefined): F | undefined {
-  if (value !== undefined && typeof value !== 'function') throw invalidOption(path, value, 'a function');
-  return value;
-}
-
 // A function, not an inline check: the signal can abort while an attempt is awaited.
 const isAborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;
 
@@ -197,23 +185,19 @@ export class RetryPolicy<V = unknown> {
 
   /** @throws BulwarkError `INVALID_OPTIONS` naming the option, e.g. `retry.maxRetries`. */
   constructor(options: RetryOptions<V> = {}, path = 'retry') {
-    this.#maxRetries = numberOption(`${path}.maxRetries`, options.maxRetries, 3, 100, true);
-    this.#maxRetryAfter = numberOption(
-      `${path}.maxRetryAfter`,
-      options.maxRetryAfter,
-      60_000,
-      MAX_WAIT,
-      false,
-    );
-    this.#minAttemptMs = numberOption(`${path}.minAttemptMs`, options.minAttemptMs, 1, MAX_WAIT, false);
+    this.#maxRetries = checkNumber('options', `${path}.maxRetries`, options.maxRetries, 0, 100, true) ?? 3;
+    this.#maxRetryAfter =
+      checkNumber('options', `${path}.maxRetryAfter`, options.maxRetryAfter, 0, MAX_WAIT) ?? 60_000;
+    this.#minAttemptMs =
+      checkNumber('options', `${path}.minAttemptMs`, options.minAttemptMs, 0, MAX_WAIT) ?? 1;
     this.#backoff = resolveBackoff(options, path);
-    this.#classify = functionOption(`${path}.classify`, options.classify);
-    this.#shouldRetry = functionOption(`${path}.shouldRetry`, options.shouldRetry);
-    this.#onRetry = functionOption(`${path}.onRetry`, options.onRetry);
-    this.#onGiveUp = functionOption(`${path}.onGiveUp`, options.onGiveUp);
-    this.#dispose = functionOption(`${path}.dispose`, options.dispose);
+    this.#classify = checkFunction('options', `${path}.classify`, options.classify);
+    this.#shouldRetry = checkFunction('options', `${path}.shouldRetry`, options.shouldRetry);
+    this.#onRetry = checkFunction('options', `${path}.onRetry`, options.onRetry);
+    this.#onGiveUp = checkFunction('options', `${path}.onGiveUp`, options.onGiveUp);
+    this.#dispose = checkFunction('options', `${path}.dispose`, options.dispose);
     this.#clock = options.clock ?? systemClock;
-    this.#random = functionOption(`${path}.random`, options.random) ?? systemRandom;
+    this.#random = checkFunction('options', `${path}.random`, options.random) ?? systemRandom;
     const budget = options.budget;
     if (budget === false) this.#budget = undefined;
     else if (budget instanceof RetryBudgets || budget instanceof RetryBudget) this.#budget = budget;

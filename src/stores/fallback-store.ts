@@ -10,6 +10,7 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import { asError, invalidOption } from '../errors.js';
+import { checkFinite, isPositive } from '../validate.js';
 import { MemoryStore } from './memory.js';
 import { StoreHealth, type StoreEvent, type StoreLogger } from './store-health.js';
 import { DeadlineQueue, StoreTimeoutError } from './store-timeout.js';
@@ -69,13 +70,7 @@ export interface FallbackStore extends RateLimitStore {
   close(): Promise<void>;
 }
 
-function positive(path: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw invalidOption(path, value, 'a positive number of milliseconds');
-  }
-  return value;
-}
+const POSITIVE_MS = 'a positive number of milliseconds';
 
 function hasTakeInto(store: RateLimitStore): store is CallbackRateLimitStore {
   return typeof (store as Partial<CallbackRateLimitStore>).takeInto === 'function';
@@ -85,14 +80,15 @@ function hasTakeInto(store: RateLimitStore): store is CallbackRateLimitStore {
 export function fallbackStore(primary: RateLimitStore, options: FallbackStoreOptions = {}): FallbackStore {
   const mode = options.onStoreError ?? 'local';
   if (!MODES.includes(mode)) throw invalidOption('onStoreError', mode, "'local', 'open' or 'closed'");
-  const timeoutMs = positive('timeoutMs', options.timeoutMs, 100);
+  const timeoutMs = checkFinite('options', 'timeoutMs', options.timeoutMs, isPositive, POSITIVE_MS) ?? 100;
   const clock = options.clock ?? systemClock;
   const deadlines = new DeadlineQueue(timeoutMs, options.clock);
   const health = new StoreHealth({
     store: options.name ?? 'redis',
     mode,
     clock,
-    probeIntervalMs: positive('probeIntervalMs', options.probeIntervalMs, 1_000),
+    probeIntervalMs:
+      checkFinite('options', 'probeIntervalMs', options.probeIntervalMs, isPositive, POSITIVE_MS) ?? 1_000,
     logger: options.logger,
     onEvent: options.onEvent,
   });

@@ -7,7 +7,7 @@
  * time. The state is advisory: when Redis fails, each node's own breaker decides alone.
  */
 import { systemClock, type Clock } from '../clock.js';
-import { invalidOption } from '../errors.js';
+import { checkFinite, isPositive, requireFinite } from '../validate.js';
 import { luaScript, redisKey, scriptRunner, type RedisClientLike } from './redis-client.js';
 import { StoreHealth, type StoreEvent, type StoreLogger } from './store-health.js';
 import { DeadlineQueue } from './store-timeout.js';
@@ -115,12 +115,10 @@ function parseState(reply: unknown): SharedCircuitState {
   throw new TypeError('unexpected reply to the circuit check script');
 }
 
+const POSITIVE_MS = 'a positive number of milliseconds';
+
 function milliseconds(path: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw invalidOption(path, value, 'a positive number of milliseconds');
-  }
-  return value;
+  return checkFinite('options', path, value, isPositive, POSITIVE_MS) ?? fallback;
 }
 
 /** Creates a {@link CircuitStore} on Redis. */
@@ -161,11 +159,8 @@ export function redisCircuitStore(options: RedisCircuitStoreOptions): RedisCircu
   }
   const keys = (key: string): string[] => [redisKey(prefix, key, 'cb'), redisKey(prefix, key, 'probe')];
   const ignore = (): undefined => undefined;
-  const ms = (path: string, value: number): string => {
-    if (!Number.isFinite(value) || value <= 0)
-      throw invalidOption(path, value, 'a positive number of milliseconds');
-    return String(Math.ceil(value));
-  };
+  const ms = (path: string, value: number): string =>
+    String(Math.ceil(requireFinite('options', path, value, isPositive, POSITIVE_MS)));
 
   return {
     check: (key) => call(() => runner.run(CHECK, keys(key), []), parseState, CLOSED),

@@ -15,7 +15,7 @@
  */
 import { gcraDecision, intervalMicros, toMicros } from '../policies/gcra.js';
 import { fallbackStore, type FallbackStore, type FallbackStoreOptions } from './fallback-store.js';
-import { invalidOption } from '../errors.js';
+import { checkNumber } from '../validate.js';
 import { keySlot } from './cluster-slot.js';
 import {
   isClusterClient,
@@ -81,14 +81,6 @@ interface Queued {
   readonly done: TakeCallback;
 }
 
-function maxBatchOf(value: number | undefined): number {
-  if (value === undefined) return 64;
-  if (!Number.isInteger(value) || value < 1 || value > MAX_BATCH_LIMIT) {
-    throw invalidOption('rateLimit.store.maxBatch', value, `an integer from 1 to ${MAX_BATCH_LIMIT}`);
-  }
-  return value;
-}
-
 /**
  * The Redis store without a fallback: decisions of one event-loop turn go as one EVALSHA (at most
  * `maxBatch` each, one hash slot each on a Cluster), and reject when Redis does.
@@ -106,7 +98,8 @@ export class RedisRateLimitStore implements CallbackRateLimitStore {
   constructor(options: RedisRateLimitStoreOptions) {
     this.#runner = scriptRunner(options.client, 'rateLimit.store.client');
     this.#prefix = options.prefix ?? 'bulwark';
-    this.#maxBatch = maxBatchOf(options.maxBatch);
+    this.#maxBatch =
+      checkNumber('options', 'rateLimit.store.maxBatch', options.maxBatch, 1, MAX_BATCH_LIMIT, true) ?? 64;
     this.#cluster = isClusterClient(options.client);
     // Warm the script cache so the first decision is one round trip; a failure here is harmless
     // (EVALSHA falls back to EVAL after NOSCRIPT).

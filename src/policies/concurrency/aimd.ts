@@ -1,4 +1,5 @@
-import { checkKeys, checkNumber, resolveBounds } from './limit.js';
+import { requireFinite } from '../../validate.js';
+import { checkOptionKeys, resolveBounds } from './limit.js';
 import type { LimitAlgorithm, LimitBounds, LimitSample } from './limit.js';
 import { SampleWindow, type WindowOptions } from './window.js';
 
@@ -48,18 +49,25 @@ export class AimdLimit implements LimitAlgorithm {
   #limit: number;
 
   constructor(options: AimdOptions = {}) {
-    checkKeys('concurrency', options, KEYS);
+    checkOptionKeys('concurrency', options, KEYS);
     const bounds = resolveBounds(options);
     this.#minLimit = bounds.minLimit;
     this.#maxLimit = bounds.maxLimit;
     this.#limit = bounds.initialLimit;
-    this.#backoffRatio = checkNumber(
+    this.#backoffRatio = requireFinite(
+      'options',
       'concurrency.backoffRatio',
       options.backoffRatio ?? 0.9,
       (n) => n >= 0.5 && n < 1,
       'a number in [0.5, 1)',
     );
-    this.#timeout = checkNumber('concurrency.timeout', options.timeout ?? 5_000, (n) => n > 0, 'ms > 0');
+    this.#timeout = requireFinite(
+      'options',
+      'concurrency.timeout',
+      options.timeout ?? 5_000,
+      (n) => n > 0,
+      'ms > 0',
+    );
     this.#window =
       options.window === undefined || options.window === false ? undefined : new SampleWindow(options.window);
   }

@@ -1,4 +1,5 @@
-import { checkInteger, MAX_LIMIT, type LimitAlgorithm, type LimitSample } from './limit.js';
+import { requireInteger } from '../../validate.js';
+import { MAX_LIMIT, type LimitAlgorithm, type LimitSample } from './limit.js';
 
 /**
  * A limit that never moves: a bulkhead. Samples are accepted and ignored, so the limiter's
@@ -11,7 +12,7 @@ export class FixedLimit implements LimitAlgorithm {
   readonly limit: number;
 
   constructor(limit: number) {
-    this.limit = checkInteger('concurrency.initialLimit', limit, 1, MAX_LIMIT);
+    this.limit = requireInteger('options', 'concurrency.initialLimit', limit, 1, MAX_LIMIT);
   }
 
   onSample(_sample: LimitSample): void {

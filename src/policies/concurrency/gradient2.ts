@@ -1,4 +1,5 @@
-import { checkInteger, checkKeys, checkNumber, clamp, hasLatency, resolveBounds } from './limit.js';
+import { requireFinite, requireInteger } from '../../validate.js';
+import { checkOptionKeys, clamp, hasLatency, resolveBounds } from './limit.js';
 import type { LimitAlgorithm, LimitBounds, LimitSample } from './limit.js';
 import { SampleWindow, type WindowOptions } from './window.js';
 
@@ -84,18 +85,20 @@ export class Gradient2Limit implements LimitAlgorithm {
   #shortRtt = 0;
 
   constructor(options: Gradient2Options = {}) {
-    checkKeys('concurrency', options, KEYS);
+    checkOptionKeys('concurrency', options, KEYS);
     const bounds = resolveBounds(options);
     this.#minLimit = bounds.minLimit;
     this.#maxLimit = bounds.maxLimit;
     this.#estimate = bounds.initialLimit;
-    this.#tolerance = checkNumber(
+    this.#tolerance = requireFinite(
+      'options',
       'concurrency.tolerance',
       options.tolerance ?? 1.5,
       (n) => n >= 1 && n <= 100,
       'a number from 1 to 100',
     );
-    this.#smoothing = checkNumber(
+    this.#smoothing = requireFinite(
+      'options',
       'concurrency.smoothing',
       options.smoothing ?? 0.2,
       (n) => n > 0 && n <= 1,
@@ -104,7 +107,8 @@ export class Gradient2Limit implements LimitAlgorithm {
     const queueSize = options.queueSize ?? 4;
     if (typeof queueSize === 'function') this.#queueSize = queueSize;
     else {
-      const fixed = checkNumber(
+      const fixed = requireFinite(
+        'options',
         'concurrency.queueSize',
         queueSize,
         (n) => n >= 0 && n <= 10_000,
@@ -113,7 +117,7 @@ export class Gradient2Limit implements LimitAlgorithm {
       this.#queueSize = () => fixed;
     }
     this.#longFactor =
-      2 / (checkInteger('concurrency.longWindow', options.longWindow ?? 600, 1, 1_000_000) + 1);
+      2 / (requireInteger('options', 'concurrency.longWindow', options.longWindow ?? 600, 1, 1_000_000) + 1);
     this.#window = options.window === false ? undefined : new SampleWindow(options.window);
   }
 

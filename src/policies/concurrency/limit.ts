@@ -4,7 +4,7 @@
  * so each law is tested by feeding numbers and asserting the limit that comes out.
  */
 
-import { invalidOption } from '../../errors.js';
+import { checkKeys, requireInteger, requireRecord } from '../../validate.js';
 
 /** One completed request, as the limiter reports it to the algorithm. */
 export interface LimitSample {
@@ -67,13 +67,15 @@ export const MAX_LIMIT = 100_000;
 
 /** Applies the defaults to `bounds` and validates them; errors name `concurrency.<option>`. */
 export function resolveBounds(bounds: LimitBounds): ResolvedBounds {
-  const minLimit = checkInteger(
+  const minLimit = requireInteger(
+    'options',
     'concurrency.minLimit',
     bounds.minLimit ?? DEFAULT_BOUNDS.minLimit,
     1,
     MAX_LIMIT,
   );
-  const maxLimit = checkInteger(
+  const maxLimit = requireInteger(
+    'options',
     'concurrency.maxLimit',
     bounds.maxLimit ?? Math.max(DEFAULT_BOUNDS.maxLimit, minLimit),
     minLimit,
@@ -82,45 +84,15 @@ export function resolveBounds(bounds: LimitBounds): ResolvedBounds {
   const initialLimit =
     bounds.initialLimit === undefined
       ? Math.min(maxLimit, Math.max(minLimit, DEFAULT_BOUNDS.initialLimit))
-      : checkInteger('concurrency.initialLimit', bounds.initialLimit, minLimit, maxLimit);
+      : requireInteger('options', 'concurrency.initialLimit', bounds.initialLimit, minLimit, maxLimit);
   return { initialLimit, minLimit, maxLimit };
 }
 
-/** Returns `value` if it is an integer in [min, max], else throws `INVALID_OPTIONS` naming `path`. */
-export function checkInteger(path: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidOption(path, value, `an integer from ${min} to ${max}`);
-  }
-  return value;
-}
-
-/** Returns `value` if it is a finite number in the range, else throws naming `path` and `allowed`. */
-export function checkNumber(
-  path: string,
-  value: unknown,
-  accept: (n: number) => boolean,
-  allowed: string,
-): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || !accept(value)) {
-    throw invalidOption(path, value, allowed);
-  }
-  return value;
-}
+const listOptions = (known: readonly string[]): string => `one of the options ${known.join(', ')}`;
 
 /** Throws for an options object that is not a plain object or carries a key not in `known`. */
-export function checkKeys(path: string, options: unknown, known: readonly string[]): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidOption(path, options, 'an object');
-  }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw invalidOption(
-        `${path}.${key}`,
-        (options as Record<string, unknown>)[key],
-        `one of the options ${known.join(', ')}`,
-      );
-    }
-  }
+export function checkOptionKeys(path: string, options: unknown, known: readonly string[]): void {
+  checkKeys('options', path, requireRecord('options', path, options), known, listOptions);
 }
 
 /** Samples whose RTT is not a positive finite number carry no latency information. */

@@ -1,9 +1,10 @@
 import { systemClock, systemRandom, type Clock, type RandomSource } from '../../clock.js';
 import { invalidOption } from '../../errors.js';
+import { checkFunction, requireFinite, requireInteger } from '../../validate.js';
 import { AimdLimit } from './aimd.js';
 import { FixedLimit } from './fixed.js';
 import { Gradient2Limit } from './gradient2.js';
-import { checkInteger, checkKeys, checkNumber, resolveBounds } from './limit.js';
+import { checkOptionKeys, resolveBounds } from './limit.js';
 import type { LimitAlgorithm, LimitBounds } from './limit.js';
 import { VegasLimit } from './vegas.js';
 
@@ -101,10 +102,11 @@ export function createLimitAlgorithm(
 
 /** Validates every option of the limiter; errors name `concurrency.<option>`, the value and what is allowed. */
 export function resolveLimiterOptions(options: ConcurrencyLimiterOptions): ResolvedLimiterOptions {
-  checkKeys('concurrency', options, KEYS);
+  checkOptionKeys('concurrency', options, KEYS);
   const algorithm = resolveAlgorithm(options);
-  const maxQueue = checkInteger('concurrency.maxQueue', options.maxQueue ?? 0, 0, 1_000_000);
-  const queueTimeout = checkNumber(
+  const maxQueue = requireInteger('options', 'concurrency.maxQueue', options.maxQueue ?? 0, 0, 1_000_000);
+  const queueTimeout = requireFinite(
+    'options',
     'concurrency.queueTimeout',
     options.queueTimeout ?? 1_000,
     (n) => n > 0 && n <= MAX_TIMER_MS,
@@ -118,10 +120,7 @@ export function resolveLimiterOptions(options: ConcurrencyLimiterOptions): Resol
   ) {
     throw invalidOption('concurrency.clock', clock, 'a Clock with now() and setTimeout()');
   }
-  const onLimitChange = options.onLimitChange;
-  if (onLimitChange !== undefined && typeof onLimitChange !== 'function') {
-    throw invalidOption('concurrency.onLimitChange', onLimitChange, 'a function');
-  }
+  const onLimitChange = checkFunction('options', 'concurrency.onLimitChange', options.onLimitChange);
   return { algorithm, maxQueue, queueTimeout, clock, onLimitChange };
 }
 
@@ -131,10 +130,7 @@ const ALGORITHM_ALLOWED = "'gradient2', 'aimd', 'vegas', 'fixed' or a LimitAlgor
 function resolveAlgorithm(options: ConcurrencyLimiterOptions): LimitAlgorithm {
   // Typed input still comes from JavaScript and JSON config: check what arrived, not what was declared.
   const algorithm: unknown = options.algorithm === undefined ? 'gradient2' : options.algorithm;
-  const random: unknown = options.random;
-  if (random !== undefined && typeof random !== 'function') {
-    throw invalidOption('concurrency.random', random, 'a function returning a number in [0, 1)');
-  }
+  checkFunction('options', 'concurrency.random', options.random, 'a function returning a number in [0, 1)');
   if (typeof algorithm === 'string') {
     if (!NAMES.includes(algorithm))
       throw invalidOption('concurrency.algorithm', algorithm, ALGORITHM_ALLOWED);

@@ -1,6 +1,6 @@
 import { systemRandom, type RandomSource } from '../../clock.js';
-import { invalidOption } from '../../errors.js';
-import { checkInteger, checkKeys, checkNumber, clamp, hasLatency, resolveBounds } from './limit.js';
+import { checkFunction, requireFinite, requireInteger } from '../../validate.js';
+import { checkOptionKeys, clamp, hasLatency, resolveBounds } from './limit.js';
 import type { LimitAlgorithm, LimitBounds, LimitSample } from './limit.js';
 import { SampleWindow, type WindowOptions } from './window.js';
 
@@ -75,26 +75,27 @@ export class VegasLimit implements LimitAlgorithm {
   #probeJitter: number;
 
   constructor(options: VegasOptions = {}) {
-    checkKeys('concurrency', options, KEYS);
+    checkOptionKeys('concurrency', options, KEYS);
     const bounds = resolveBounds(options);
     this.#minLimit = bounds.minLimit;
     this.#maxLimit = bounds.maxLimit;
     this.#estimate = bounds.initialLimit;
-    this.#smoothing = checkNumber(
+    this.#smoothing = requireFinite(
+      'options',
       'concurrency.smoothing',
       options.smoothing ?? 1,
       (n) => n > 0 && n <= 1,
       'a number in (0, 1]',
     );
-    this.#probeMultiplier = checkInteger(
+    this.#probeMultiplier = requireInteger(
+      'options',
       'concurrency.probeMultiplier',
       options.probeMultiplier ?? 30,
       1,
       1_000_000,
     );
     const random = options.random ?? systemRandom;
-    if (typeof random !== 'function')
-      throw invalidOption('concurrency.random', random, 'a function returning a number in [0, 1)');
+    checkFunction('options', 'concurrency.random', random, 'a function returning a number in [0, 1)');
     this.#random = random;
     this.#window = options.window === false ? undefined : new SampleWindow(options.window);
     this.#probeJitter = this.#jitter();

@@ -5,7 +5,8 @@
  * on the window's average RTT, keeps the baseline stable.
  */
 
-import { checkInteger, checkKeys, checkNumber, type LimitSample } from './limit.js';
+import { requireFinite, requireInteger } from '../../validate.js';
+import { checkOptionKeys, type LimitSample } from './limit.js';
 
 /** How samples are grouped into windows. */
 export interface WindowOptions {
@@ -51,21 +52,24 @@ export class SampleWindow {
 
   /** `path` prefixes option names in validation errors. */
   constructor(options: WindowOptions = {}, path = 'concurrency.window') {
-    checkKeys(path, options, WINDOW_KEYS);
+    checkOptionKeys(path, options, WINDOW_KEYS);
     const positive = (n: number): boolean => n > 0 && n <= 3_600_000;
-    this.#minMs = checkNumber(
+    this.#minMs = requireFinite(
+      'options',
       `${path}.minMs`,
       options.minMs ?? DEFAULT_WINDOW.minMs,
       positive,
       'ms > 0, at most 1 hour',
     );
-    this.#maxMs = checkNumber(
+    this.#maxMs = requireFinite(
+      'options',
       `${path}.maxMs`,
       options.maxMs ?? Math.max(DEFAULT_WINDOW.maxMs, this.#minMs),
       (n) => n >= this.#minMs && n <= 3_600_000,
       `ms >= minMs (${this.#minMs}), at most 1 hour`,
     );
-    this.#minSamples = checkInteger(
+    this.#minSamples = requireInteger(
+      'options',
       `${path}.minSamples`,
       options.minSamples ?? DEFAULT_WINDOW.minSamples,
       1,
