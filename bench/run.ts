@@ -2,8 +2,8 @@
  * The HTTP client benchmark: `npm run bench -- [--clients a,b] [--concurrency 1,16,128]
  * [--runs 3] [--seconds 3]`. Starts the fixed-response upstream in its own process (pinned to
  * core 0 when `taskset` exists), runs each client in a fresh process per run (pinned to core
- * 1), and prints the medians: throughput, p50/p99 latency, and the ratio to `undici.request`.
- * bulwark is measured from the built `dist/` (built first), as users run it; BULWARK_BENCH_SRC=1
+ * 1; runs interleaved in a rotated order), and prints the medians: throughput, p50/p99 latency,
+ * and the ratio to `undici.request`. bulwark is measured from the built `dist/` (built first), as users run it; BULWARK_BENCH_SRC=1
  * measures `src/` through tsx. It measures; it never fails on a number.
  */
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
@@ -43,26 +43,36 @@ interface Result {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const table = new Map<string, Result>();
 
+const sample = (name: string, concurrency: number): Result => {
+  const cmd = pin('1', [
+    process.execPath,
+    ...tsx,
+    'bench/worker.ts',
+    name,
+    String(concurrency),
+    String(seconds),
+    url,
+  ]);
+  const out = execFileSync(cmd[0] ?? process.execPath, cmd.slice(1), { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Result;
+};
+
 for (const concurrency of levels) {
-  for (const name of names) {
-    const samples: Result[] = [];
-    for (let r = 0; r < runs; r++) {
-      const cmd = pin('1', [
-        process.execPath,
-        ...tsx,
-        'bench/worker.ts',
-        name,
-        String(concurrency),
-        String(seconds),
-        url,
-      ]);
-      const out = execFileSync(cmd[0] ?? process.execPath, cmd.slice(1), { encoding: 'utf8' });
-      samples.push(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Result);
+  // Runs are interleaved, each in a rotated order: a machine that slows down for a while slows
+  // every client alike instead of the ones that happened to run then.
+  const samples = new Map<string, Result[]>(names.map((name) => [name, []]));
+  for (let r = 0; r < runs; r++) {
+    for (let j = 0; j < names.length; j++) {
+      const name = names[(r + j) % names.length] ?? '';
+      samples.get(name)?.push(sample(name, concurrency));
     }
+  }
+  for (const name of names) {
+    const rs = samples.get(name) ?? [];
     const result = {
-      rps: median(samples.map((s) => s.rps)),
-      p50: median(samples.map((s) => s.p50)),
-      p99: median(samples.map((s) => s.p99)),
+      rps: median(rs.map((s) => s.rps)),
+      p50: median(rs.map((s) => s.p50)),
+      p99: median(rs.map((s) => s.p99)),
     };
     table.set(`${name}@${concurrency}`, result);
     process.stderr.write(`${name} @${concurrency}: ${Math.round(result.rps)} req/s\n`);
