@@ -340,13 +340,15 @@ class Player implements Cassette {
     return response;
   }
 
+  // TEST_MODE_BLOCKED, not NETWORK: a replaying cassette never reaches the network, so a miss
+  // is no transient failure. It is not retried (the same miss again) and trips no breaker.
   #miss(asked: RecordedRequest, usedUp: boolean): BulwarkError {
     const body = asked.body === undefined ? '' : ` with a ${String(asked.body.length)}-character body`;
     const why = usedUp
       ? 'its recorded answers are used up (pass `repeat: true` to replay the last one)'
       : 'it was never recorded';
     return new BulwarkError(
-      'NETWORK',
+      'TEST_MODE_BLOCKED',
       `Cassette "${this.name}" (${this.file}) cannot answer ${asked.method} ${asked.url}${body}: ${why}. Re-record it with mode 'record'.`,
       { method: asked.method, url: asked.url, sent: false },
     );

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { createClient, type BulwarkError, type ClientOptions, type SafeResult } from '../../src/index.js';
 import { cassette, mockTransport, saveCassette, type CassetteFile } from '../../src/testing/index.js';
+import type { CircuitSnapshot } from '../../src/policies/circuit-breaker.js';
 import { assertCode } from '../helpers/assert-error.js';
 import { startServer, json, type TestServer } from '../helpers/http-server.js';
 
@@ -142,11 +143,11 @@ describe('cassette: record against a real server, then replay with it stopped', 
     await client.close();
   });
 
-  test('an unrecorded request fails with NETWORK naming the request and the cassette, nothing sent', async () => {
+  test('an unrecorded request fails with TEST_MODE_BLOCKED naming the request and the cassette, nothing sent', async () => {
     const tape = cassette('api', { dir, mode: 'replay' });
     const client = clientOf(server.url, tape);
     const miss = errorOf(await client.safe.post('/charges', { json: { amount: 999 } }));
-    assertCode(miss, 'NETWORK');
+    assertCode(miss, 'TEST_MODE_BLOCKED');
     assert.equal(miss.sent, false);
     assert.match(miss.message, /Cassette "api"/);
     assert.match(miss.message, /api\.json/);
@@ -156,6 +157,23 @@ describe('cassette: record against a real server, then replay with it stopped', 
     await client.get('/counter');
     assert.match(errorOf(await client.safe.get('/counter')).message, /used up/);
     await client.close();
+
+    // With the default retries and breaker: one attempt, no retry of a miss, the circuit stays closed.
+    const defaults = createClient({
+      baseUrl: server.url,
+      transport: cassette('api', { dir, mode: 'replay' }),
+    });
+    for (let i = 0; i < 6; i++) {
+      const again = errorOf(await defaults.safe.get('/not-recorded'));
+      assertCode(again, 'TEST_MODE_BLOCKED');
+      assert.equal(again.attempts, 1);
+    }
+    const circuits = defaults.inspect().circuits as CircuitSnapshot[];
+    assert.ok(
+      circuits.every((c) => c.state === 'closed'),
+      JSON.stringify(circuits),
+    );
+    await defaults.close();
   });
 
   test('repeat: true replays the last answer once the recorded ones are used up', async () => {
