@@ -162,3 +162,12 @@ export function invalidRequest(path: string, value: unknown, allowed: string): B
 export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
+
+/** `fn()` as a promise: a synchronous throw becomes a rejection (with {@link asError}). */
+export function promiseOf<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(asError(error));
+  }
+}

@@ -5,7 +5,7 @@
  * reconnects or closes the client: that stays the caller's.
  */
 import { createHash } from 'node:crypto';
-import { asError, invalidOption } from '../errors.js';
+import { asError, invalidOption, promiseOf } from '../errors.js';
 
 /** The part of an ioredis `Redis` or `Cluster` bulwark uses. */
 export interface IoredisLikeClient {
@@ -79,78 +79,53 @@ export function scriptRunner(client: RedisClientLike, optionPath = 'redis.client
   throw invalidOption(optionPath, client, 'an ioredis client (Redis or Cluster) or a node-redis v4+ client');
 }
 
-/** One EVALSHA, then EVAL after NOSCRIPT; the callbacks see the final answer. */
-function callThrough(
-  evalsha: () => Promise<unknown>,
-  evalSource: () => Promise<unknown>,
-  onReply: (reply: unknown) => void,
-  onError: (error: Error) => void,
-): void {
-  let sent: Promise<unknown>;
-  try {
-    sent = evalsha();
-  } catch (error) {
-    // A client that throws instead of rejecting: still answered asynchronously, through onError.
-    sent = Promise.reject(asError(error));
-  }
-  sent.then(onReply, (error: unknown) => {
-    if (!isNoScript(error)) {
-      onError(asError(error));
-      return;
-    }
-    let again: Promise<unknown>;
-    try {
-      again = evalSource();
-    } catch (thrown) {
-      again = Promise.reject(asError(thrown));
-    }
-    again.then(onReply, (thrown: unknown) => {
-      onError(asError(thrown));
+/** The three script calls of one client library, in bulwark's argument shape. */
+interface ScriptCalls {
+  evalsha(script: LuaScript, keys: string[], args: string[]): Promise<unknown>;
+  evalSource(script: LuaScript, keys: string[], args: string[]): Promise<unknown>;
+  load(script: LuaScript): Promise<unknown>;
+}
+
+/** EVALSHA, then EVAL once after NOSCRIPT, over either library's calls. */
+function runnerOver(calls: ScriptCalls): ScriptRunner {
+  const call: ScriptRunner['call'] = (script, keys, args, onReply, onError) => {
+    // A client that throws instead of rejecting is still answered asynchronously, through onError.
+    promiseOf(() => calls.evalsha(script, keys, args)).then(onReply, (error: unknown) => {
+      if (!isNoScript(error)) {
+        onError(asError(error));
+        return;
+      }
+      promiseOf(() => calls.evalSource(script, keys, args)).then(onReply, (thrown: unknown) => {
+        onError(asError(thrown));
+      });
     });
-  });
+  };
+  return {
+    call,
+    run: (script, keys, args) =>
+      new Promise((resolve, reject) => {
+        call(script, keys, args, resolve, reject);
+      }),
+    async load(script) {
+      await calls.load(script);
+    },
+  };
 }
 
 function ioredisRunner(client: IoredisLikeClient): ScriptRunner {
-  return {
-    call(script, keys, args, onReply, onError) {
-      callThrough(
-        () => client.evalsha(script.sha, keys.length, ...keys, ...args),
-        () => client.eval(script.source, keys.length, ...keys, ...args),
-        onReply,
-        onError,
-      );
-    },
-    run(script, keys, args) {
-      return new Promise((resolve, reject) => {
-        this.call(script, keys, args, resolve, reject);
-      });
-    },
-    async load(script) {
-      await client.script('LOAD', script.source);
-    },
-  };
+  return runnerOver({
+    evalsha: (script, keys, args) => client.evalsha(script.sha, keys.length, ...keys, ...args),
+    evalSource: (script, keys, args) => client.eval(script.source, keys.length, ...keys, ...args),
+    load: (script) => client.script('LOAD', script.source),
+  });
 }
 
 function nodeRedisRunner(client: NodeRedisLikeClient): ScriptRunner {
-  return {
-    call(script, keys, args, onReply, onError) {
-      const options = { keys, arguments: args };
-      callThrough(
-        () => client.evalSha(script.sha, options),
-        () => client.eval(script.source, options),
-        onReply,
-        onError,
-      );
-    },
-    run(script, keys, args) {
-      return new Promise((resolve, reject) => {
-        this.call(script, keys, args, resolve, reject);
-      });
-    },
-    async load(script) {
-      await client.scriptLoad(script.source);
-    },
-  };
+  return runnerOver({
+    evalsha: (script, keys, args) => client.evalSha(script.sha, { keys, arguments: args }),
+    evalSource: (script, keys, args) => client.eval(script.source, { keys, arguments: args }),
+    load: (script) => client.scriptLoad(script.source),
+  });
 }
 
 /**
