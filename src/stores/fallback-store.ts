@@ -9,7 +9,7 @@
  * While the store is down no call waits for it: one trial call per `probeIntervalMs` checks it.
  */
 import { systemClock, type Clock } from '../clock.js';
-import { asError, invalidOption } from '../errors.js';
+import { asError, invalidOption, promiseOf } from '../errors.js';
 import { checkFinite, isPositive } from '../validate.js';
 import { MemoryStore } from './memory.js';
 import { StoreHealth, type StoreEvent, type StoreLogger } from './store-health.js';
@@ -19,6 +19,7 @@ import type {
   GcraParams,
   RateLimitDecision,
   RateLimitStore,
+  TakeCallback,
   TakeRequest,
 } from './store.js';
 
@@ -103,59 +104,51 @@ export function fallbackStore(primary: RateLimitStore, options: FallbackStoreOpt
     return { allowed: false, retryAfterMs: Math.max(1, health.nextTrialAt - clock.now()), remaining: 0 };
   };
 
-  const shared = (decision: RateLimitDecision): RateLimitDecision => {
-    health.success();
-    return decision;
-  };
-  const call = <T>(run: () => T | Promise<T>): Promise<T> => {
-    try {
-      return deadlines.run(Promise.resolve(run()));
-    } catch (error) {
-      return Promise.reject(asError(error));
-    }
-  };
-  const takeFromPrimary = (request: TakeRequest): Promise<RateLimitDecision> => {
-    try {
-      // A native promise passes through Promise.resolve as it is (no extra allocation).
-      return Promise.resolve(primary.take(request));
-    } catch (error) {
-      return Promise.reject(asError(error));
-    }
-  };
-  const fallBack = (error: Error, request: TakeRequest): RateLimitDecision | Promise<RateLimitDecision> => {
-    health.failure(error);
-    return decideWithout(request);
-  };
+  const call = <T>(run: () => T | Promise<T>): Promise<T> => deadlines.run(promiseOf(run));
+  // Callback stores (Redis) answer straight from the reply; a promise store is adapted once here,
+  // so there is one path below: one promise per decision.
+  const ask: (request: TakeRequest, done: TakeCallback) => void = hasTakeInto(primary)
+    ? (request, done) => {
+        primary.takeInto(request, done);
+      }
+    : (request, done) => {
+        promiseOf(() => primary.take(request)).then(
+          (decision) => {
+            done(undefined, decision);
+          },
+          (error: unknown) => {
+            done(asError(error), undefined);
+          },
+        );
+      };
 
-  // With a callback store (Redis): one promise per decision, resolved straight from the reply.
-  const takeInto = hasTakeInto(primary)
-    ? (request: TakeRequest): Promise<RateLimitDecision> =>
-        new Promise((resolve, reject) => {
-          const fail = (error: Error): void => {
-            try {
-              resolve(fallBack(error, request));
-            } catch (thrown) {
-              reject(asError(thrown));
-            }
-          };
-          const call = deadlines.track(() => {
-            fail(new StoreTimeoutError(timeoutMs));
-          });
-          try {
-            primary.takeInto(request, (error, decision) => {
-              if (!deadlines.finish(call)) return;
-              if (decision === undefined) {
-                fail(error ?? new Error('bulwark: the store answered neither a decision nor an error'));
-                return;
-              }
-              health.success();
-              resolve(decision);
-            });
-          } catch (error) {
-            if (deadlines.finish(call)) fail(asError(error));
+  const takeShared = (request: TakeRequest): Promise<RateLimitDecision> =>
+    new Promise((resolve, reject) => {
+      const fail = (error: Error): void => {
+        health.failure(error);
+        try {
+          resolve(decideWithout(request));
+        } catch (thrown) {
+          reject(asError(thrown));
+        }
+      };
+      const pending = deadlines.track(() => {
+        fail(new StoreTimeoutError(timeoutMs));
+      });
+      try {
+        ask(request, (error, decision) => {
+          if (!deadlines.finish(pending)) return;
+          if (decision === undefined) {
+            fail(error ?? new Error('bulwark: the store answered neither a decision nor an error'));
+            return;
           }
-        })
-    : undefined;
+          health.success();
+          resolve(decision);
+        });
+      } catch (error) {
+        if (deadlines.finish(pending)) fail(asError(error));
+      }
+    });
 
   return {
     get degraded() {
@@ -164,9 +157,7 @@ export function fallbackStore(primary: RateLimitStore, options: FallbackStoreOpt
 
     take(request) {
       if (!health.shouldTry()) return Promise.resolve(decideWithout(request));
-      if (takeInto !== undefined) return takeInto(request);
-      // One promise per decision: the deadline, the health record and the fallback in one step.
-      return deadlines.settle(takeFromPrimary(request), shared, (error) => fallBack(error, request));
+      return takeShared(request);
     },
 
     async hold(key, params, forMs) {

@@ -42,10 +42,6 @@ const refTimer = (fn: () => void, ms: number): void => {
   setTimeout(fn, ms);
 };
 
-const identity = <T>(value: T): T => value;
-const rethrow = (error: Error): never => {
-  throw error;
-};
 /** Runs promises against one fixed timeout. */
 export class DeadlineQueue {
   readonly #timeoutMs: number;
@@ -66,38 +62,18 @@ export class DeadlineQueue {
     return this.#size;
   }
 
-  /** Settles like `promise`, or rejects with {@link StoreTimeoutError} after the timeout. */
+  /** Settles like `promise`, or rejects with {@link StoreTimeoutError} after the timeout; a late answer is dropped. */
   run<T>(promise: Promise<T>): Promise<T> {
-    return this.settle(promise, identity, rethrow);
-  }
-
-  /**
-   * One promise for the whole call: `onValue(value)` when `promise` fulfils in time, `onError(error)`
-   * when it rejects or when the timeout passes first (with a {@link StoreTimeoutError}); whatever
-   * comes later is dropped. The handlers' result (or throw) settles the returned promise.
-   */
-  settle<T, R>(
-    promise: Promise<T>,
-    onValue: (value: T) => R | PromiseLike<R>,
-    onError: (error: Error) => R | PromiseLike<R>,
-  ): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      const settleWith = <A>(handler: (arg: A) => R | PromiseLike<R>, arg: A): void => {
-        try {
-          resolve(handler(arg));
-        } catch (error) {
-          reject(asError(error));
-        }
-      };
-      const entry = this.track(() => {
-        settleWith(onError, new StoreTimeoutError(this.#timeoutMs));
+    return new Promise<T>((resolve, reject) => {
+      const pending = this.track(() => {
+        reject(new StoreTimeoutError(this.#timeoutMs));
       });
       promise.then(
         (value) => {
-          if (this.finish(entry)) settleWith(onValue, value);
+          if (this.finish(pending)) resolve(value);
         },
         (error: unknown) => {
-          if (this.finish(entry)) settleWith(onError, asError(error));
+          if (this.finish(pending)) reject(asError(error));
         },
       );
     });
