@@ -74,7 +74,7 @@ export class BulwarkError extends Error {
     super(message, fields?.cause === undefined ? undefined : { cause: fields.cause });
     this.code = code;
     if (fields !== undefined) {
-      for (const name of FIELD_NAMES) {
+      for (const name of BULWARK_ERROR_FIELDS) {
         const value = fields[name];
         if (value !== undefined) (this as Record<string, unknown>)[name] = value;
       }
@@ -89,7 +89,7 @@ export class BulwarkError extends Error {
   /** A plain object safe to log: no response body, no cause stack. */
   toJSON(): Record<string, unknown> {
     const out: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
-    for (const name of FIELD_NAMES) {
+    for (const name of BULWARK_ERROR_FIELDS) {
       if (name === 'response') continue;
       const value = (this as Record<string, unknown>)[name];
       if (value !== undefined) out[name] = value;
@@ -98,7 +98,8 @@ export class BulwarkError extends Error {
   }
 }
 
-const FIELD_NAMES = [
+/** The optional fields of a {@link BulwarkError}, in the order they are copied and shown. */
+export const BULWARK_ERROR_FIELDS = [
   'method',
   'url',
   'key',

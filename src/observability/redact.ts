@@ -3,7 +3,7 @@
  * {@link Redactor} first, so no sink (pino, OpenTelemetry, a diagnostics subscriber) ever
  * sees a credential, a card number or a secret query value, whatever its own configuration.
  */
-import { invalidOption } from '../errors.js';
+import { BULWARK_ERROR_FIELDS, invalidOption } from '../errors.js';
 import { requireInteger } from '../validate.js';
 import { isSecretKey, redactBody, setKey } from './redact-body.js';
 import {
@@ -81,7 +81,8 @@ export type HeadersInput =
   | null
   | undefined;
 
-// Primitive error fields worth keeping: Node's system error fields and BulwarkError's.
+// Primitive error fields worth keeping: Node's system error fields and BulwarkError's (objects
+// among them, such as `response`, are skipped where they are read).
 const ERROR_FIELDS = [
   'code',
   'errno',
@@ -90,17 +91,7 @@ const ERROR_FIELDS = [
   'port',
   'status',
   'statusCode',
-  'method',
-  'url',
-  'key',
-  'retryAfterMs',
-  'limit',
-  'inflight',
-  'timeoutMs',
-  'deadline',
-  'sent',
-  'path',
-  'attempts',
+  ...BULWARK_ERROR_FIELDS,
 ] as const;
 
 /**
