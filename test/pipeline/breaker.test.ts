@@ -6,27 +6,14 @@ import { createClient, isBulwarkError, type BulwarkError } from '../../src/index
 import type { Client } from '../../src/client/client.js';
 import type { CircuitSnapshot } from '../../src/policies/circuit-breaker.js';
 import type { CircuitMessage } from '../../src/observability/channels.js';
-import { createVirtualClock, mockTransport } from '../../src/testing/index.js';
 import type { Transport } from '../../src/transport/attempt.js';
 import { UndiciTransport } from '../../src/transport/undici-transport.js';
 import { captureChannel } from '../helpers/channel-capture.js';
+import { ORIGIN, virtualClient } from '../helpers/virtual-client.js';
 import { assertCode } from '../helpers/assert-error.js';
 
-const ORIGIN = 'http://api.test';
-
 function setup(circuitBreaker: unknown, extra: Record<string, unknown> = {}) {
-  const clock = createVirtualClock();
-  const mock = mockTransport();
-  const client = createClient({
-    baseUrl: ORIGIN,
-    transport: mock,
-    clock,
-    random: () => 0.5,
-    retry: false,
-    circuitBreaker,
-    ...extra,
-  } as never);
-  return { clock, mock, client };
+  return virtualClient({ circuitBreaker, ...extra });
 }
 
 /** Settles `p` (which may wait on the virtual clock) and returns its rejection, failing if it resolves. */

@@ -1,29 +1,15 @@
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient, isBulwarkError, type BulwarkError } from '../../src/index.js';
+import { isBulwarkError, type BulwarkError } from '../../src/index.js';
 import type { Client } from '../../src/client/client.js';
 import type { ConcurrencyMessage } from '../../src/observability/channels.js';
 import type { ConcurrencySnapshot } from '../../src/policies/concurrency/index.js';
-import { createVirtualClock, mockTransport } from '../../src/testing/index.js';
 import { captureChannel } from '../helpers/channel-capture.js';
+import { ORIGIN, virtualClient } from '../helpers/virtual-client.js';
 import { assertCode } from '../helpers/assert-error.js';
 
-const ORIGIN = 'http://api.test';
-
 function setup(concurrency: unknown, extra: Record<string, unknown> = {}) {
-  const clock = createVirtualClock();
-  const mock = mockTransport();
-  const client = createClient({
-    baseUrl: ORIGIN,
-    transport: mock,
-    clock,
-    random: () => 0.5,
-    retry: false,
-    circuitBreaker: false,
-    concurrency,
-    ...extra,
-  } as never);
-  return { clock, mock, client };
+  return virtualClient({ concurrency, ...extra });
 }
 
 function state(client: Client): ConcurrencySnapshot {

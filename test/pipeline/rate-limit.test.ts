@@ -1,27 +1,15 @@
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient, isBulwarkError, withDeadline, type BulwarkError } from '../../src/index.js';
+import { isBulwarkError, withDeadline, type BulwarkError } from '../../src/index.js';
 import type { RateLimitMessage } from '../../src/observability/channels.js';
 import type { RateLimiterSnapshot } from '../../src/policies/rate-limiter.js';
-import { createVirtualClock, mockTransport, type MockReply } from '../../src/testing/index.js';
+import type { MockReply } from '../../src/testing/index.js';
 import { captureChannel } from '../helpers/channel-capture.js';
+import { ORIGIN, virtualClient } from '../helpers/virtual-client.js';
 import { assertCode } from '../helpers/assert-error.js';
 
-const ORIGIN = 'http://api.test';
-
 function setup(rateLimit: unknown, extra: Record<string, unknown> = {}) {
-  const clock = createVirtualClock();
-  const mock = mockTransport();
-  const client = createClient({
-    baseUrl: ORIGIN,
-    transport: mock,
-    clock,
-    random: () => 0.5,
-    retry: false,
-    circuitBreaker: false,
-    rateLimit,
-    ...extra,
-  } as never);
+  const { clock, mock, client } = virtualClient({ rateLimit, ...extra });
   const t0 = clock.now();
   /** Clock offsets (ms from the start) at which requests reached the transport. */
   const sentAt: number[] = [];
