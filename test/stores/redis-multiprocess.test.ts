@@ -73,22 +73,33 @@ async function runWorkers(
     children.push(child);
     const reader = createInterface({ input: child.stdout });
     const received: string[] = [];
-    const ready = new Promise<void>((resolve) => {
+    const exited = once(child, 'exit') as Promise<[number | null]>;
+    // A worker that dies before it is ready (a compile error, say) fails the run at once, not at
+    // the test's timeout.
+    const ready = new Promise<void>((resolve, reject) => {
       reader.on('line', (line) => {
         if (line === 'ready') resolve();
         else received.push(line);
       });
+      void exited.then(([code]) => {
+        reject(new Error(`worker ${i} exited with ${code} before it was ready`));
+      });
     });
-    lines.push(
-      ready.then(async () => {
-        const [code] = (await once(child, 'exit')) as [number | null];
-        assert.equal(code, 0, `worker ${i} exited with ${code}`);
-        return received.join('');
-      }),
-    );
+    const report = ready.then(async () => {
+      const [code] = await exited;
+      assert.equal(code, 0, `worker ${i} exited with ${code}`);
+      return received.join('');
+    });
+    report.catch(() => undefined); // observed through Promise.all below, or the run already failed
+    lines.push(report);
     readies.push(ready);
   }
-  await Promise.all(readies);
+  try {
+    await Promise.all(readies);
+  } catch (error) {
+    for (const child of children) child.kill();
+    throw error;
+  }
   const startAt = Date.now() + 100;
   for (const child of children) child.stdin?.write(`${startAt} ${startAt + options.durationMs}\n`);
   options.during?.(startAt);
