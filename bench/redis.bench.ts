@@ -88,6 +88,8 @@ interface Result {
   readonly p99: number;
   /** CPU the redis-server spent per decision, µs (user + sys, from INFO cpu). */
   readonly redisCpuUs: number;
+  /** CPU this process spent per decision, µs (user + sys, client library included). */
+  readonly clientCpuUs: number;
 }
 
 async function redisCpuSeconds(): Promise<number> {
@@ -100,6 +102,7 @@ async function measure(decide: Decide, concurrency: number, ms: number): Promise
   const latencies: number[] = [];
   let n = 0;
   const cpuBefore = await redisCpuSeconds();
+  const clientBefore = process.cpuUsage();
   const start = performance.now();
   const end = start + ms;
   const loop = async (): Promise<void> => {
@@ -112,11 +115,19 @@ async function measure(decide: Decide, concurrency: number, ms: number): Promise
   };
   await Promise.all(Array.from({ length: concurrency }, loop));
   const elapsed = performance.now() - start;
+  const client = process.cpuUsage(clientBefore);
+  const clientCpuUs = (client.user + client.system) / latencies.length;
   const redisCpuUs = (((await redisCpuSeconds()) - cpuBefore) * 1e6) / latencies.length;
   latencies.sort((a, b) => a - b);
   const at = (q: number): number =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { perSecond: (latencies.length / elapsed) * 1_000, p50: at(0.5), p99: at(0.99), redisCpuUs };
+  return {
+    perSecond: (latencies.length / elapsed) * 1_000,
+    p50: at(0.5),
+    p99: at(0.99),
+    redisCpuUs,
+    clientCpuUs,
+  };
 }
 
 /** Client-sent commands per decision, from MONITOR (script-internal commands excluded). */
@@ -168,7 +179,9 @@ for (const concurrency of levels) {
   }
   const reference = median(samples.get('rlf RateLimiterRedis')!.map((s) => s.perSecond));
   console.log(`\nconcurrency ${concurrency}`);
-  console.log('implementation           decisions/s   p50 ms   p99 ms   vs rlf   redis CPU µs/decision');
+  console.log(
+    'implementation           decisions/s   p50 ms   p99 ms   vs rlf   CPU µs/decision: redis  client',
+  );
   for (const name of names) {
     const rs = samples.get(name)!;
     const perSecond = median(rs.map((s) => s.perSecond));
@@ -180,6 +193,8 @@ for (const concurrency of levels) {
           .toFixed(3)
           .padStart(6)}   ${(perSecond / reference).toFixed(2)}×` +
         `   ${median(rs.map((s) => s.redisCpuUs))
+          .toFixed(1)
+          .padStart(28)}  ${median(rs.map((s) => s.clientCpuUs))
           .toFixed(1)
           .padStart(6)}`,
     );
