@@ -54,6 +54,13 @@ void describe('redisStore on a real redis-server', redisTestOptions(), () => {
     await server.stop();
   });
 
+  /** The TAT a bucket key holds, µs (0 when there is no key). */
+  const storedTat = async (key: string): Promise<number> => {
+    const raw = await io.getBuffer(key);
+    if (raw === null) return 0;
+    return raw.length === 8 ? raw.readDoubleLE(0) : Number(raw.toString());
+  };
+
   void test('decides exactly as src/policies/gcra.ts at the Redis time of the call (property)', async () => {
     const store = new RedisRateLimitStore({ client: io, prefix: 'prop' });
     let run = 0;
@@ -75,11 +82,11 @@ void describe('redisStore on a real redis-server', redisTestOptions(), () => {
           const key = `k${run++}`;
           const redisKey = store.keyOf(key);
           for (const op of ops) {
-            const before = Number((await io.get(redisKey)) ?? 0);
+            const before = await storedTat(redisKey);
             const lo = await redisTimeUs(io);
             const decision = await store.take({ key, params, ...op });
             const hi = await redisTimeUs(io);
-            const stored = Number((await io.get(redisKey)) ?? 0);
+            const stored = await storedTat(redisKey);
             const read = await redisTimeUs(io);
             let matched = false;
             for (let now = lo; now <= hi && !matched; now++) {
@@ -183,12 +190,35 @@ void describe('redisStore on a real redis-server', redisTestOptions(), () => {
   });
 
   void test('a value that is not a number reads as an empty bucket and heals', async () => {
-    await io.set('bad:{k}:rl', 'garbage');
-    const store = redisStore({ client: io, prefix: 'bad' });
-    const decision = await store.take({ key: 'k', params: perSecond(10), maxWaitMs: 0 });
-    assert.equal(decision.allowed, false);
-    const ttl = await io.pttl('bad:{k}:rl');
-    assert.ok(ttl > 0 && ttl <= 1_000, `ttl ${ttl}`);
+    const nan = Buffer.alloc(8);
+    nan.writeDoubleLE(Number.NaN);
+    for (const [i, garbage] of ['garbage', nan].entries()) {
+      await io.set(`bad:{k${i}}:rl`, garbage);
+      const store = redisStore({ client: io, prefix: 'bad' });
+      const decision = await store.take({ key: `k${i}`, params: perSecond(10), maxWaitMs: 0 });
+      assert.equal(decision.allowed, false, `after ${String(garbage)}`);
+      const ttl = await io.pttl(`bad:{k${i}}:rl`);
+      assert.ok(ttl > 0 && ttl <= 1_000, `ttl ${ttl}`);
+      // Healed: the value is a TAT again (8 bytes), about one refill (B × T = 1 s) ahead.
+      const ahead = (await storedTat(`bad:{k${i}}:rl`)) - (await redisTimeUs(io));
+      assert.ok(ahead > 900_000 && ahead <= 1_000_000, `TAT ${ahead} µs ahead`);
+    }
+  });
+
+  void test('the TAT is stored as an 8-byte double; a decimal TAT (written by hand) is read too', async () => {
+    const store = redisStore({ client: io, prefix: 'fmt' });
+    const params = perSecond(10);
+    assert.equal((await store.take({ key: 'a', params, maxWaitMs: 0 })).allowed, true);
+    const raw = await io.getBuffer('fmt:{a}:rl');
+    assert.equal(raw?.length, 8);
+    // A hand-written decimal TAT 5 s ahead: refused, with the wait it implies.
+    const now = await redisTimeUs(io);
+    await io.set('fmt:{b}:rl', String(now + 5_000_000), 'PX', 10_000);
+    const decision = await store.take({ key: 'b', params, maxWaitMs: 0 });
+    assert.ok(
+      !decision.allowed && decision.retryAfterMs > 4_000 && decision.retryAfterMs <= 4_100,
+      JSON.stringify(decision),
+    );
   });
 
   void test('works inside the RateLimiter policy (strategy error)', async () => {
