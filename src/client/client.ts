@@ -215,7 +215,7 @@ function policiesOf(
     return {
       retry: retryFor(o.retry),
       circuitBreaker: requestOverride('circuitBreaker', o.circuitBreaker, ['isFailure']),
-      rateLimit: requestOverride('rateLimit', o.rateLimit, ['key', 'cost']),
+      rateLimit: requestOverride('rateLimit', o.rateLimit, ['key', 'cost', 'strategy', 'maxWait']),
       throwHttpErrors: o.throwHttpErrors ?? defaults.throwHttpErrors,
     };
   };

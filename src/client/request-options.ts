@@ -7,7 +7,8 @@ import type { PathParams, QueryInit } from './url.js';
 /**
  * Options of one request. Policy overrides apply to this call only: `retry` merges its backoff
  * and limits over the client's (the retry budget stays shared), `circuitBreaker` and
- * `rateLimit` can be bypassed with `false` or adjusted (`isFailure`; `key`, `cost`).
+ * `rateLimit` can be bypassed with `false` or adjusted (`isFailure`; `key`, `cost`, `strategy`,
+ * `maxWait`). What belongs to shared state (a circuit's thresholds, a bucket's rate) stays the client's.
  */
 export interface RequestOptions {
   /** HTTP method. @default 'GET' */
@@ -54,10 +55,17 @@ export interface RequestOptions {
         maxRetryAfter?: number;
       }
     | false;
-  /** `false` bypasses the breaker for this call; `isFailure` judges this call's outcome. */
+  /**
+   * `false` bypasses the breaker for this call; `isFailure` judges this call's outcome. Thresholds
+   * and durations are the client's: they belong to the circuit every call of the key shares.
+   */
   circuitBreaker?: { isFailure?: (outcome: AttemptOutcome) => boolean } | false;
-  /** `false` bypasses the rate limiter; `key` picks the bucket, `cost` the tokens taken. */
-  rateLimit?: { key?: string; cost?: number } | false;
+  /**
+   * `false` bypasses the rate limiter; `key` picks the bucket, `cost` the tokens taken, `strategy`
+   * and `maxWait` whether and how long this call waits for a slot (the bucket itself, its rate
+   * and burst, is the client's: it is shared by every call).
+   */
+  rateLimit?: { key?: string; cost?: number; strategy?: 'wait' | 'error'; maxWait?: number } | false;
 }
 
 /** Request options for the verb helpers (`get(path, opts)`): no `method` or `path`. */

@@ -1,5 +1,5 @@
 import { isBulwarkError } from '../errors.js';
-import type { RateLimiter } from '../policies/rate-limiter.js';
+import type { RateLimiter, RateLimitStrategy } from '../policies/rate-limiter.js';
 import { rateLimitStateFromHeaders, retryHintFromHeaders } from '../policies/server-hints.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { urlOf } from './deadline-stage.js';
@@ -11,6 +11,10 @@ export interface RateLimitOverride {
   key?: string;
   /** Tokens this call takes. @default 1 */
   cost?: number;
+  /** This call's strategy: wait for a slot or fail fast. @default the client's */
+  strategy?: RateLimitStrategy;
+  /** This call's longest wait for a slot, ms; implies `strategy: 'wait'`. @default the client's */
+  maxWait?: number;
 }
 
 /** How the client keys buckets: the origin (or the request's `key`), a fixed string, or a function. */
@@ -32,7 +36,13 @@ export function createRateLimitStage(limiter: RateLimiter, key: RateLimitKey | u
     const started = clock.now();
     let wait: Promise<void> | undefined;
     try {
-      wait = limiter.acquire(bucket, { signal: ctx.signal, deadline: ctx.deadline, cost: override?.cost });
+      wait = limiter.acquire(bucket, {
+        signal: ctx.signal,
+        deadline: ctx.deadline,
+        cost: override?.cost,
+        strategy: override?.strategy,
+        maxWait: override?.maxWait,
+      });
     } catch (error) {
       return Promise.reject(decorate(ctx, bucket, error));
     }

@@ -82,6 +82,16 @@ export interface AcquireOptions {
    * @default 1
    */
   readonly cost?: number | undefined;
+  /**
+   * This call's strategy (a background job may wait where an interactive call fails fast).
+   * @default the limiter's
+   */
+  readonly strategy?: RateLimitStrategy | undefined;
+  /**
+   * This call's longest wait, ms; implies `strategy: 'wait'`.
+   * @default the limiter's `maxWait`
+   */
+  readonly maxWait?: number | undefined;
 }
 
 /** A bucket as inspect shows it. */
@@ -172,6 +182,8 @@ export class RateLimiter {
   readonly #perMs: number;
   readonly #strategy: RateLimitStrategy;
   readonly #maxWaitMs: number;
+  /** `maxWait` as configured, for a call that asks for `strategy: 'wait'` on an `'error'` limiter. */
+  readonly #waitLimitMs: number;
   readonly #store: RateLimitStore;
   readonly #clock: Clock;
   readonly #onEvent: ((event: RateLimitEvent) => void) | undefined;
@@ -185,7 +197,8 @@ export class RateLimiter {
       checkNumber('options', 'rateLimit.burst', options.burst, 1, MAX_REQUESTS, true) ?? this.#requests;
     this.params = Object.freeze({ emissionIntervalMs: this.#perMs / this.#requests, burst });
     this.#strategy = options.strategy ?? 'wait';
-    this.#maxWaitMs = this.#strategy === 'error' ? 0 : (options.maxWait ?? 5_000);
+    this.#waitLimitMs = options.maxWait ?? 5_000;
+    this.#maxWaitMs = this.#strategy === 'error' ? 0 : this.#waitLimitMs;
     this.#clock = options.clock ?? systemClock;
     this.#store = options.store ?? new MemoryStore({ clock: this.#clock });
     this.#onEvent = options.onEvent;
@@ -202,7 +215,15 @@ export class RateLimiter {
   acquire(key: string, options?: AcquireOptions): Promise<void> | undefined {
     const signal = options?.signal;
     if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
-    let maxWaitMs = this.#maxWaitMs;
+    let limitMs = this.#maxWaitMs;
+    let strategy = this.#strategy;
+    if (options?.strategy !== undefined || options?.maxWait !== undefined) {
+      const own = this.#callLimit(options.strategy, options.maxWait);
+      if (typeof own !== 'number') return Promise.reject(own);
+      limitMs = own;
+      strategy = options.strategy ?? 'wait';
+    }
+    let maxWaitMs = limitMs;
     const deadline = options?.deadline;
     if (deadline !== undefined) {
       const left = deadline - this.#clock.now();
@@ -220,9 +241,30 @@ export class RateLimiter {
       return Promise.reject(error instanceof Error ? error : new Error(String(error), { cause: error }));
     }
     if (isPromiseLike(decision)) {
-      return Promise.resolve(decision).then((d) => this.#settle(key, d, maxWaitMs, signal));
+      return Promise.resolve(decision).then((d) =>
+        this.#settle(key, d, maxWaitMs, limitMs, strategy, signal),
+      );
     }
-    return this.#settle(key, decision, maxWaitMs, signal);
+    return this.#settle(key, decision, maxWaitMs, limitMs, strategy, signal);
+  }
+
+  /** The longest wait of a call with its own `strategy` or `maxWait`, or the error that names the bad one. */
+  #callLimit(strategy: unknown, maxWait: unknown): number | BulwarkError {
+    if (strategy !== undefined && strategy !== 'wait' && strategy !== 'error') {
+      return invalidRequest('rateLimit.strategy', strategy, "'wait' or 'error'");
+    }
+    if (maxWait === undefined) return strategy === 'error' ? 0 : this.#waitLimitMs;
+    if (typeof maxWait !== 'number' || !(maxWait >= 0 && maxWait <= MAX_TIMER_MS)) {
+      return invalidRequest('rateLimit.maxWait', maxWait, MAX_WAIT_ALLOWED);
+    }
+    if (strategy === 'error') {
+      return invalidRequest(
+        'rateLimit.maxWait',
+        maxWait,
+        "no maxWait with strategy 'error' (it never waits)",
+      );
+    }
+    return maxWait;
   }
 
   /**
@@ -266,6 +308,8 @@ export class RateLimiter {
     key: string,
     decision: RateLimitDecision,
     maxWaitMs: number,
+    limitMs: number,
+    strategy: RateLimitStrategy,
     signal: AbortSignal | undefined,
   ): Promise<void> | undefined {
     if (decision.allowed) {
@@ -276,11 +320,11 @@ export class RateLimiter {
     const retryAfterMs = decision.retryAfterMs;
     this.#onEvent?.({ type: 'rejected', key, retryAfterMs });
     const why =
-      maxWaitMs < this.#maxWaitMs
+      maxWaitMs < limitMs
         ? 'the wait would end after the deadline'
-        : this.#strategy === 'error'
+        : strategy === 'error'
           ? "strategy is 'error'"
-          : `the wait is longer than maxWait (${this.#maxWaitMs} ms)`;
+          : `the wait is longer than maxWait (${limitMs} ms)`;
     return Promise.reject(
       new BulwarkError(
         'RATE_LIMITED',

@@ -132,6 +132,59 @@ describe('rate limit through the client (virtual clock)', () => {
     assertCode(cost, 'INVALID_REQUEST');
   });
 
+  test("a call's own strategy and maxWait: a background call waits where the client fails fast, and back", async () => {
+    const { clock, client, sentAt, route } = setup({
+      requests: 10,
+      per: 'second',
+      burst: 1,
+      strategy: 'error',
+    });
+    route('/x');
+    await client.get('/x');
+    const refused = await rejection(client.get('/x'));
+    assert.match(refused.message, /strategy is 'error'/);
+    // The same bucket, waited for by this call only: the next slot is 100 ms away.
+    const waiting = client.get('/x', { rateLimit: { strategy: 'wait' } });
+    const tooFar = await rejection(client.get('/x', { rateLimit: { maxWait: 150 } }));
+    assertCode(tooFar, 'RATE_LIMITED');
+    assert.match(tooFar.message, /longer than maxWait \(150 ms\)/);
+    assert.ok(
+      tooFar.retryAfterMs !== undefined && tooFar.retryAfterMs > 150,
+      `retryAfterMs ${tooFar.retryAfterMs}`,
+    );
+    const inTime = client.get('/x', { rateLimit: { maxWait: 250 } });
+    await clock.runAll();
+    assert.equal((await waiting).status, 200);
+    assert.equal((await inTime).status, 200);
+    assert.deepEqual(sentAt, [0, 100, 200]);
+
+    // And the other way round: one call fails fast on a client that waits.
+    const waiter = setup({ requests: 10, per: 'second', burst: 1 });
+    waiter.route('/y');
+    await waiter.client.get('/y');
+    const fast = await rejection(waiter.client.get('/y', { rateLimit: { strategy: 'error' } }));
+    assert.match(fast.message, /strategy is 'error'/);
+    assert.deepEqual(waiter.sentAt, [0]);
+  });
+
+  test('bad per-call strategy or maxWait: INVALID_REQUEST naming the option, nothing sent', async () => {
+    const { client, sentAt, route } = setup({ requests: 10, per: 'second' });
+    route('/x');
+    const cases: [unknown, string][] = [
+      [{ strategy: 'later' }, 'rateLimit.strategy'],
+      [{ maxWait: -1 }, 'rateLimit.maxWait'],
+      [{ maxWait: Number.NaN }, 'rateLimit.maxWait'],
+      [{ strategy: 'error', maxWait: 100 }, 'rateLimit.maxWait'],
+      [{ wait: true }, 'rateLimit'],
+    ];
+    for (const [rateLimit, path] of cases) {
+      const error = await rejection(client.get('/x', { rateLimit } as never));
+      assertCode(error, 'INVALID_REQUEST');
+      assert.ok(error.message.includes(path), `${JSON.stringify(rateLimit)}: ${error.message}`);
+    }
+    assert.deepEqual(sentAt, []);
+  });
+
   test('a 429 with Retry-After holds the bucket: the next call waits until the reset', async () => {
     const { clock, mock, client, sentAt } = setup({ requests: 100, per: 'second' });
     mock.on('GET', '/x').handle(() => {
