@@ -30,7 +30,9 @@ const origin = performance.timeOrigin;
 class SystemTimer implements TimerHandle {
   readonly #timer: NodeJS.Timeout;
   constructor(fn: () => void, ms: number) {
-    this.#timer = setTimeout(fn, ms);
+    // Whole milliseconds, rounded up: Node truncates a fractional delay, so a deadline's
+    // remaining 29999.87 ms would fire 0.87 ms before the deadline it enforces.
+    this.#timer = setTimeout(fn, Math.ceil(ms));
   }
   clear(): void {
     clearTimeout(this.#timer);
