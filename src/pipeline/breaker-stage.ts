@@ -3,7 +3,13 @@ import type { CircuitBreakers } from '../policies/circuit-breakers.js';
 import { publishCircuit } from '../observability/channels.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { urlOf } from './deadline-stage.js';
-import { defaultIsFailure, isCallerEnded, isRejection, outcomeOf, type AttemptOutcome } from './outcome.js';
+import {
+  defaultIsFailure,
+  isCallerEnded,
+  isRejection,
+  judgeFailure,
+  type AttemptOutcome,
+} from './outcome.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
 /** Request-level breaker settings: `false` bypasses the breaker for this call. */
@@ -58,11 +64,11 @@ async function guarded(
     response = await next(ctx);
   } catch (error) {
     if (isRejection(error) || isCallerEnded(error)) breaker.onIgnore(permit);
-    else if (isFailure(outcomeOf(ctx, undefined, error))) breaker.onFailure(permit);
+    else if (judgeFailure(isFailure, ctx, undefined, error)) breaker.onFailure(permit);
     else breaker.onSuccess(permit);
     throw error;
   }
-  if (isFailure(outcomeOf(ctx, response, undefined))) breaker.onFailure(permit);
+  if (judgeFailure(isFailure, ctx, response, undefined)) breaker.onFailure(permit);
   else breaker.onSuccess(permit);
   return response;
 }

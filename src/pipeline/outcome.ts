@@ -57,8 +57,26 @@ export function outcomeOf(
 
 /** The default health judgement: network errors, timeouts, 5xx and 429 are failures. */
 export function defaultIsFailure(outcome: AttemptOutcome): boolean {
-  if (outcome.response !== undefined)
-    return outcome.response.status >= 500 || outcome.response.status === 429;
-  const code = outcome.error.code;
+  return isDefaultFailure(outcome.response, outcome.error);
+}
+
+function isDefaultFailure(response: BulwarkResponse | undefined, error: unknown): boolean {
+  if (response !== undefined) return response.status >= 500 || response.status === 429;
+  const code = (error as Partial<BulwarkError> | undefined)?.code;
   return code === 'NETWORK' || code === 'ATTEMPT_TIMEOUT' || code === 'TIMEOUT';
+}
+
+/**
+ * `isFailure(outcomeOf(ctx, response, error))`, except that the default judgement reads the
+ * status or code directly: no outcome object and no redacted URL for every call of a client that
+ * kept the default.
+ */
+export function judgeFailure(
+  isFailure: (outcome: AttemptOutcome) => boolean,
+  ctx: CallContext,
+  response: BulwarkResponse | undefined,
+  error: unknown,
+): boolean {
+  if (isFailure === defaultIsFailure) return isDefaultFailure(response, error);
+  return isFailure(outcomeOf(ctx, response, error));
 }

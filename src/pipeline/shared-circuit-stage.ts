@@ -2,7 +2,7 @@ import { circuitOpenError } from '../policies/circuit-breaker.js';
 import type { CircuitStore } from '../stores/store.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { urlOf } from './deadline-stage.js';
-import { isCallerEnded, isRejection, outcomeOf, type AttemptOutcome } from './outcome.js';
+import { isCallerEnded, isRejection, judgeFailure, type AttemptOutcome } from './outcome.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
 /** Settings of the shared circuit stage. */
@@ -50,11 +50,11 @@ async function probe(
   } catch (error) {
     // A probe that says nothing of the upstream gives the lease back at once.
     if (isRejection(error) || isCallerEnded(error)) await settings.store.open(ctx.key, 1);
-    else if (settings.isFailure(outcomeOf(ctx, undefined, error))) await reopen();
+    else if (judgeFailure(settings.isFailure, ctx, undefined, error)) await reopen();
     else await settings.store.close(ctx.key);
     throw error;
   }
-  if (settings.isFailure(outcomeOf(ctx, response, undefined))) await reopen();
+  if (judgeFailure(settings.isFailure, ctx, response, undefined)) await reopen();
   else await settings.store.close(ctx.key);
   return response;
 }
