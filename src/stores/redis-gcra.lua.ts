@@ -19,9 +19,10 @@
  * since epoch µs < 2^53), not as decimal text: Lua's only way to print a number is C's `sprintf`,
  * which cost Redis as much as a whole `redis.call` on every admission (about 2 µs of a 15 µs
  * script, measured cold at one decision in flight). A decimal value (written by hand, say) is
- * still read; anything else is replaced by an empty bucket that refills at the steady rate: never
- * an accidental admission, never a key stuck forever. `sprintf` remains only for TTLs longer than
- * the 1 s floor (long waits, holds, repairs), which the common admission does not have.
+ * still read. Anything else, or a number that is no epoch time in µs, is replaced by an empty
+ * bucket that refills at the steady rate: never an accidental admission, never a key stuck
+ * forever. `sprintf` remains only for TTLs longer than the 1 s floor (long waits, holds,
+ * repairs), which the common admission does not have.
  */
 import { luaScript } from './redis-client.js';
 
@@ -35,14 +36,15 @@ const NOW = `local t = redis.call('TIME')
 local now = t[1] * 1000000 + t[2]
 local fmt = string.format`;
 
-// The stored TAT of KEYS[i] as a debt (max(tat − now, 0), µs); a value that is neither 8 bytes
-// nor decimal, or is NaN, becomes an empty bucket (debt B × T), written back with the TTL of a refill.
+// The stored TAT of KEYS[i] as a debt (max(tat − now, 0), µs). A value that is not a time of
+// this era in µs (2001–5138: 8 stray bytes read as a double would almost never be), NaN included,
+// becomes an empty bucket (debt B × T), written back with the TTL of a refill.
 const debtOf = (key: string, tau: string): string => `local debt = 0
   local raw = redis.call('GET', ${key})
   if raw then
     local tat
     if #raw == 8 then tat = struct.unpack('<d', raw) else tat = tonumber(raw) end
-    if not tat or tat ~= tat then
+    if not tat or not (tat > 1e15 and tat < 1e17) then
       tat = now + ${tau}
       redis.call('SET', ${key}, struct.pack('<d', tat), 'PX', fmt('%d', math.ceil(${tau} / 1000)))
     end

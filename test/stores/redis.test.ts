@@ -192,7 +192,7 @@ void describe('redisStore on a real redis-server', redisTestOptions(), () => {
   void test('a value that is not a number reads as an empty bucket and heals', async () => {
     const nan = Buffer.alloc(8);
     nan.writeDoubleLE(Number.NaN);
-    for (const [i, garbage] of ['garbage', nan].entries()) {
+    for (const [i, garbage] of ['garbage', nan, 'garbage!', '0'].entries()) {
       await io.set(`bad:{k${i}}:rl`, garbage);
       const store = redisStore({ client: io, prefix: 'bad' });
       const decision = await store.take({ key: `k${i}`, params: perSecond(10), maxWaitMs: 0 });
