@@ -1,7 +1,7 @@
 import { BulwarkError } from '../errors.js';
 import { Attempt, type Transport } from '../transport/attempt.js';
 import type { BulwarkResponse } from '../client/response.js';
-import { budgetError } from './cancel.js';
+import { budgetError, cancelCall } from './cancel.js';
 import { urlOf } from './deadline-stage.js';
 import type { CallContext, Next } from './types.js';
 
@@ -24,7 +24,14 @@ export function createAttemptStage(transport: Transport, options: AttemptStageOp
     ctx.attempts++;
     if (ctx.deadline !== Number.POSITIVE_INFINITY) {
       const remaining = Math.floor(ctx.deadline - clock.now());
-      if (remaining <= 0) return Promise.reject(budgetError(ctx, urlOf(ctx)));
+      if (remaining <= 0) {
+        // Cancelled as well, so the call's own deadline timer (due within the millisecond) finds
+        // it settled and does not report the same deadline twice.
+        const spent = budgetError(ctx, urlOf(ctx));
+        ctx.runtime.events.deadlineExceeded(ctx, 'before-send');
+        cancelCall(ctx, spent);
+        return Promise.reject(spent);
+      }
       if (deadlineHeader !== false) ctx.headers[deadlineHeader] = String(remaining);
     }
     const attempt = new Attempt(ctx, ctx.attempts, ctx.headers);

@@ -20,6 +20,13 @@ export function cancelCall(ctx: CallContext, reason: BulwarkError): void {
 
 const forksOf = new WeakMap<CallContext, CallContext[]>();
 
+/** True while an attempt of the call (or of one of its hedges) is on the wire or reading its body. */
+export function hasLiveAttempt(ctx: CallContext): boolean {
+  if (ctx.live !== undefined) return true;
+  const forks = forksOf.get(ctx);
+  return forks !== undefined && forks.some(hasLiveAttempt);
+}
+
 /**
  * A copy of the call for one hedged attempt: its own live attempts and cancellation, while
  * cancelling the call (timeout, caller abort) still reaches the fork's attempt.

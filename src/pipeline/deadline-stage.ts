@@ -1,5 +1,5 @@
 import type { BulwarkResponse } from '../client/response.js';
-import { abortedError, budgetError, cancelCall } from './cancel.js';
+import { abortedError, budgetError, cancelCall, hasLiveAttempt } from './cancel.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
 /**
@@ -18,12 +18,15 @@ async function guarded(ctx: CallContext, next: Next): Promise<BulwarkResponse> {
   if (signal?.aborted === true) throw abortedError(ctx, urlOf(ctx));
   const remaining = ctx.deadline - clock.now();
   // An expired budget sends nothing.
-  if (remaining <= 0) throw budgetError(ctx, urlOf(ctx));
+  if (remaining <= 0) {
+    ctx.runtime.events.deadlineExceeded(ctx, 'before-send');
+    throw budgetError(ctx, urlOf(ctx));
+  }
   const timer =
     remaining === Number.POSITIVE_INFINITY
       ? undefined
       : clock.setTimeout(() => {
-          cancelCall(ctx, budgetError(ctx, urlOf(ctx)));
+          budgetSpent(ctx);
         }, remaining);
   if (signal !== undefined) watchSignal(signal, ctx);
   const cleanup = (): void => {
@@ -39,6 +42,16 @@ async function guarded(ctx: CallContext, next: Next): Promise<BulwarkResponse> {
   }
   response.source.whenSettled(cleanup);
   return response;
+}
+
+/**
+ * The budget ran out: reported as `'in-flight'` when an attempt (or a response body) was on the
+ * wire, `'before-send'` when the call was still waiting (limiter, queue) to send one.
+ */
+function budgetSpent(ctx: CallContext): void {
+  if (ctx.cancelled !== undefined) return;
+  ctx.runtime.events.deadlineExceeded(ctx, hasLiveAttempt(ctx) ? 'in-flight' : 'before-send');
+  cancelCall(ctx, budgetError(ctx, urlOf(ctx)));
 }
 
 /** The call's URL as errors and events show it: redacted with the client's lists. */
