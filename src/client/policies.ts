@@ -1,4 +1,4 @@
-import { invalidOption } from '../errors.js';
+import { invalidOption, invalidRequest } from '../errors.js';
 import { CircuitBreakers, type CircuitBreakersOptions } from '../policies/circuit-breakers.js';
 import { ConcurrencyLimiter, type ConcurrencyLimiterOptions } from '../policies/concurrency/index.js';
 import { LatencyWindow } from '../policies/latency-window.js';
@@ -11,7 +11,12 @@ import { createDedupeStage } from '../pipeline/dedupe-stage.js';
 import type { CallEvents } from '../pipeline/events.js';
 import { defaultIsFailure, type AttemptOutcome } from '../pipeline/outcome.js';
 import { createRateLimitStage, type RateLimitKey } from '../pipeline/rate-limit-stage.js';
-import { createRetryStage, type HedgingSettings } from '../pipeline/retry-stage.js';
+import {
+  createRetryStage,
+  type HedgingSettings,
+  type HttpRetrySettings,
+  type RetryOverride,
+} from '../pipeline/retry-stage.js';
 import type { Middleware } from '../pipeline/types.js';
 import { createSharedCircuitStage } from '../pipeline/shared-circuit-stage.js';
 import type { CircuitStore } from '../stores/store.js';
@@ -82,7 +87,7 @@ export interface BuiltPolicies {
   readonly retry: RetryPolicy<BulwarkResponse> | undefined;
   readonly budgets: RetryBudgets | undefined;
   /** Builds a per-request retry policy from overrides, sharing the client's budget. */
-  readonly retryFor: (override: unknown) => RetryPolicy<BulwarkResponse> | false | undefined;
+  readonly retryFor: (override: unknown) => RetryOverride;
 }
 
 const RETRY_KEYS = [
@@ -157,18 +162,20 @@ export function buildPolicies(
       budgets,
     };
   }
-  if (retry !== undefined || hedging !== undefined) {
-    const statuses = new Set(resolveStatuses(retryRaw?.statuses));
-    const shouldRetry = checkFunction('options', 'retry.shouldRetry', retryRaw?.shouldRetry) as
-      ((o: AttemptOutcome) => boolean | undefined) | undefined;
-    const policy = retry ?? makeRetry({ maxRetries: 0 }, undefined, clock, random, 'retry');
-    const usedRetry = retry;
-    stages.push({
-      name: 'retry',
-      middleware: createRetryStage(policy, { statuses, shouldRetry }, hedging),
-      inspect: () => ({ enabled: usedRetry !== undefined, budgets: budgets?.inspect() ?? [] }),
-    });
-  }
+  // Always a stage, even with `retry: false`: a request may still bring a retry of its own.
+  const clientHttp: HttpRetrySettings = {
+    statuses: new Set(resolveStatuses('options', retryRaw?.statuses)),
+    shouldRetry: checkFunction('options', 'retry.shouldRetry', retryRaw?.shouldRetry) as
+      ((o: AttemptOutcome) => boolean | undefined) | undefined,
+  };
+  const usedRetry = retry;
+  stages.push({
+    name: 'retry',
+    middleware: createRetryStage(retry, clientHttp, hedging),
+    ...(retry === undefined && hedging === undefined
+      ? {}
+      : { inspect: () => ({ enabled: usedRetry !== undefined, budgets: budgets?.inspect() ?? [] }) }),
+  });
 
   // Circuit breaker: on unless `circuitBreaker: false`.
   if (options.circuitBreaker !== false) {
@@ -262,17 +269,32 @@ export function buildPolicies(
     });
   }
 
-  const retryFor = (override: unknown): RetryPolicy<BulwarkResponse> | false | undefined => {
+  const retryFor = (override: unknown): RetryOverride => {
     if (override === undefined) return undefined;
     if (override === false) return false;
-    if (!isRecord(override)) throw invalidOption('retry', override, 'an object of retry options or false');
+    if (!isRecord(override)) throw invalidRequest('retry', override, 'an object of retry options or false');
     checkKeys(
       'request',
       'retry',
       override,
-      RETRY_KEYS.filter((k) => k !== 'budget' && k !== 'statuses' && k !== 'shouldRetry'),
+      RETRY_KEYS.filter((k) => k !== 'budget'),
     );
-    return makeRetry({ ...(retryRaw ?? {}), ...override }, budgets, clock, random, 'retry');
+    const { statuses, shouldRetry, ...timing } = override;
+    const http =
+      statuses === undefined && shouldRetry === undefined
+        ? undefined
+        : {
+            statuses:
+              statuses === undefined ? clientHttp.statuses : new Set(resolveStatuses('request', statuses)),
+            shouldRetry:
+              shouldRetry === undefined
+                ? clientHttp.shouldRetry
+                : (checkFunction('request', 'retry.shouldRetry', shouldRetry) as (
+                    o: AttemptOutcome,
+                  ) => boolean | undefined),
+          };
+    // On a client with `retry: false` there is no budget: the request's maxRetries bounds its retries.
+    return { policy: makeRetry({ ...(retryRaw ?? {}), ...timing }, budgets, clock, random, 'retry'), http };
   };
   return { stages, retry, budgets, retryFor };
 }
@@ -292,13 +314,16 @@ function makeRetry(
   );
 }
 
-function resolveStatuses(value: unknown): number[] {
+function resolveStatuses(where: 'options' | 'request', value: unknown): number[] {
   if (value === undefined) return DEFAULT_STATUSES;
   if (
     !Array.isArray(value) ||
     value.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 599)
   ) {
-    throw invalidOption('retry.statuses', value, 'an array of HTTP status codes (100–599)');
+    const allowed = 'an array of HTTP status codes (100–599)';
+    throw where === 'options'
+      ? invalidOption('retry.statuses', value, allowed)
+      : invalidRequest('retry.statuses', value, allowed);
   }
   return value as number[];
 }

@@ -5,8 +5,8 @@ import type { TimeoutOptions } from './options.js';
 import type { PathParams, QueryInit } from './url.js';
 
 /**
- * Options of one request. Policy overrides apply to this call only: `retry` merges its backoff
- * and limits over the client's (the retry budget stays shared), `circuitBreaker` and
+ * Options of one request. Policy overrides apply to this call only: `retry` merges its backoff,
+ * limits, statuses and `shouldRetry` over the client's (the retry budget stays shared), `circuitBreaker` and
  * `rateLimit` can be bypassed with `false` or adjusted (`isFailure`; `key`, `cost`, `strategy`,
  * `maxWait`). What belongs to shared state (a circuit's thresholds, a bucket's rate) stays the client's.
  */
@@ -44,7 +44,11 @@ export interface RequestOptions {
   key?: string;
   /** Reject 4xx/5xx with `HTTP_STATUS`. @default the client's */
   throwHttpErrors?: boolean;
-  /** This call's retry: `maxRetries`, `baseDelay`, `maxDelay`, `jitter`, `throttledBaseDelay`, `maxRetryAfter`; or `false`. */
+  /**
+   * This call's retry, merged over the client's: `maxRetries`, `baseDelay`, `maxDelay`, `jitter`,
+   * `throttledBaseDelay`, `maxRetryAfter`, `statuses`, `shouldRetry`; or `false`. Works on a client
+   * with `retry: false` too (then without a budget). The retry budget stays the client's.
+   */
   retry?:
     | {
         maxRetries?: number;
@@ -53,6 +57,8 @@ export interface RequestOptions {
         jitter?: 'full' | 'equal' | 'none';
         throttledBaseDelay?: number;
         maxRetryAfter?: number;
+        statuses?: readonly number[];
+        shouldRetry?: (outcome: AttemptOutcome) => boolean | undefined;
       }
     | false;
   /**

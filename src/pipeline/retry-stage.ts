@@ -34,8 +34,14 @@ export interface HedgingSettings {
   readonly budgets: RetryBudgets | undefined;
 }
 
-/** Per-call retry: `false` disables it; a policy built from the request's overrides replaces the client's. */
-export type RetryOverride = RetryPolicy<BulwarkResponse> | false | undefined;
+/** A request's own retry: a policy from its overrides, and its own statuses or `shouldRetry` when given. */
+export interface RetryCallOverride {
+  readonly policy: RetryPolicy<BulwarkResponse>;
+  readonly http: HttpRetrySettings | undefined;
+}
+
+/** Per-call retry: `false` disables it; a request's overrides replace the client's. */
+export type RetryOverride = RetryCallOverride | false | undefined;
 
 const THROTTLING = new Set([429, 503]);
 
@@ -47,14 +53,20 @@ const THROTTLING = new Set([429, 503]);
  * caller's abort, the call's own timeout or deadline. Discarded responses are drained.
  */
 export function createRetryStage(
-  policy: RetryPolicy<BulwarkResponse>,
-  http: HttpRetrySettings,
+  policy: RetryPolicy<BulwarkResponse> | undefined,
+  clientHttp: HttpRetrySettings,
   hedging: HedgingSettings | undefined,
 ): Middleware {
   return (ctx, next) => {
     const override = ctx.policies.retry as RetryOverride;
-    if (override === false) return hedging === undefined ? next(ctx) : hedged(ctx, next, hedging);
-    const chosen = override ?? policy;
+    // No retry for this call: the request said false, or the client has none and the request brings none.
+    const own = override === false ? undefined : override;
+    const candidate = override === false ? undefined : (own?.policy ?? policy);
+    if (candidate === undefined) {
+      return hedging === undefined || !ctx.idempotent ? next(ctx) : hedged(ctx, next, hedging);
+    }
+    const chosen = candidate;
+    const http = own?.http ?? clientHttp;
     const attempt =
       hedging === undefined || !ctx.idempotent ? next : (c: CallContext) => hedged(c, next, hedging);
     // The first attempt runs outside the policy: most calls succeed, and only an answer that

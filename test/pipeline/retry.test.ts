@@ -120,6 +120,61 @@ describe('retry through the client (virtual clock)', () => {
     assert.equal((await p).attempts, 2);
   });
 
+  test("a request's own statuses and shouldRetry replace the client's for that call only", async () => {
+    const { clock, mock, client } = setup({ retry: { maxRetries: 2 } });
+    // An eventually consistent read: this call retries a 404, the client does not.
+    mock.on('GET', '/fresh').sequence([404, 404, { status: 200, body: 'there' }]);
+    const fresh = client.get('/fresh', { retry: { statuses: [404] } });
+    await clock.runAll();
+    assert.equal((await fresh).attempts, 3);
+    mock.on('GET', '/plain').sequence([404, 200]);
+    const plain = client.get('/plain');
+    await clock.runAll();
+    assert.equal((await plain).status, 404, 'the client still returns a 404 at once');
+    // shouldRetry for one call: stop on the first 503.
+    mock.on('GET', '/once').reply(503);
+    const once = client.get('/once', { retry: { shouldRetry: () => false } });
+    await clock.runAll();
+    assert.equal((await once).attempts, 1);
+    // Statuses with the client's other settings kept (maxRetries 2 → 3 attempts at most).
+    mock.on('GET', '/gone').reply(410);
+    const gone = client.get('/gone', { retry: { statuses: [410] } });
+    await clock.runAll();
+    assert.equal((await gone).attempts, 3);
+  });
+
+  test('a request brings a retry of its own to a client with retry: false (no budget)', async () => {
+    const { clock, mock, client } = setup({ retry: false });
+    mock.on('GET', '/x').reply(503);
+    const plain = client.get('/x');
+    await clock.runAll();
+    assert.equal((await plain).attempts, 1);
+    const retried = client.get('/x', { retry: { maxRetries: 2 } });
+    await clock.runAll();
+    assert.equal((await retried).attempts, 3);
+    // Still never a non-idempotent request sent twice.
+    mock.on('POST', '/charge').reply(503);
+    const charge = client.post('/charge', { json: {}, retry: { maxRetries: 2 } });
+    await clock.runAll();
+    assert.equal((await charge).attempts, 1);
+  });
+
+  test('bad per-request statuses or shouldRetry: INVALID_REQUEST naming the option, nothing sent', async () => {
+    const { mock, client } = setup();
+    mock.on('GET', '/x').reply(200);
+    for (const [retry, path] of [
+      [{ statuses: [99] }, 'retry.statuses'],
+      [{ statuses: '503' }, 'retry.statuses'],
+      [{ shouldRetry: 'yes' }, 'retry.shouldRetry'],
+      [{ budget: false }, 'retry'],
+    ] as const) {
+      const error = await client.get('/x', { retry } as never).catch((e: unknown) => e);
+      assertCode(error, 'INVALID_REQUEST');
+      assert.ok(isBulwarkError(error) && error.message.includes(path), String(error));
+    }
+    assert.equal(mock.calls.length, 0);
+  });
+
   test('CIRCUIT_OPEN and the caller abort are never retried', async () => {
     const { clock, mock, client } = setup({ circuitBreaker: { failureThreshold: 1, failureRatio: false } });
     mock.on('GET', '/x').reply(500);
