@@ -113,9 +113,11 @@ export class Client implements AsyncDisposable {
     }
     response.attempts = ctx.attempts;
     if (ctx.policies.throwHttpErrors && response.status >= 400) {
-      throw new BulwarkError('HTTP_STATUS', `${ctx.method} ${response.url} answered ${response.status}.`, {
+      // The final URL (after redirects), redacted like every URL an error carries.
+      const url = ctx.runtime.events.redactor.url(response.url);
+      throw new BulwarkError('HTTP_STATUS', `${ctx.method} ${url} answered ${response.status}.`, {
         method: ctx.method,
-        url: response.url,
+        url,
         response,
         attempts: ctx.attempts,
       });

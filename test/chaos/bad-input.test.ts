@@ -35,7 +35,7 @@ function client(options: ClientOptions = {}): Client {
 
 before(async () => {
   server = await countingServer((req, res) => {
-    if (req.url === '/500') res.statusCode = 500;
+    if (req.url?.split('?')[0] === '/500') res.statusCode = 500;
     if (req.url === '/big') res.end('x'.repeat(5_000));
     else if (req.url === '/ftp') {
       res.writeHead(302, { location: 'ftp://127.0.0.1/' });
@@ -139,7 +139,8 @@ describe('credentials in a URL', () => {
   const user = 'alice-user';
   const password = 'pw-8c1f-not-for-logs';
   const basic = Buffer.from(`${user}:${password}`).toString('base64');
-  const leaks = (text: string): string[] => [user, password, basic].filter((s) => text.includes(s));
+  const token = 'tok-5ec7e7-not-for-logs';
+  const leaks = (text: string): string[] => [user, password, basic, token].filter((s) => text.includes(s));
 
   test('are sent as Basic auth but never appear in an error message or a log line', async () => {
     const { lines, logger } = capturingLogger();
@@ -168,7 +169,7 @@ describe('credentials in a URL', () => {
 
       // Thunks: each call starts only when awaited, so no rejection waits unobserved.
       const failures: [BulwarkError['code'], () => Promise<unknown>][] = [
-        ['NETWORK', () => c.request({ url: withCreds(refused.url, '/down') })],
+        ['NETWORK', () => c.request({ url: withCreds(refused.url, `/down?access_token=${token}`) })],
         [
           'ATTEMPT_TIMEOUT',
           () =>
@@ -178,7 +179,12 @@ describe('credentials in a URL', () => {
         ['RESPONSE_TOO_LARGE', () => c.request({ url: withCreds(server.url, '/big') })],
         [
           'HTTP_STATUS',
-          () => c.request({ url: withCreds(server.url, '/500'), throwHttpErrors: true, retry: false }),
+          () =>
+            c.request({
+              url: withCreds(server.url, `/500?access_token=${token}`),
+              throwHttpErrors: true,
+              retry: false,
+            }),
         ],
         [
           'BLOCKED_DESTINATION',
