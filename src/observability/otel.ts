@@ -353,8 +353,14 @@ class OtelTelemetry implements Telemetry {
     });
   }
 
-  timeout(handle: Handle, code: TimeoutCode, timeoutMs: number): void {
-    this.event(handle, 'bulwark.timeout', { 'error.type': code, 'bulwark.timeout_ms': timeoutMs });
+  timeout(handle: Handle, code: TimeoutCode, timeoutMs: number | undefined): void {
+    this.event(
+      handle,
+      'bulwark.timeout',
+      timeoutMs === undefined
+        ? { 'error.type': code }
+        : { 'error.type': code, 'bulwark.timeout_ms': timeoutMs },
+    );
   }
 
   redirect(handle: Handle, status: number, location: string, count: number): void {

@@ -129,8 +129,8 @@ export interface Telemetry {
     limit: number,
     inflight: number,
   ): void;
-  /** A timeout or deadline fired. */
-  timeout(span: CallSpan | AttemptSpan | undefined, code: TimeoutCode, timeoutMs: number): void;
+  /** A timeout or deadline fired; `timeoutMs` is undefined for a deadline (it has no duration). */
+  timeout(span: CallSpan | AttemptSpan | undefined, code: TimeoutCode, timeoutMs: number | undefined): void;
   /** A redirect is being followed; `location` is redacted here; `count` from 1. */
   redirect(span: CallSpan | AttemptSpan | undefined, status: number, location: string, count: number): void;
 

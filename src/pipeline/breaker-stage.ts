@@ -1,6 +1,5 @@
 import { circuitOpenError } from '../policies/circuit-breaker.js';
 import type { CircuitBreakers } from '../policies/circuit-breakers.js';
-import { publishCircuit } from '../observability/channels.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { urlOf } from './deadline-stage.js';
 import {
@@ -47,15 +46,6 @@ async function guarded(
     const error = circuitOpenError(ctx.key, permit.retryAfterMs);
     error.method = ctx.method;
     error.url = urlOf(ctx);
-    publishCircuit({
-      type: 'rejected',
-      client: ctx.runtime.name,
-      correlationId: ctx.correlationId,
-      method: ctx.method,
-      url: error.url,
-      key: ctx.key,
-      retryAfterMs: permit.retryAfterMs,
-    });
     ctx.runtime.events.circuitRejected(ctx, permit.retryAfterMs, error);
     throw error;
   }

@@ -146,7 +146,8 @@ export class CallEvents {
     const code = (error as BulwarkError | undefined)?.code;
     // The event must reach the span before it ends: an ended span drops events.
     if (code === 'ATTEMPT_TIMEOUT' || code === 'TIMEOUT' || code === 'DEADLINE_EXCEEDED') {
-      this.telemetry.timeout(span, code, (error as BulwarkError).timeoutMs ?? 0);
+      // A deadline has no duration of its own: the attribute is left out rather than reading 0.
+      this.telemetry.timeout(span, code, (error as BulwarkError).timeoutMs);
     }
     this.telemetry.endAttempt(span, response?.status, error);
     const durationMs = ctx.runtime.clock.now() - attempt.startedAt;
@@ -212,7 +213,17 @@ export class CallEvents {
     }
   }
 
+  /** An open circuit (local or shared through a store) refused the call: channel, span, metric, log. */
   circuitRejected(ctx: CallContext, retryAfterMs: number, error: BulwarkError): void {
+    publishCircuit({
+      client: this.#client,
+      type: 'rejected',
+      correlationId: ctx.correlationId,
+      method: ctx.method,
+      url: error.url ?? this.url(ctx),
+      key: ctx.key,
+      retryAfterMs,
+    });
     this.telemetry.circuitRejected(ctx.span as CallSpan | undefined, ctx.key, retryAfterMs);
     this.rejected(ctx, error);
   }
@@ -316,15 +327,26 @@ export class CallEvents {
     this.telemetry.hedge(ctx.span as CallSpan | undefined, ctx.key, hedge, delayMs);
   }
 
+  /** A redirect followed from `from` (the hop that answered 3xx, not the call's first URL). */
   redirect(
     ctx: CallContext,
+    from: string,
     status: number,
     location: string,
     count: number,
     droppedHeaders: readonly string[],
   ): void {
     const redacted = this.redactor.url(location);
-    publishRedirect({ ...this.#fields(ctx), status, location: redacted, count, droppedHeaders });
+    publishRedirect({
+      client: this.#client,
+      correlationId: ctx.correlationId,
+      method: ctx.method,
+      url: this.redactor.url(from),
+      status,
+      location: redacted,
+      count,
+      droppedHeaders,
+    });
     this.telemetry.redirect(ctx.span as CallSpan | undefined, status, redacted, count);
   }
 }

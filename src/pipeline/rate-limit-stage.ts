@@ -79,7 +79,11 @@ async function sendAndLearn(
   const now = ctx.runtime.clock.now();
   const headers = response.headers;
   let holdMs: number | undefined;
-  if (response.status === 429) holdMs = retryHintFromHeaders(headers, now)?.delayMs;
+  if (response.status === 429) {
+    holdMs = retryHintFromHeaders(headers, now)?.delayMs;
+    // A 429 says the quota is spent: nothing remains until the hint's reset.
+    if (holdMs !== undefined) ctx.runtime.events.rateLimitHint(bucket, 0, holdMs);
+  }
   if (holdMs === undefined) {
     const state = rateLimitStateFromHeaders(headers, now);
     if (state !== undefined && state.remaining <= 0 && state.resetMs !== undefined) holdMs = state.resetMs;

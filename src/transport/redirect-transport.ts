@@ -61,6 +61,7 @@ export function withRedirects(inner: Transport, settings: RedirectSettings): Tra
         : [];
       current.ctx.runtime.events.redirect(
         current.ctx,
+        current.origin + current.path,
         response.status,
         decision.url.href,
         current.redirects + 1,

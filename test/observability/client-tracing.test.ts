@@ -271,6 +271,24 @@ describe('spans of a call through the client', () => {
     assert.equal(callSpan().attributes['error.type'], 'ATTEMPT_TIMEOUT');
   });
 
+  test('a deadline: the bulwark.timeout event carries error.type and no bulwark.timeout_ms (a deadline is no duration)', async () => {
+    const clock = createVirtualClock();
+    const users = make({ clock, retry: false, timeout: { attempt: 10_000, total: 20_000 } });
+    const reached = new Promise<void>((resolve) => {
+      hang = resolve;
+    });
+    const settled = users.get('/hang', { deadline: 1_500 }).then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e,
+    );
+    await reached;
+    await clock.advance(1_500);
+    assert.ok(isBulwarkError(await settled, 'DEADLINE_EXCEEDED'));
+    const [attempt] = attemptSpans();
+    const timeout = attempt?.events.find((e) => e.name === 'bulwark.timeout');
+    assert.deepEqual(timeout?.attributes, { 'error.type': 'DEADLINE_EXCEEDED' });
+  });
+
   test('the caller aborting leaves both spans UNSET, without error.type', async () => {
     const users = make();
     const controller = new AbortController();
