@@ -35,6 +35,8 @@ export function createRateLimitStage(limiter: RateLimiter, key: RateLimitKey | u
     const clock = ctx.runtime.clock;
     const started = clock.now();
     let wait: Promise<void> | undefined;
+    // A promise is not always a wait: a shared store (Redis) answers every decision through one.
+    let waited = false;
     try {
       wait = limiter.acquire(bucket, {
         signal: ctx.signal,
@@ -42,6 +44,9 @@ export function createRateLimitStage(limiter: RateLimiter, key: RateLimitKey | u
         cost: override?.cost,
         strategy: override?.strategy,
         maxWait: override?.maxWait,
+        onWait: () => {
+          waited = true;
+        },
       });
     } catch (error) {
       return Promise.reject(decorate(ctx, bucket, error));
@@ -49,7 +54,7 @@ export function createRateLimitStage(limiter: RateLimiter, key: RateLimitKey | u
     if (wait === undefined) return sendAndLearn(ctx, next, limiter, bucket);
     return wait.then(
       () => {
-        ctx.runtime.events.rateLimitWait(ctx, bucket, clock.now() - started);
+        if (waited) ctx.runtime.events.rateLimitWait(ctx, bucket, clock.now() - started);
         return sendAndLearn(ctx, next, limiter, bucket);
       },
       (error: unknown) => {

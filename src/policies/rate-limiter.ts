@@ -92,6 +92,12 @@ export interface AcquireOptions {
    * @default the limiter's `maxWait`
    */
   readonly maxWait?: number | undefined;
+  /**
+   * Told, with the wait in ms, when this call must wait for its slot (before the wait starts).
+   * With a store that answers through promises (Redis) the returned promise alone cannot say
+   * whether the call waited or only asked.
+   */
+  readonly onWait?: ((waitMs: number) => void) | undefined;
 }
 
 /** A bucket as inspect shows it. */
@@ -241,11 +247,12 @@ export class RateLimiter {
       return Promise.reject(error instanceof Error ? error : new Error(String(error), { cause: error }));
     }
     if (isPromiseLike(decision)) {
+      const onWait = options?.onWait;
       return Promise.resolve(decision).then((d) =>
-        this.#settle(key, d, maxWaitMs, limitMs, strategy, signal),
+        this.#settle(key, d, maxWaitMs, limitMs, strategy, signal, onWait),
       );
     }
-    return this.#settle(key, decision, maxWaitMs, limitMs, strategy, signal);
+    return this.#settle(key, decision, maxWaitMs, limitMs, strategy, signal, options?.onWait);
   }
 
   /** The longest wait of a call with its own `strategy` or `maxWait`, or the error that names the bad one. */
@@ -311,10 +318,12 @@ export class RateLimiter {
     limitMs: number,
     strategy: RateLimitStrategy,
     signal: AbortSignal | undefined,
+    onWait: ((waitMs: number) => void) | undefined,
   ): Promise<void> | undefined {
     if (decision.allowed) {
       if (decision.waitMs <= 0) return undefined;
       this.#onEvent?.({ type: 'wait', key, waitMs: decision.waitMs });
+      onWait?.(decision.waitMs);
       return this.#clock.sleep(decision.waitMs, signal);
     }
     const retryAfterMs = decision.retryAfterMs;

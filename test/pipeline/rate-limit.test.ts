@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { isBulwarkError, withDeadline, type BulwarkError } from '../../src/index.js';
 import type { RateLimitMessage } from '../../src/observability/channels.js';
 import type { RateLimiterSnapshot } from '../../src/policies/rate-limiter.js';
-import type { MockReply } from '../../src/testing/index.js';
+import { MemoryStore } from '../../src/stores/memory.js';
+import type { RateLimitStore } from '../../src/stores/store.js';
+import { createVirtualClock, type MockReply } from '../../src/testing/index.js';
 import { captureChannel } from '../helpers/channel-capture.js';
 import { ORIGIN, virtualClient } from '../helpers/virtual-client.js';
 import { assertCode } from '../helpers/assert-error.js';
@@ -313,6 +315,34 @@ describe('bulwark:rate-limit diagnostics channel', () => {
   const messages = capture.messages;
   afterEach(() => {
     capture.stop();
+  });
+
+  test("a store that answers through promises (like Redis): an admission publishes no 'wait', a real wait does", async () => {
+    capture.start();
+    const clock = createVirtualClock();
+    const memory = new MemoryStore({ clock });
+    // Every decision through a promise, as the Redis store answers.
+    const asyncStore: RateLimitStore = {
+      take: (request) => Promise.resolve(memory.take(request)),
+      hold: (key, params, forMs) => Promise.resolve(memory.hold(key, params, forMs)),
+    };
+    const { mock, client } = virtualClient({
+      name: 'async-store',
+      clock,
+      rateLimit: { requests: 10, per: 'second', burst: 2, store: asyncStore },
+    });
+    mock.on('GET', '/x').reply(200);
+    await client.get('/x');
+    await client.get('/x');
+    const third = client.get('/x');
+    await clock.runAll();
+    assert.equal((await third).status, 200);
+    const mine = messages.filter((m) => m.client === 'async-store');
+    assert.deepEqual(
+      mine.map((m) => m.type),
+      ['wait'],
+      'two admissions, then one wait of one interval',
+    );
   });
 
   test('publishes waits, refusals and server hints', async () => {
