@@ -246,7 +246,15 @@ export function buildPolicies(
       throw invalidOption('rateLimit.key', key, 'a string or a function of the request returning a string');
     }
     delete raw.key;
-    const limiter = new RateLimiter({ ...(raw as unknown as RateLimiterOptions), clock });
+    const limiter = new RateLimiter({
+      ...(raw as unknown as RateLimiterOptions),
+      clock,
+      onEvent: (event) => {
+        if (event.type === 'store-error' && event.fallback !== undefined) {
+          events.rateLimitStoreError(event.key, event.fallback, event.error);
+        }
+      },
+    });
     stages.push({
       name: 'rateLimit',
       middleware: createRateLimitStage(limiter, key as RateLimitKey | undefined),

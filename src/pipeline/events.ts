@@ -295,6 +295,18 @@ export class CallEvents {
     this.rejected(ctx, error);
   }
 
+  /** The shared store failed on a decision and `onStoreError` decided (the error's code, never its message). */
+  rateLimitStoreError(key: string, fallback: 'local' | 'open' | 'closed', error: unknown): void {
+    const code = (error as { code?: unknown } | null)?.code;
+    publishRateLimit({
+      client: this.#client,
+      type: 'store-error',
+      key,
+      fallback,
+      code: typeof code === 'string' ? code : errorName(error),
+    });
+  }
+
   rateLimitHint(key: string, remaining: number | undefined, resetMs: number): void {
     publishRateLimit({ client: this.#client, type: 'hint', key, remaining, resetMs });
   }
@@ -349,6 +361,11 @@ export class CallEvents {
     });
     this.telemetry.redirect(ctx.span as CallSpan | undefined, status, redacted, count);
   }
+}
+
+/** A code for an error that has none: its class name (`StoreTimeoutError`), never its message. */
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
 }
 
 function channelState(state: string): 'closed' | 'half-open' | 'open' {

@@ -33,8 +33,16 @@ export type RateLimitStrategy = 'wait' | 'error';
 export type RateLimitEvent =
   | { readonly type: 'wait'; readonly key: string; readonly waitMs: number }
   | { readonly type: 'rejected'; readonly key: string; readonly retryAfterMs: number }
-  /** `hold()` could not reach the store (the hint is lost; the limit itself still holds). */
-  | { readonly type: 'store-error'; readonly key: string; readonly error: unknown };
+  /**
+   * The store failed: on a decision, which a fallback store then made by `onStoreError` (`fallback`
+   * set); or on `hold()` (the hint is lost; the limit itself still holds).
+   */
+  | {
+      readonly type: 'store-error';
+      readonly key: string;
+      readonly error: unknown;
+      readonly fallback?: 'local' | 'open' | 'closed';
+    };
 
 /** Options of {@link RateLimiter} (the client's `rateLimit` option). */
 export interface RateLimiterOptions {
@@ -320,6 +328,10 @@ export class RateLimiter {
     signal: AbortSignal | undefined,
     onWait: ((waitMs: number) => void) | undefined,
   ): Promise<void> | undefined {
+    const failed = decision.storeError;
+    if (failed !== undefined) {
+      this.#onEvent?.({ type: 'store-error', key, error: failed.error, fallback: failed.fallback });
+    }
     if (decision.allowed) {
       if (decision.waitMs <= 0) return undefined;
       this.#onEvent?.({ type: 'wait', key, waitMs: decision.waitMs });

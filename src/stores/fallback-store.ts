@@ -73,6 +73,10 @@ export interface FallbackStore extends RateLimitStore {
 
 const POSITIVE_MS = 'a positive number of milliseconds';
 
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Partial<Promise<T>> | null)?.then === 'function';
+}
+
 function hasTakeInto(store: RateLimitStore): store is CallbackRateLimitStore {
   return typeof (store as Partial<CallbackRateLimitStore>).takeInto === 'function';
 }
@@ -126,11 +130,22 @@ export function fallbackStore(primary: RateLimitStore, options: FallbackStoreOpt
     new Promise((resolve, reject) => {
       const fail = (error: Error): void => {
         health.failure(error);
+        // The decision says the shared store failed on it, for the limiter's `store-error` event.
+        const storeError = { fallback: mode, error };
+        let decided: RateLimitDecision | Promise<RateLimitDecision>;
         try {
-          resolve(decideWithout(request));
+          decided = decideWithout(request);
         } catch (thrown) {
           reject(asError(thrown));
+          return;
         }
+        if (!isPromise(decided)) {
+          resolve({ ...decided, storeError });
+          return;
+        }
+        decided.then((decision) => {
+          resolve({ ...decision, storeError });
+        }, reject);
       };
       const pending = deadlines.track(() => {
         fail(new StoreTimeoutError(timeoutMs));

@@ -14,9 +14,17 @@ export interface GcraParams {
 /** One decision of the limiter. */
 export type RateLimitDecision =
   /** Admitted: the caller may send after `waitMs` (0 = now). The slot is reserved. */
-  | { readonly allowed: true; readonly waitMs: number; readonly remaining: number }
-  /** Refused: the next slot frees in `retryAfterMs`. Nothing was reserved. */
-  | { readonly allowed: false; readonly retryAfterMs: number; readonly remaining: number };
+  (
+    | { readonly allowed: true; readonly waitMs: number; readonly remaining: number }
+    /** Refused: the next slot frees in `retryAfterMs`. Nothing was reserved. */
+    | { readonly allowed: false; readonly retryAfterMs: number; readonly remaining: number }
+  ) & {
+    /**
+     * Set by a fallback store when its shared store failed on this very decision and `onStoreError`
+     * decided instead: the mode and the failure (for metrics and the `bulwark:rate-limit` channel).
+     */
+    readonly storeError?: { readonly fallback: 'local' | 'open' | 'closed'; readonly error: Error };
+  };
 
 /** A request for a slot. */
 export interface TakeRequest {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { isBulwarkError, withDeadline, type BulwarkError } from '../../src/index.js';
 import type { RateLimitMessage } from '../../src/observability/channels.js';
 import type { RateLimiterSnapshot } from '../../src/policies/rate-limiter.js';
+import { fallbackStore } from '../../src/stores/fallback-store.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import type { RateLimitStore } from '../../src/stores/store.js';
 import { createVirtualClock, type MockReply } from '../../src/testing/index.js';
@@ -315,6 +316,44 @@ describe('bulwark:rate-limit diagnostics channel', () => {
   const messages = capture.messages;
   afterEach(() => {
     capture.stop();
+  });
+
+  test("'store-error' when the shared store fails on a decision: the fallback and the error's code, never its message", async () => {
+    capture.start();
+    const clock = createVirtualClock();
+    let failures = 0;
+    const down: RateLimitStore = {
+      take: () => {
+        failures++;
+        return Promise.reject(
+          Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:6379 password=hunter2'), {
+            code: 'ECONNREFUSED',
+          }),
+        );
+      },
+      hold: () => Promise.resolve(),
+    };
+    const store = fallbackStore(down, {
+      onStoreError: 'open',
+      clock,
+      probeIntervalMs: 1_000,
+      logger: { warn: () => undefined },
+    });
+    const { mock, client } = virtualClient({
+      name: 'shared-quota',
+      clock,
+      rateLimit: { requests: 10, per: 'second', store },
+    });
+    mock.on('GET', '/x').reply(200);
+    assert.equal((await client.get('/x')).status, 200, "'open' admits");
+    // While the store is down, decisions skip it: no failure, no message.
+    assert.equal((await client.get('/x')).status, 200);
+    const mine = messages.filter((m) => m.client === 'shared-quota');
+    assert.deepEqual(mine, [
+      { client: 'shared-quota', type: 'store-error', key: ORIGIN, fallback: 'open', code: 'ECONNREFUSED' },
+    ]);
+    assert.equal(failures, 1);
+    assert.doesNotMatch(JSON.stringify(mine), /hunter2|10\.0\.0\.7/);
   });
 
   test("a store that answers through promises (like Redis): an admission publishes no 'wait', a real wait does", async () => {

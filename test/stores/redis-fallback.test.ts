@@ -110,7 +110,16 @@ void describe('fallbackStore (onStoreError)', () => {
   void test("'open' admits everything while the store is down", async () => {
     const { primary, store } = setup('open');
     primary.set('fail');
-    for (let i = 0; i < 10; i++) {
+    // The decision the store failed on says so (for the limiter's 'store-error'); the next ones
+    // skip the store while it is down.
+    const first = await store.take({ ...request, cost: 1 });
+    assert.equal(first.storeError?.fallback, 'open');
+    assert.equal(first.storeError.error.message, 'ECONNREFUSED');
+    assert.deepEqual(
+      { ...first, storeError: undefined },
+      { allowed: true, waitMs: 0, remaining: 1, storeError: undefined },
+    );
+    for (let i = 0; i < 9; i++) {
       assert.deepEqual(await store.take({ ...request, cost: 1 }), { allowed: true, waitMs: 0, remaining: 1 });
     }
   });
@@ -118,7 +127,9 @@ void describe('fallbackStore (onStoreError)', () => {
   void test("'closed' refuses everything, retryAfter pointing at the next trial", async () => {
     const { clock, primary, store } = setup('closed');
     primary.set('fail');
-    assert.deepEqual(await store.take(request), { allowed: false, retryAfterMs: 1_000, remaining: 0 });
+    const { storeError, ...refused } = await store.take(request);
+    assert.equal(storeError?.fallback, 'closed');
+    assert.deepEqual(refused, { allowed: false, retryAfterMs: 1_000, remaining: 0 });
     await clock.advance(400);
     assert.deepEqual(await store.take(request), { allowed: false, retryAfterMs: 600, remaining: 0 });
     primary.set('ok');
