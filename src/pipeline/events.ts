@@ -46,19 +46,17 @@ export class CallEvents {
     this.observeAttempts = telemetry.enabled || levelEnabled(log.logger, 'info', log.level);
   }
 
-  /** A breaker changed state (channel + metric). */
-  circuitTransition(key: string, from: string, to: string): void {
+  /** A breaker changed state (channel + metric); `failureRatio` and `openMs` when it opened. */
+  circuitTransition(
+    key: string,
+    from: string,
+    to: string,
+    failureRatio: number | undefined,
+    openMs: number | undefined,
+  ): void {
     const f = channelState(from);
     const t = channelState(to);
-    publishCircuit({
-      client: this.#client,
-      type: 'transition',
-      key,
-      from: f,
-      to: t,
-      failureRatio: undefined,
-      openMs: undefined,
-    });
+    publishCircuit({ client: this.#client, type: 'transition', key, from: f, to: t, failureRatio, openMs });
     this.telemetry.circuitTransition(key, f, t);
     if (levelEnabled(this.log.logger, 'warn', this.log.level)) {
       try {

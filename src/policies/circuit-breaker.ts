@@ -55,6 +55,10 @@ export interface CircuitStateChange {
   readonly reason: CircuitChangeReason;
   /** Clock ms of the change. */
   readonly at: number;
+  /** On opening after failures: the window's failure ratio then (0–1). */
+  readonly failureRatio?: number;
+  /** On opening: how long the circuit stays open, ms. */
+  readonly openMs?: number;
 }
 
 /** Admission: send the call, then report it with exactly one of `onSuccess/onFailure/onIgnore/release`. */
@@ -321,7 +325,20 @@ export class CircuitBreaker {
     this.#closedPermit = NO_PERMIT;
     this.#probes.length = 0;
     this.#openUntil = now + this.#openMs;
-    this.#transition(OPEN, reason, now);
+    const { failures, calls } = this.#window;
+    const from = this.#state;
+    this.#state = OPEN;
+    this.#options.onStateChange?.({
+      key: this.key,
+      from: NAMES[from],
+      to: 'open',
+      reason,
+      at: now,
+      ...(reason === 'failure-threshold' || reason === 'failure-ratio'
+        ? { failureRatio: calls > 0 ? failures / calls : 0 }
+        : {}),
+      openMs: this.#openMs,
+    });
   }
 
   #close(now: number, reason: CircuitChangeReason): void {

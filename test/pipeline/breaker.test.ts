@@ -356,6 +356,18 @@ describe('bulwark:circuit diagnostics channel', () => {
         'half-open→closed',
       ],
     );
+    // Openings say why and for how long (the failed probe doubles the open period); others do not.
+    assert.deepEqual(
+      mine.map((m) => (m.type === 'transition' ? [m.to, m.failureRatio, m.openMs] : m.type)),
+      [
+        ['open', 1, 1_000],
+        'rejected',
+        ['half-open', undefined, undefined],
+        ['open', undefined, 2_000],
+        ['half-open', undefined, undefined],
+        ['closed', undefined, undefined],
+      ],
+    );
     const rejected = mine.find((m) => m.type === 'rejected');
     assert.ok(rejected?.type === 'rejected');
     assert.equal(rejected.key, ORIGIN);
