@@ -337,6 +337,11 @@ export class CallEvents {
     this.telemetry.hedge(ctx.span as CallSpan | undefined, ctx.key, hedge, delayMs);
   }
 
+  /** A hedged call's first usable answer won (`winner` 0 is the primary); the others were aborted. */
+  hedgeSettled(ctx: CallContext, winner: number, hedges: number): void {
+    publishHedge({ ...this.#fields(ctx), type: 'settled', key: ctx.key, winner, hedges });
+  }
+
   /** A redirect followed from `from` (the hop that answered 3xx, not the call's first URL). */
   redirect(
     ctx: CallContext,

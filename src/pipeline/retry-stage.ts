@@ -177,6 +177,7 @@ function networkReason(error: BulwarkError): string {
 async function hedged(ctx: CallContext, next: Next, settings: HedgingSettings): Promise<BulwarkResponse> {
   if (!ctx.idempotent || !ctx.bodyReplayable) return next(ctx);
   const forks: CallContext[] = [];
+  const firstNumbers: number[] = [];
   const clock = ctx.runtime.clock;
   const started = clock.now();
   const delayMs =
@@ -185,7 +186,11 @@ async function hedged(ctx: CallContext, next: Next, settings: HedgingSettings): 
     const response = await hedge<BulwarkResponse>(
       (signal, index) => {
         const fork = forkContext(ctx);
+        // Each fork makes one attempt: the n-th hedge is the call's attempt n + 1 of this round,
+        // so attempt numbers (logs, `http.request.resend_count`) stay distinct across forks.
+        fork.attempts = ctx.attempts + index;
         forks.push(fork);
+        firstNumbers.push(fork.attempts);
         signal.addEventListener(
           'abort',
           () => {
@@ -209,6 +214,9 @@ async function hedged(ctx: CallContext, next: Next, settings: HedgingSettings): 
           if (!ok) ctx.runtime.events.budgetExhausted(ctx, 'hedge');
           return ok;
         },
+        onSettled: (winner, hedges) => {
+          if (hedges > 0) ctx.runtime.events.hedgeSettled(ctx, winner, hedges);
+        },
         ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
       },
     );
@@ -216,7 +224,7 @@ async function hedged(ctx: CallContext, next: Next, settings: HedgingSettings): 
     return response;
   } finally {
     let extra = 0;
-    for (const fork of forks) extra += fork.attempts - ctx.attempts;
+    for (let i = 0; i < forks.length; i++) extra += (forks[i]?.attempts ?? 0) - (firstNumbers[i] ?? 0);
     ctx.attempts += extra;
   }
 }

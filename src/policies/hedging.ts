@@ -39,6 +39,11 @@ export interface HedgeOptions<T> {
   signal?: AbortSignal;
   /** Called when an extra attempt starts, with its index (1 for the first hedge). */
   onHedge?: (index: number) => void;
+  /**
+   * Called when an acceptable value wins: its attempt's index (0 the primary) and how many extra
+   * attempts had started. Not called when every attempt failed.
+   */
+  onSettled?: (winner: number, hedges: number) => void;
 }
 
 type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
@@ -83,7 +88,7 @@ export function hedge<T>(
   const maxHedges = opts.maxHedges ?? 1;
   requireInteger('options', 'hedging.maxHedges', maxHedges, 0, 10);
   const delay = resolveDelay(opts.delayMs);
-  const { clock = systemClock, isAcceptable, dispose, tryWithdraw, signal, onHedge } = opts;
+  const { clock = systemClock, isAcceptable, dispose, tryWithdraw, signal, onHedge, onSettled } = opts;
   if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
 
   return new Promise<T>((resolve, reject) => {
@@ -118,6 +123,7 @@ export function hedge<T>(
         finish();
         abortAll(index, new BulwarkError('ABORTED', 'Another hedged attempt answered first.'));
         if (last?.ok === true) release(dispose, last.value);
+        onSettled?.(index, controllers.length - 1);
         resolve(outcome.value);
         return;
       }
