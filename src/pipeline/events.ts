@@ -230,7 +230,7 @@ export class CallEvents {
     ctx: CallContext,
     attempt: number,
     delayMs: number,
-    source: 'backoff' | 'hint',
+    delaySource: 'backoff' | 'retry-after' | 'rate-limit-reset',
     outcome: { response?: BulwarkResponse; error?: unknown },
   ): void {
     const status = outcome.response?.status;
@@ -243,7 +243,7 @@ export class CallEvents {
       delayMs,
       status,
       errorCode: code,
-      delaySource: source === 'backoff' ? 'backoff' : 'retry-after',
+      delaySource,
     });
     this.telemetry.retry(ctx.span as CallSpan | undefined, ctx.key, reason, attempt, delayMs);
     if (this.#logging('warn')) {

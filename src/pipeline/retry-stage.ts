@@ -10,7 +10,7 @@ import type {
   RetryPolicy,
 } from '../policies/retry.js';
 import { RetryBudgets } from '../policies/retry-budget.js';
-import { retryHintFromHeaders } from '../policies/server-hints.js';
+import { retryHintFromHeaders, type RetryHint } from '../policies/server-hints.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { cancelCall, forkContext } from './cancel.js';
 import { outcomeOf, type AttemptOutcome } from './outcome.js';
@@ -103,6 +103,9 @@ class HttpRetryHooks implements RetryHooks<unknown> {
   readonly #ctx: CallContext;
   readonly #http: HttpRetrySettings;
 
+  /** Which header set the last hinted delay (`Retry-After`, or a RateLimit reset). */
+  #hintSource: RetryHint['source'] | undefined = undefined;
+
   constructor(ctx: CallContext, http: HttpRetrySettings) {
     this.#ctx = ctx;
     this.#http = http;
@@ -128,6 +131,7 @@ class HttpRetryHooks implements RetryHooks<unknown> {
       if (!this.#http.statuses.has(response.status) || !ctx.idempotent) return NO;
       const hint = retryHintFromHeaders(response.headers, ctx.runtime.clock.now());
       const throttled = THROTTLING.has(response.status);
+      this.#hintSource = hint?.source;
       if (hint !== undefined)
         return { retry: true, reason: String(response.status), throttled, hintMs: hint.delayMs };
       return { retry: true, reason: String(response.status), throttled };
@@ -149,7 +153,13 @@ class HttpRetryHooks implements RetryHooks<unknown> {
     const response = event.outcome.ok ? (event.outcome.value as BulwarkResponse) : undefined;
     // The discarded answer's body is drained so its connection goes back to the pool.
     response?.dump();
-    ctx.runtime.events.retry(ctx, event.attempt, event.delayMs, event.source, {
+    const delaySource =
+      event.source === 'backoff'
+        ? 'backoff'
+        : this.#hintSource === 'retry-after'
+          ? 'retry-after'
+          : 'rate-limit-reset';
+    ctx.runtime.events.retry(ctx, event.attempt, event.delayMs, delaySource, {
       ...(response === undefined ? {} : { response }),
       ...(event.outcome.ok ? {} : { error: event.outcome.error }),
     });

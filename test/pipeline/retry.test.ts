@@ -206,6 +206,37 @@ describe('retry through the client (virtual clock)', () => {
       assert.ok(message);
       assert.equal(message.status, 502);
       assert.equal(message.delayMs, 50);
+      assert.equal(message.delaySource, 'backoff');
+    } finally {
+      capture.stop();
+    }
+  });
+
+  test("delaySource says which header set the delay: 'retry-after' or 'rate-limit-reset'", async () => {
+    const { clock, mock, client } = setup();
+    mock.on('GET', '/after').sequence([{ status: 503, headers: { 'retry-after': '2' } }, 200]);
+    mock
+      .on('GET', '/reset')
+      .sequence([{ status: 429, headers: { 'ratelimit-remaining': '0', 'ratelimit-reset': '3' } }, 200]);
+    mock
+      .on('GET', '/x-reset')
+      .sequence([{ status: 429, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '4' } }, 200]);
+    const capture = captureChannel<RetryMessage>('bulwark:retry');
+    capture.start();
+    try {
+      for (const path of ['/after', '/reset', '/x-reset']) {
+        const p = client.get(path);
+        await clock.runAll();
+        assert.equal((await p).status, 200);
+      }
+      assert.deepEqual(
+        capture.messages.map((m) => [m.delaySource, m.delayMs]),
+        [
+          ['retry-after', 2_000],
+          ['rate-limit-reset', 3_000],
+          ['rate-limit-reset', 4_000],
+        ],
+      );
     } finally {
       capture.stop();
     }
