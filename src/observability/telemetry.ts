@@ -72,7 +72,7 @@ export interface Telemetry {
   /**
    * Starts one attempt: a CLIENT span under `call` (or the active context) and the clock for
    * `http.client.request.duration`. `resendCount` is 0 for the first attempt, then 1, 2, ...
-   * (redirects count too). `undefined` when neither tracing nor metrics are on.
+   * (redirect hops stay in their attempt's span). `undefined` when neither tracing nor metrics are on.
    */
   startAttempt(
     call: CallSpan | undefined,
