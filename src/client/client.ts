@@ -103,8 +103,14 @@ export class Client implements AsyncDisposable {
 
   /** Sends a request. Resolves with any status unless `throwHttpErrors`; rejects with a `BulwarkError`. */
   async request(options: RequestOptions): Promise<BulwarkResponse> {
-    if (this.#closed) throw new BulwarkError('ABORTED', `Client "${this.name}" is closed.`);
     const ctx = buildContext(this.#resolved, this.#runtime, options, this.#policies);
+    if (this.#closed) {
+      throw new BulwarkError('ABORTED', `Client "${this.name}" is closed.`, {
+        method: ctx.method,
+        url: ctx.runtime.events.url(ctx),
+        attempts: 0,
+      });
+    }
     let response: BulwarkResponse;
     try {
       response = await this.#chain(ctx);
@@ -112,6 +118,7 @@ export class Client implements AsyncDisposable {
       throw finalError(ctx, error);
     }
     response.attempts = ctx.attempts;
+    response.bindCall(ctx);
     if (ctx.policies.throwHttpErrors && response.status >= 400) {
       // The final URL (after redirects), redacted like every URL an error carries.
       const url = ctx.runtime.events.redactor.url(response.url);
@@ -307,15 +314,20 @@ function verb(method: string, path: string, options: VerbOptions | undefined): R
   return { ...options, method, path };
 }
 
+/** Every error a call rejects with names the call: method, redacted URL and attempts. */
 function finalError(ctx: CallContext, error: unknown): BulwarkError {
   const err = ctx.cancelled ?? error;
   if (isBulwarkError(err)) {
+    err.method ??= ctx.method;
+    err.url ??= ctx.runtime.events.url(ctx);
     err.attempts ??= ctx.attempts;
     return err;
   }
-  return new BulwarkError('NETWORK', `${ctx.method} ${ctx.origin}${ctx.path} failed: ${String(err)}`, {
+  const url = ctx.runtime.events.url(ctx);
+  return new BulwarkError('NETWORK', `${ctx.method} ${url} failed: ${String(err)}`, {
     cause: err,
     method: ctx.method,
+    url,
     attempts: ctx.attempts,
   });
 }

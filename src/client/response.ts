@@ -1,4 +1,6 @@
 import type { Readable } from 'node:stream';
+import { isBulwarkError } from '../errors.js';
+import type { CallContext } from '../pipeline/types.js';
 import { BodySource } from './body.js';
 
 /** Response headers: lowercase names; repeated headers become arrays (set-cookie). */
@@ -47,6 +49,9 @@ export class BulwarkResponse {
   url: string;
   /** How many attempts were made for this call (1 = no retry). */
   attempts = 1;
+  // The call that produced this response (private: it holds the request's headers, which must
+  // never show when a response is logged).
+  #call: CallContext | undefined = undefined;
   /** How many redirects were followed. */
   redirects = 0;
   /** @internal */
@@ -136,13 +141,31 @@ export class BulwarkResponse {
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   }
 
+  /**
+   * @internal Ties the response to its call, so that a body error (decoding, size) carries the
+   * call's method, redacted URL and attempts like every other error of the call.
+   */
+  bindCall(call: CallContext): void {
+    this.#call = call;
+  }
+
   /** Throws the body away and frees the connection. Safe to call more than once. */
   dump(): void {
     if (!this.source.used) this.source.discard();
   }
 
   async #bytes(): Promise<Buffer> {
-    const bytes = await this.source.read();
-    return this.#decode === undefined ? bytes : this.#decode(bytes);
+    try {
+      const bytes = await this.source.read();
+      return this.#decode === undefined ? bytes : await this.#decode(bytes);
+    } catch (error) {
+      const call = this.#call;
+      if (call !== undefined && isBulwarkError(error)) {
+        error.method ??= call.method;
+        error.url ??= call.runtime.events.url(call);
+        error.attempts ??= this.attempts;
+      }
+      throw error;
+    }
   }
 }
