@@ -1,6 +1,13 @@
 import type { BulwarkError } from '../errors.js';
 import type { BulwarkResponse } from '../client/response.js';
+// Each message is built only when its channel has a listener (`hasSubscribers` first): payloads
+// redact URLs, and the docs promise that an unobserved channel costs nothing.
 import {
+  budgetChannel,
+  circuitChannel,
+  concurrencyChannel,
+  deadlineChannel,
+  hedgeChannel,
   publishBudget,
   publishCircuit,
   publishConcurrency,
@@ -9,6 +16,9 @@ import {
   publishRateLimit,
   publishRedirect,
   publishRetry,
+  rateLimitChannel,
+  redirectChannel,
+  retryChannel,
 } from '../observability/channels.js';
 import { levelEnabled, logEvent, type Logger, type LogLevelSetting } from '../observability/logger.js';
 import type { Redactor } from '../observability/redact.js';
@@ -56,7 +66,9 @@ export class CallEvents {
   ): void {
     const f = channelState(from);
     const t = channelState(to);
-    publishCircuit({ client: this.#client, type: 'transition', key, from: f, to: t, failureRatio, openMs });
+    if (circuitChannel.hasSubscribers) {
+      publishCircuit({ client: this.#client, type: 'transition', key, from: f, to: t, failureRatio, openMs });
+    }
     this.telemetry.circuitTransition(key, f, t);
     if (levelEnabled(this.log.logger, 'warn', this.log.level)) {
       try {
@@ -213,15 +225,17 @@ export class CallEvents {
 
   /** An open circuit (local or shared through a store) refused the call: channel, span, metric, log. */
   circuitRejected(ctx: CallContext, retryAfterMs: number, error: BulwarkError): void {
-    publishCircuit({
-      client: this.#client,
-      type: 'rejected',
-      correlationId: ctx.correlationId,
-      method: ctx.method,
-      url: error.url ?? this.url(ctx),
-      key: ctx.key,
-      retryAfterMs,
-    });
+    if (circuitChannel.hasSubscribers) {
+      publishCircuit({
+        client: this.#client,
+        type: 'rejected',
+        correlationId: ctx.correlationId,
+        method: ctx.method,
+        url: error.url ?? this.url(ctx),
+        key: ctx.key,
+        retryAfterMs,
+      });
+    }
     this.telemetry.circuitRejected(ctx.span as CallSpan | undefined, ctx.key, retryAfterMs);
     this.rejected(ctx, error);
   }
@@ -236,15 +250,17 @@ export class CallEvents {
     const status = outcome.response?.status;
     const code = (outcome.error as BulwarkError | undefined)?.code;
     const reason = status !== undefined ? String(status) : (code ?? 'error');
-    publishRetry({
-      ...this.#fields(ctx),
-      key: ctx.key,
-      attempt,
-      delayMs,
-      status,
-      errorCode: code,
-      delaySource,
-    });
+    if (retryChannel.hasSubscribers) {
+      publishRetry({
+        ...this.#fields(ctx),
+        key: ctx.key,
+        attempt,
+        delayMs,
+        status,
+        errorCode: code,
+        delaySource,
+      });
+    }
     this.telemetry.retry(ctx.span as CallSpan | undefined, ctx.key, reason, attempt, delayMs);
     if (this.#logging('warn')) {
       logEvent(
@@ -267,28 +283,36 @@ export class CallEvents {
   }
 
   budgetExhausted(ctx: CallContext, kind: 'retry' | 'hedge'): void {
-    publishBudget({ ...this.#fields(ctx), type: 'exhausted', key: ctx.key, kind });
+    if (budgetChannel.hasSubscribers) {
+      publishBudget({ ...this.#fields(ctx), type: 'exhausted', key: ctx.key, kind });
+    }
     this.telemetry.retryBudgetExhausted(ctx.span as CallSpan | undefined, ctx.key);
   }
 
   deadlineExceeded(ctx: CallContext, phase: 'before-send' | 'in-flight' | 'before-retry'): void {
-    publishDeadline({
-      ...this.#fields(ctx),
-      type: 'exceeded',
-      deadline: ctx.deadline,
-      phase,
-      source: ctx.deadlineSource === 'timeout' ? 'timeout' : 'deadline',
-    });
+    if (deadlineChannel.hasSubscribers) {
+      publishDeadline({
+        ...this.#fields(ctx),
+        type: 'exceeded',
+        deadline: ctx.deadline,
+        phase,
+        source: ctx.deadlineSource === 'timeout' ? 'timeout' : 'deadline',
+      });
+    }
   }
 
   rateLimitWait(ctx: CallContext, key: string, waitMs: number): void {
-    publishRateLimit({ ...this.#fields(ctx), type: 'wait', key, waitMs });
+    if (rateLimitChannel.hasSubscribers) {
+      publishRateLimit({ ...this.#fields(ctx), type: 'wait', key, waitMs });
+    }
     this.telemetry.rateLimitWait(ctx.span as CallSpan | undefined, key, waitMs);
   }
 
   rateLimitRejected(ctx: CallContext, key: string, error: BulwarkError): void {
     const retryAfterMs = error.retryAfterMs ?? 0;
-    publishRateLimit({ ...this.#fields(ctx), type: 'rejected', key, retryAfterMs });
+    if (rateLimitChannel.hasSubscribers) {
+      publishRateLimit({ ...this.#fields(ctx), type: 'rejected', key, retryAfterMs });
+    }
     this.telemetry.rateLimitRejected(ctx.span as CallSpan | undefined, key, retryAfterMs);
     this.rejected(ctx, error);
   }
@@ -296,50 +320,64 @@ export class CallEvents {
   /** The shared store failed on a decision and `onStoreError` decided (the error's code, never its message). */
   rateLimitStoreError(key: string, fallback: 'local' | 'open' | 'closed', error: unknown): void {
     const code = (error as { code?: unknown } | null)?.code;
-    publishRateLimit({
-      client: this.#client,
-      type: 'store-error',
-      key,
-      fallback,
-      code: typeof code === 'string' ? code : errorName(error),
-    });
+    if (rateLimitChannel.hasSubscribers) {
+      publishRateLimit({
+        client: this.#client,
+        type: 'store-error',
+        key,
+        fallback,
+        code: typeof code === 'string' ? code : errorName(error),
+      });
+    }
   }
 
   rateLimitHint(key: string, remaining: number | undefined, resetMs: number): void {
-    publishRateLimit({ client: this.#client, type: 'hint', key, remaining, resetMs });
+    if (rateLimitChannel.hasSubscribers) {
+      publishRateLimit({ client: this.#client, type: 'hint', key, remaining, resetMs });
+    }
   }
 
   concurrencyQueued(ctx: CallContext, limit: number, inflight: number, queued: number): void {
-    publishConcurrency({ ...this.#fields(ctx), type: 'queued', key: ctx.key, limit, inflight, queued });
+    if (concurrencyChannel.hasSubscribers) {
+      publishConcurrency({ ...this.#fields(ctx), type: 'queued', key: ctx.key, limit, inflight, queued });
+    }
   }
 
   concurrencyRejected(ctx: CallContext, error: BulwarkError): void {
     const limit = error.limit ?? 0;
     const inflight = error.inflight ?? 0;
-    publishConcurrency({ ...this.#fields(ctx), type: 'rejected', key: ctx.key, limit, inflight });
+    if (concurrencyChannel.hasSubscribers) {
+      publishConcurrency({ ...this.#fields(ctx), type: 'rejected', key: ctx.key, limit, inflight });
+    }
     this.telemetry.concurrencyRejected(ctx.span as CallSpan | undefined, ctx.key, limit, inflight);
     this.rejected(ctx, error);
   }
 
   concurrencyLimit(key: string, from: number, to: number, inflight: number): void {
-    publishConcurrency({
-      client: this.#client,
-      type: 'limit',
-      key,
-      limit: to,
-      previousLimit: from,
-      inflight,
-    });
+    if (concurrencyChannel.hasSubscribers) {
+      publishConcurrency({
+        client: this.#client,
+        type: 'limit',
+        key,
+        limit: to,
+        previousLimit: from,
+        inflight,
+      });
+    }
   }
 
   hedgeSpawned(ctx: CallContext, hedge: number, delayMs: number): void {
-    publishHedge({ ...this.#fields(ctx), type: 'spawned', key: ctx.key, hedge, delayMs });
+    if (hedgeChannel.hasSubscribers) {
+      publishHedge({ ...this.#fields(ctx), type: 'spawned', key: ctx.key, hedge, delayMs });
+    }
     this.telemetry.hedge(ctx.span as CallSpan | undefined, ctx.key, hedge, delayMs);
   }
 
   /** A hedged call's first usable answer won (`winner` 0 is the primary); the others were aborted. */
   hedgeSettled(ctx: CallContext, winner: number, hedges: number): void {
-    publishHedge({ ...this.#fields(ctx), type: 'settled', key: ctx.key, winner, hedges });
+    if (hedgeChannel.hasSubscribers) {
+      publishHedge({ ...this.#fields(ctx), type: 'settled', key: ctx.key, winner, hedges });
+    }
   }
 
   /** A redirect followed from `from` (the hop that answered 3xx, not the call's first URL). */
@@ -352,16 +390,18 @@ export class CallEvents {
     droppedHeaders: readonly string[],
   ): void {
     const redacted = this.redactor.url(location);
-    publishRedirect({
-      client: this.#client,
-      correlationId: ctx.correlationId,
-      method: ctx.method,
-      url: this.redactor.url(from),
-      status,
-      location: redacted,
-      count,
-      droppedHeaders,
-    });
+    if (redirectChannel.hasSubscribers) {
+      publishRedirect({
+        client: this.#client,
+        correlationId: ctx.correlationId,
+        method: ctx.method,
+        url: this.redactor.url(from),
+        status,
+        location: redacted,
+        count,
+        droppedHeaders,
+      });
+    }
     this.telemetry.redirect(ctx.span as CallSpan | undefined, status, redacted, count);
   }
 }
