@@ -92,11 +92,12 @@ export function levelEnabled(
  * - `request`: an attempt is sent. `→ GET https://api.test/users`
  * - `response`: an attempt got a response (any status). `← 200 (45ms)`
  * - `retry`: a retry is scheduled; `delayMs` is the wait, `code` or `status` the reason. `↻ retry 2 in 150ms (503)`
- * - `error`: an attempt or the call failed with an error; `code` and `err` say how. `← NETWORK (5ms)`
+ * - `error`: an attempt failed with an error; `code` and `err` say how. `← NETWORK (5ms)`
  * - `rejected`: a policy refused the call before anything was sent (`CIRCUIT_OPEN`,
- *   `RATE_LIMITED`, `CONCURRENCY_LIMITED`, `DEADLINE_EXCEEDED`). `✕ CIRCUIT_OPEN GET https://api.test/users`
+ *   `RATE_LIMITED`, `CONCURRENCY_LIMITED`). `✕ CIRCUIT_OPEN GET https://api.test/users`
+ * - `circuit`: a breaker changed state; `key`, `from`, `to`. `circuit open: https://api.test`
  */
-export type LogEvent = 'request' | 'response' | 'retry' | 'error' | 'rejected';
+export type LogEvent = 'request' | 'response' | 'retry' | 'error' | 'rejected' | 'circuit';
 
 /** The level each event is written at by default. */
 export const LOG_EVENT_LEVELS: Readonly<Record<LogEvent, LogLevel>> = {
@@ -105,6 +106,7 @@ export const LOG_EVENT_LEVELS: Readonly<Record<LogEvent, LogLevel>> = {
   retry: 'warn',
   error: 'error',
   rejected: 'warn',
+  circuit: 'warn',
 };
 
 /** What the pipeline knows when it logs; raw values, redacted by {@link logFields}. */
