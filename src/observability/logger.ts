@@ -95,9 +95,11 @@ export function levelEnabled(
  * - `error`: an attempt failed with an error; `code` and `err` say how. `← NETWORK (5ms)`
  * - `rejected`: a policy refused the call before anything was sent (`CIRCUIT_OPEN`,
  *   `RATE_LIMITED`, `CONCURRENCY_LIMITED`). `✕ CIRCUIT_OPEN GET https://api.test/users`
- * - `circuit`: a breaker changed state; `key`, `from`, `to`. `circuit open: https://api.test`
+ *
+ * A breaker's change of state is logged too, at `warn`, as `event: 'circuit'` with `key`, `from`
+ * and `to` (`circuit open: https://api.test`); it belongs to no call, so it is not a LogEvent.
  */
-export type LogEvent = 'request' | 'response' | 'retry' | 'error' | 'rejected' | 'circuit';
+export type LogEvent = 'request' | 'response' | 'retry' | 'error' | 'rejected';
 
 /** The level each event is written at by default. */
 export const LOG_EVENT_LEVELS: Readonly<Record<LogEvent, LogLevel>> = {
@@ -106,7 +108,6 @@ export const LOG_EVENT_LEVELS: Readonly<Record<LogEvent, LogLevel>> = {
   retry: 'warn',
   error: 'error',
   rejected: 'warn',
-  circuit: 'warn',
 };
 
 /** What the pipeline knows when it logs; raw values, redacted by {@link logFields}. */
