@@ -28,11 +28,18 @@ export type RandomSource = () => number;
 const origin = performance.timeOrigin;
 
 class SystemTimer implements TimerHandle {
-  readonly #timer: NodeJS.Timeout;
+  #timer: NodeJS.Timeout;
   constructor(fn: () => void, ms: number) {
-    // Whole milliseconds, rounded up: Node truncates a fractional delay, so a deadline's
-    // remaining 29999.87 ms would fire 0.87 ms before the deadline it enforces.
-    this.#timer = setTimeout(fn, Math.ceil(ms));
+    // Never early: Node truncates a fractional delay (a deadline's remaining 29999.87 ms) and
+    // counts from the event loop's cached time, which can lag by a millisecond under load, so a
+    // timer may fire before its delay. One that does is set again for what is left.
+    const due = performance.now() + ms;
+    const fire = (): void => {
+      const left = due - performance.now();
+      if (left > 0) this.#timer = setTimeout(fire, Math.ceil(left));
+      else fn();
+    };
+    this.#timer = setTimeout(fire, Math.ceil(ms));
   }
   clear(): void {
     clearTimeout(this.#timer);
