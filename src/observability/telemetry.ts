@@ -72,7 +72,8 @@ export interface Telemetry {
   /**
    * Starts one attempt: a CLIENT span under `call` (or the active context) and the clock for
    * `http.client.request.duration`. `resendCount` is 0 for the first attempt, then 1, 2, ...
-   * (redirect hops stay in their attempt's span). `undefined` when neither tracing nor metrics are on.
+   * (each redirect hop is an attempt span of its own and counts too). `undefined` when neither
+   * tracing nor metrics are on.
    */
   startAttempt(
     call: CallSpan | undefined,

@@ -41,14 +41,18 @@ export function createAttemptStage(transport: Transport, options: AttemptStageOp
     }
     const events = ctx.runtime.events;
     if (!events.observeAttempts) return transport.send(attempt);
-    const span = events.attemptStart(attempt);
+    attempt.span = events.attemptStart(attempt);
+    // A redirect ends its hop's span and starts the next one's (see withRedirects): the outcome
+    // belongs to the hop the attempt ended on.
     return transport.send(attempt).then(
       (response) => {
-        events.attemptEnd(attempt, span, response, undefined);
+        const hop = attempt.lastHop;
+        events.attemptEnd(hop, hop.span, response, undefined);
         return response;
       },
       (error: unknown) => {
-        events.attemptEnd(attempt, span, undefined, error);
+        const hop = attempt.lastHop;
+        events.attemptEnd(hop, hop.span, undefined, error);
         throw error;
       },
     );

@@ -121,7 +121,12 @@ export class CallEvents {
   /** An attempt is about to be sent: attempt span, trace context, `→ GET …` line. */
   attemptStart(attempt: Attempt): AttemptSpan | undefined {
     const ctx = attempt.ctx;
-    const span = this.telemetry.startAttempt(ctx.span as CallSpan | undefined, attempt, attempt.number - 1);
+    // Redirect hops count as resends too (semantic conventions): attempt n, hop h → (n − 1) + h.
+    const span = this.telemetry.startAttempt(
+      ctx.span as CallSpan | undefined,
+      attempt,
+      attempt.number - 1 + attempt.redirects,
+    );
     this.telemetry.inject(attempt.headers, span);
     if (this.#logging('info')) {
       logEvent(

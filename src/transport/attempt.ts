@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import { BulwarkError } from '../errors.js';
 import type { BulwarkResponse } from '../client/response.js';
+import type { AttemptSpan } from '../observability/telemetry.js';
 import type { AttemptControl, CallContext, RequestBody } from '../pipeline/types.js';
 
 /**
@@ -31,6 +32,10 @@ export class Attempt implements AttemptControl {
   nextLive: AttemptControl | undefined = undefined;
   /** Set by the transport: how to abort the exchange in flight. */
   onAbort: ((reason: BulwarkError) => void) | undefined = undefined;
+  /** This hop's CLIENT span (and duration metric), when attempts are observed. */
+  span: AttemptSpan | undefined = undefined;
+  /** The next hop, once a redirect was followed from this one. */
+  hopped: Attempt | undefined = undefined;
   #timer: TimerHandle | undefined = undefined;
   #timerEnds = Number.POSITIVE_INFINITY;
   #timeoutError: (() => BulwarkError) | undefined = undefined;
@@ -71,6 +76,7 @@ export class Attempt implements AttemptControl {
     next.body = dropBody ? null : this.body;
     next.redirects = this.redirects + 1;
     next.sent = false;
+    this.hopped = next;
     const clock = this.ctx.runtime.clock;
     if (this.#timeoutError !== undefined)
       next.arm(clock, Math.max(0, this.#timerEnds - clock.now()), this.#timeoutError);
@@ -91,6 +97,13 @@ export class Attempt implements AttemptControl {
     this.#timer = undefined;
     this.onAbort = undefined;
     unlinkLive(this.ctx, this);
+  }
+
+  /** The hop this attempt ended on: itself, or the last redirect it followed. */
+  get lastHop(): Attempt {
+    let hop: Attempt = this;
+    while (hop.hopped !== undefined) hop = hop.hopped;
+    return hop;
   }
 
   /** The call's path template, for telemetry. */

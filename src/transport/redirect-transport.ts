@@ -68,6 +68,9 @@ export function withRedirects(inner: Transport, settings: RedirectSettings): Tra
         dropped,
       );
       const next = current.hop(decision.url, decision.method, { ...decision.headers }, decision.dropBody);
+      // One CLIENT span per hop, as the HTTP semantic conventions ask: this hop ends with its 3xx.
+      const events = current.ctx.runtime.events;
+      if (events.observeAttempts) events.attemptEnd(current, current.span, response, undefined);
       if (guard !== undefined) {
         try {
           check(next, guard);
@@ -76,6 +79,7 @@ export function withRedirects(inner: Transport, settings: RedirectSettings): Tra
           throw error;
         }
       }
+      if (events.observeAttempts) next.span = events.attemptStart(next);
       current = next;
     }
   };

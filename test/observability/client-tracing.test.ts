@@ -72,6 +72,13 @@ before(async () => {
       hang?.();
       return; // never answers: the caller aborts
     }
+    // /r/2 → /r/1 → /r/0 (200): a redirect chain.
+    const hops = /^\/r\/(\d+)/.exec(req.url ?? '');
+    if (hops !== null && Number(hops[1]) > 0) {
+      res.writeHead(302, { location: `/r/${Number(hops[1]) - 1}` });
+      res.end();
+      return;
+    }
     const status = script.shift() ?? 200;
     json(res, status, { ok: status < 400 });
   });
@@ -287,6 +294,34 @@ describe('spans of a call through the client', () => {
     const [attempt] = attemptSpans();
     const timeout = attempt?.events.find((e) => e.name === 'bulwark.timeout');
     assert.deepEqual(timeout?.attributes, { 'error.type': 'DEADLINE_EXCEEDED' });
+  });
+
+  test('a redirect chain: one CLIENT span per hop, each with its URL, status, resend count and traceparent', async () => {
+    const users = make();
+    const res = await users.get('/r/2');
+    assert.equal(res.status, 200);
+    await res.text();
+    const hops = attemptSpans();
+    assert.deepEqual(
+      hops.map((s) => [
+        s.attributes['url.full'],
+        s.attributes['http.response.status_code'],
+        s.attributes['http.request.resend_count'],
+      ]),
+      [
+        [`${server.origin}/r/2`, 302, undefined],
+        [`${server.origin}/r/1`, 302, 1],
+        [`${server.origin}/r/0`, 200, 2],
+      ],
+    );
+    const call = callSpan();
+    for (const hop of hops) assert.equal(hop.parentSpanContext?.spanId, call.spanContext().spanId);
+    // Each hop carried its own span as the parent the server sees.
+    const sent = server.received.map((r) => parseTraceparent(r.headers.traceparent).spanId);
+    assert.deepEqual(
+      sent,
+      hops.map((s) => s.spanContext().spanId),
+    );
   });
 
   test('the caller aborting leaves both spans UNSET, without error.type', async () => {
