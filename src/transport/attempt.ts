@@ -101,9 +101,7 @@ export class Attempt implements AttemptControl {
 
   /** The hop this attempt ended on: itself, or the last redirect it followed. */
   get lastHop(): Attempt {
-    let hop: Attempt = this;
-    while (hop.hopped !== undefined) hop = hop.hopped;
-    return hop;
+    return this.hopped === undefined ? this : this.hopped.lastHop;
   }
 
   /** The call's path template, for telemetry. */
