@@ -106,7 +106,7 @@ export async function main(
 }
 
 async function demo(io: CliIo, out: string, args: Args): Promise<number> {
-  if (args.flags.has('--config') || args.flags.has('--duration')) {
+  if (args.flags.has('--config') || args.flags.has('--duration') || args.flags.has('--seed')) {
     throw new LabInputError(
       'bulwark demo takes only --out; use `bulwark lab <scenario> --config … --duration …`',
     );

@@ -157,7 +157,7 @@ export function checkDuration(
 ): number | false | undefined {
   if (value === undefined) return undefined;
   if (value === false && allowFalse) return false;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > max) {
     throw validationError(
       scope,
       path,

@@ -51,12 +51,8 @@ export function buildContext(
   const raw: unknown = options;
   if (!isRecord(raw)) throw invalidRequest('options', raw, 'an object of request options');
   for (const key in options) {
-    if (!REQUEST_KEYS.has(key))
-      throw invalidRequest(
-        key,
-        (options as Record<string, unknown>)[key],
-        `a known request option (${[...REQUEST_KEYS].join(', ')})`,
-      );
+    // Only on a miss: the known keys' list is built for the error, never for a good request.
+    if (!REQUEST_KEYS.has(key)) checkKeys('request', '', raw, [...REQUEST_KEYS]);
   }
   const method = normaliseMethod(options.method);
   const target = resolveTarget(client.base, options.path, options.url, options.params, options.query);

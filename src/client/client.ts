@@ -1,4 +1,4 @@
-import { BulwarkError, isBulwarkError } from '../errors.js';
+import { BulwarkError, invalidRequest, isBulwarkError } from '../errors.js';
 import { compose } from '../pipeline/compose.js';
 import { createAttemptStage } from '../pipeline/attempt-stage.js';
 import { deadlineStage } from '../pipeline/deadline-stage.js';
@@ -12,7 +12,7 @@ import type { ClientOptions } from './options.js';
 import type { RequestOptions, VerbOptions } from './request-options.js';
 import { resolveClientOptions, type ResolvedClient } from './resolve-options.js';
 import type { BulwarkResponse } from './response.js';
-import { checkBoolean, checkKeys, checkNumber, checkObject, isRecord } from '../validate.js';
+import { checkBoolean, checkFunction, checkKeys, checkNumber, checkObject, isRecord } from '../validate.js';
 import { buildPolicies } from './policies.js';
 import { CallEvents } from '../pipeline/events.js';
 import { createObserveStage } from '../pipeline/observe-stage.js';
@@ -221,21 +221,30 @@ function policiesOf(
     ) {
       return defaults;
     }
+    const circuitBreaker = requestOverride('circuitBreaker', o.circuitBreaker, ['isFailure']);
+    if (isRecord(circuitBreaker))
+      checkFunction('request', 'circuitBreaker.isFailure', circuitBreaker.isFailure);
+    const rateLimit = requestOverride('rateLimit', o.rateLimit, ['key', 'cost', 'strategy', 'maxWait']);
+    if (
+      isRecord(rateLimit) &&
+      rateLimit.key !== undefined &&
+      (typeof rateLimit.key !== 'string' || rateLimit.key === '')
+    ) {
+      throw invalidRequest('rateLimit.key', rateLimit.key, 'a non-empty string');
+    }
     return {
       retry: retryFor(o.retry),
-      circuitBreaker: requestOverride('circuitBreaker', o.circuitBreaker, ['isFailure']),
-      rateLimit: requestOverride('rateLimit', o.rateLimit, ['key', 'cost', 'strategy', 'maxWait']),
-      throwHttpErrors: o.throwHttpErrors ?? defaults.throwHttpErrors,
+      circuitBreaker,
+      rateLimit,
+      throwHttpErrors:
+        checkBoolean('request', 'throwHttpErrors', o.throwHttpErrors) ?? defaults.throwHttpErrors,
     };
   };
 }
 
 function requestOverride(path: string, value: unknown, keys: readonly string[]): unknown {
   if (value === undefined || value === false) return value;
-  if (!isRecord(value))
-    throw new BulwarkError('INVALID_REQUEST', `Invalid request \`${path}\`: expected an object or false.`, {
-      path,
-    });
+  if (!isRecord(value)) throw invalidRequest(path, value, 'an object or false');
   checkKeys('request', path, value, keys);
   return value;
 }

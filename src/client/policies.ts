@@ -1,4 +1,4 @@
-import { invalidOption, invalidRequest } from '../errors.js';
+import { BulwarkError, invalidOption, invalidRequest, isBulwarkError } from '../errors.js';
 import { CircuitBreakers, type CircuitBreakersOptions } from '../policies/circuit-breakers.js';
 import { ConcurrencyLimiter, type ConcurrencyLimiterOptions } from '../policies/concurrency/index.js';
 import { LatencyWindow } from '../policies/latency-window.js';
@@ -142,6 +142,7 @@ export function buildPolicies(
     const budget = retryRaw.budget;
     if (budget !== false) {
       const b = checkObject('options', 'retry.budget', budget) ?? {};
+      checkKeys('options', 'retry.budget', b, ['ratio', 'minPerSecond', 'ttlMs']);
       budgets = new RetryBudgets({ ...b, clock }, 'retry.budget');
     }
     retry = makeRetry(retryRaw, budgets, clock, random, 'retry');
@@ -217,7 +218,10 @@ export function buildPolicies(
         middleware: createSharedCircuitStage({
           store,
           isFailure,
-          maxOpenDuration: (raw.maxOpenDuration as number | undefined) ?? 60_000,
+          // The local breaker's default: at least a minute, never below openDuration.
+          maxOpenDuration:
+            (raw.maxOpenDuration as number | undefined) ??
+            Math.max(60_000, (raw.openDuration as number | undefined) ?? 0),
           defaultLeaseMs: 10_000,
         }),
       });
@@ -265,6 +269,14 @@ export function buildPolicies(
   // Concurrency: off unless configured.
   if (options.concurrency !== undefined && options.concurrency !== false) {
     const raw = checkObject('options', 'concurrency', options.concurrency) ?? {};
+    checkKeys('options', 'concurrency', raw, [
+      'algorithm',
+      'initialLimit',
+      'minLimit',
+      'maxLimit',
+      'maxQueue',
+      'queueTimeout',
+    ]);
     const limiter = new ConcurrencyLimiter({ ...(raw as ConcurrencyLimiterOptions), clock, random });
     limiter.onLimitChange((change) => {
       events.concurrencyLimit(resolved.name, change.from, change.to, limiter.inflight);
@@ -302,7 +314,23 @@ export function buildPolicies(
                   ) => boolean | undefined),
           };
     // On a client with `retry: false` there is no budget: the request's maxRetries bounds its retries.
-    return { policy: makeRetry({ ...(retryRaw ?? {}), ...timing }, budgets, clock, random, 'retry'), http };
+    let policy: RetryPolicy<BulwarkResponse>;
+    try {
+      policy = makeRetry({ ...(retryRaw ?? {}), ...timing }, budgets, clock, random, 'retry');
+    } catch (error) {
+      // The same checks as the client's, reported as what they are here: a bad request.
+      if (isBulwarkError(error, 'INVALID_OPTIONS')) {
+        throw new BulwarkError(
+          'INVALID_REQUEST',
+          error.message.replace('Invalid option', 'Invalid request'),
+          {
+            ...(error.path === undefined ? {} : { path: error.path }),
+          },
+        );
+      }
+      throw error;
+    }
+    return { policy, http };
   };
   return { stages, retry, budgets, retryFor };
 }

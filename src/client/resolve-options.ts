@@ -147,7 +147,8 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClient {
   const clock = options.clock ?? systemClock;
   if (
     typeof (clock as Partial<Clock>).now !== 'function' ||
-    typeof (clock as Partial<Clock>).setTimeout !== 'function'
+    typeof (clock as Partial<Clock>).setTimeout !== 'function' ||
+    typeof (clock as Partial<Clock>).sleep !== 'function'
   ) {
     throw invalidOption('clock', clock, 'a Clock { now, setTimeout, sleep }');
   }

@@ -115,8 +115,10 @@ function resolveWindow(value: unknown): ResolvedBreakerOptions['window'] {
   const window = value as Record<string, unknown>;
   if ('calls' in window) {
     if ('ms' in window || 'buckets' in window) throw invalidOption('circuitBreaker.window', value, expected);
+    checkKeys('options', 'circuitBreaker.window', window, ['calls']);
     return { calls: requireInteger('options', 'circuitBreaker.window.calls', window.calls, 1, 100_000) };
   }
+  checkKeys('options', 'circuitBreaker.window', window, ['ms', 'buckets']);
   const ms = requireInteger('options', 'circuitBreaker.window.ms', window.ms, 1, MAX_MS);
   const buckets =
     checkNumber('options', 'circuitBreaker.window.buckets', window.buckets, 1, 1_000, true) ??

@@ -57,6 +57,36 @@ describe('client options are validated at createClient', () => {
     );
   });
 
+  test('nested option objects refuse unknown keys too, with the closest known name', () => {
+    rejectsOption(
+      () => createClient({ retry: { budget: { ratoi: 0.1 } as never } }),
+      'retry.budget.ratoi',
+      /did you mean `ratio`/,
+    );
+    rejectsOption(
+      () => createClient({ circuitBreaker: { window: { ms: 1_000, bucket: 5 } as never } }),
+      'circuitBreaker.window.bucket',
+      /did you mean `buckets`/,
+    );
+    rejectsOption(
+      () => createClient({ concurrency: { maxQueu: 1 } as never }),
+      'concurrency.maxQueu',
+      /did you mean `maxQueue`/,
+    );
+    rejectsOption(
+      () => createClient({ concurrency: { clock: 5 } as never }),
+      'concurrency.clock',
+      /allowed: algorithm, initialLimit/,
+    );
+    rejectsOption(() => createClient({ timeout: { attempt: 0.5 } }), 'timeout.attempt', /from 1 to/);
+    rejectsOption(
+      () =>
+        createClient({ clock: { now: () => 0, setTimeout: () => ({ clear: () => undefined }) } as never }),
+      'clock',
+      /now, setTimeout, sleep/,
+    );
+  });
+
   test('an unknown option is refused with the closest known name', () => {
     rejectsOption(() => createClient({ timeot: {} } as never), 'timeot', /did you mean `timeout`/);
     rejectsOption(
@@ -85,6 +115,48 @@ describe('request options are validated before anything is sent', () => {
 
   const cases: [string, () => Promise<unknown>, string, RegExp][] = [
     ['both json and body', () => client.post('/x', { json: {}, body: 'x' }), 'body', /only one of/],
+    [
+      'a per-request retry out of range (the client-level check, reported as a request error)',
+      () => client.get('/x', { retry: { maxRetries: 101 } }),
+      'retry.maxRetries',
+      /^Invalid request `retry.maxRetries`: got 101/,
+    ],
+    [
+      'a per-request jitter that does not exist',
+      () => client.get('/x', { retry: { jitter: 'some' as never } }),
+      'retry.jitter',
+      /'full', 'equal', 'none'/,
+    ],
+    [
+      'a per-request isFailure that is not a function',
+      () => client.get('/x', { circuitBreaker: { isFailure: 5 as never } }),
+      'circuitBreaker.isFailure',
+      /a function/,
+    ],
+    [
+      'a per-request throwHttpErrors that is not a boolean',
+      () => client.get('/x', { throwHttpErrors: 'yes' as never }),
+      'throwHttpErrors',
+      /expected true or false/,
+    ],
+    [
+      'an empty per-request rate-limit key',
+      () => client.get('/x', { rateLimit: { key: '' } }),
+      'rateLimit.key',
+      /a non-empty string/,
+    ],
+    [
+      'a per-request rateLimit that is neither an object nor false',
+      () => client.get('/x', { rateLimit: true as never }),
+      'rateLimit',
+      /got true, expected an object or false/,
+    ],
+    [
+      'a per-request timeout under 1 ms',
+      () => client.get('/x', { timeout: { attempt: 0.5 } }),
+      'timeout.attempt',
+      /from 1 to/,
+    ],
     [
       'CR/LF in a header value',
       () => client.get('/x', { headers: { 'x-a': 'v\nx' } }),
@@ -130,7 +202,7 @@ describe('request options are validated before anything is sent', () => {
       'an unknown request option',
       () => client.get('/x', { qeury: {} } as never),
       'qeury',
-      /known request option/,
+      /did you mean `query`\?/,
     ],
     [
       'a non-serialisable json body',

@@ -124,6 +124,7 @@ describe('bulwark CLI input errors', () => {
     [['lab', 'outage', '--config'], /--config needs a value/],
     [['lab', 'a', 'b'], /one scenario at a time/],
     [['demo', '--duration', '2'], /demo takes only --out/],
+    [['demo', '--seed', '7'], /demo takes only --out/],
     [['bench'], /unknown command "bench"/],
   ];
   for (const [args, message] of cases) {

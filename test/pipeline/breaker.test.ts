@@ -6,6 +6,7 @@ import { createClient, isBulwarkError, type BulwarkError } from '../../src/index
 import type { Client } from '../../src/client/client.js';
 import type { CircuitSnapshot } from '../../src/policies/circuit-breaker.js';
 import type { CircuitMessage } from '../../src/observability/channels.js';
+import type { CircuitStore } from '../../src/stores/store.js';
 import type { Transport } from '../../src/transport/attempt.js';
 import { UndiciTransport } from '../../src/transport/undici-transport.js';
 import { captureChannel } from '../helpers/channel-capture.js';
@@ -468,5 +469,24 @@ describe('circuit breaker against a real upstream (loopback)', () => {
       await client.close();
       await back?.close();
     }
+  });
+});
+
+describe('shared circuit (a CircuitStore)', () => {
+  test('a failed probe reopens the fleet for twice as long, capped like the local breaker: max(60 s, openDuration)', async () => {
+    const opened: number[] = [];
+    const store: CircuitStore = {
+      check: () => ({ state: 'half-open', openMs: 100_000, probing: false }),
+      open: (_key, forMs) => {
+        opened.push(forMs);
+      },
+      close: () => undefined,
+      acquireProbe: () => true,
+    };
+    const { mock, client } = virtualClient({ circuitBreaker: { openDuration: 100_000, store } });
+    mock.on('GET', '/x').reply(503);
+    assert.equal((await client.get('/x')).status, 503);
+    // 2 × 100 s, capped at max(60 s, openDuration) = 100 s (it was cut to 60 s, below openDuration).
+    assert.deepEqual(opened, [100_000]);
   });
 });
