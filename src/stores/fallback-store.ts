@@ -97,6 +97,10 @@ export function fallbackStore(primary: RateLimitStore, options: FallbackStoreOpt
     logger: options.logger,
     onEvent: options.onEvent,
   });
+  const given = options.local as Partial<RateLimitStore> | undefined;
+  if (given !== undefined && (typeof given.take !== 'function' || typeof given.hold !== 'function')) {
+    throw invalidOption('local', given, 'a RateLimitStore (take and hold methods), e.g. new MemoryStore()');
+  }
   let local: RateLimitStore | undefined = options.local;
   const localStore = (): RateLimitStore => (local ??= new MemoryStore({ clock }));
 

@@ -7,7 +7,14 @@
  * time. The state is advisory: when Redis fails, each node's own breaker decides alone.
  */
 import { systemClock, type Clock } from '../clock.js';
-import { checkFinite, isPositive, requireFinite } from '../validate.js';
+import {
+  checkFinite,
+  checkKeys,
+  checkString,
+  isPositive,
+  requireFinite,
+  requireRecord,
+} from '../validate.js';
 import { luaScript, redisKey, scriptRunner, type RedisClientLike } from './redis-client.js';
 import { StoreHealth, type StoreEvent, type StoreLogger } from './store-health.js';
 import { DeadlineQueue } from './store-timeout.js';
@@ -123,8 +130,18 @@ function milliseconds(path: string, value: number | undefined, fallback: number)
 
 /** Creates a {@link CircuitStore} on Redis. */
 export function redisCircuitStore(options: RedisCircuitStoreOptions): RedisCircuitStore {
+  checkKeys('options', 'circuitBreaker.store', requireRecord('options', 'circuitBreaker.store', options), [
+    'client',
+    'prefix',
+    'timeoutMs',
+    'halfOpenTtlMs',
+    'probeIntervalMs',
+    'logger',
+    'onEvent',
+    'clock',
+  ]);
   const runner = scriptRunner(options.client, 'circuitBreaker.store.client');
-  const prefix = options.prefix ?? 'bulwark';
+  const prefix = checkString('options', 'circuitBreaker.store.prefix', options.prefix) ?? 'bulwark';
   const timeoutMs = milliseconds('circuitBreaker.store.timeoutMs', options.timeoutMs, 100);
   const halfOpenTtlMs = String(
     Math.ceil(milliseconds('circuitBreaker.store.halfOpenTtlMs', options.halfOpenTtlMs, 60_000)),

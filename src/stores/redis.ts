@@ -15,7 +15,7 @@
  */
 import { gcraDecision, intervalMicros, toMicros } from '../policies/gcra.js';
 import { fallbackStore, type FallbackStore, type FallbackStoreOptions } from './fallback-store.js';
-import { checkNumber } from '../validate.js';
+import { checkKeys, checkNumber, checkString, requireRecord } from '../validate.js';
 import { keySlot } from './cluster-slot.js';
 import {
   isClusterClient,
@@ -70,6 +70,19 @@ export interface RedisStoreOptions extends RedisRateLimitStoreOptions, Omit<Fall
 const MAX_WAIT_US = 2 ** 52;
 const MAX_BATCH_LIMIT = 1_000;
 
+const STORE_KEYS = [
+  'client',
+  'prefix',
+  'maxBatch',
+  'timeoutMs',
+  'onStoreError',
+  'probeIntervalMs',
+  'local',
+  'logger',
+  'onEvent',
+  'clock',
+];
+
 const badReply = (): TypeError => new TypeError('bulwark: unexpected reply from the Redis rate-limit script');
 
 interface Queued {
@@ -97,7 +110,7 @@ export class RedisRateLimitStore implements CallbackRateLimitStore {
 
   constructor(options: RedisRateLimitStoreOptions) {
     this.#runner = scriptRunner(options.client, 'rateLimit.store.client');
-    this.#prefix = options.prefix ?? 'bulwark';
+    this.#prefix = checkString('options', 'rateLimit.store.prefix', options.prefix) ?? 'bulwark';
     this.#maxBatch =
       checkNumber('options', 'rateLimit.store.maxBatch', options.maxBatch, 1, MAX_BATCH_LIMIT, true) ?? 64;
     this.#cluster = isClusterClient(options.client);
@@ -216,6 +229,7 @@ export class RedisRateLimitStore implements CallbackRateLimitStore {
  * answers again (one trial call per second while it is down).
  */
 export function redisStore(options: RedisStoreOptions): FallbackStore {
+  checkKeys('options', 'rateLimit.store', requireRecord('options', 'rateLimit.store', options), STORE_KEYS);
   const primary = new RedisRateLimitStore(options);
   return fallbackStore(primary, { ...options, name: 'redis' });
 }

@@ -24,6 +24,7 @@ import {
   type RecordedInteraction,
   type RecordedRequest,
 } from './cassette-file.js';
+import { checkBoolean, checkKeys, requireRecord } from '../validate.js';
 import { testModeTransport } from './test-mode.js';
 
 export type {
@@ -98,6 +99,14 @@ export function cassette(name: string, options: CassetteOptions = {}): Cassette 
       'letters, digits, `.`, `_`, `-` and `/` between folder names',
     );
   }
+  checkKeys('options', 'cassette', requireRecord('options', 'cassette', options), [
+    'dir',
+    'mode',
+    'transport',
+    'redactor',
+    'repeat',
+  ]);
+  checkBoolean('options', 'cassette.repeat', options.repeat);
   const dir = options.dir ?? 'test/cassettes';
   if (typeof dir !== 'string' || dir === '') throw invalidOption('cassette.dir', dir, 'a folder path');
   const mode: unknown = options.mode ?? 'auto';
@@ -147,8 +156,16 @@ export function saveCassette(tape: Cassette): Promise<void> {
 function redactorOf(value: Redactor | RedactorOptions | undefined): Redactor {
   if (value instanceof Redactor) return value;
   if (value === undefined) return (cassetteRedactor ??= new Redactor({ maxBodyLength: CASSETTE_SCAN_LIMIT }));
-  if (typeof value !== 'object')
+  if (typeof value !== 'object' || (value as unknown) === null)
     throw invalidOption('cassette.redactor', value, 'a Redactor or redaction options');
+  // The options of `logging.redact`, checked the same way.
+  checkKeys('options', 'cassette.redactor', value as Record<string, unknown>, [
+    'headers',
+    'bodyFields',
+    'queryParams',
+    'replacement',
+    'maxBodyLength',
+  ]);
   return new Redactor({ maxBodyLength: CASSETTE_SCAN_LIMIT, ...value });
 }
 

@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { createCluster } from 'redis';
 import { keySlot } from '../../src/stores/cluster-slot.js';
-import { RedisRateLimitStore, redisStore, type RedisClientLike } from '../../src/stores/redis.js';
+import {
+  RedisRateLimitStore,
+  redisCircuitStore,
+  redisStore,
+  type RedisClientLike,
+} from '../../src/stores/redis.js';
 import { DeadlineQueue } from '../../src/stores/store-timeout.js';
 import type { GcraParams, RateLimitDecision } from '../../src/stores/store.js';
 import { createVirtualClock } from '../../src/testing/virtual-clock.js';
@@ -81,6 +86,20 @@ void describe('decisions of one turn travel as one script call', redisTestOption
     for (let i = 0; i < 3; i++) await store.take({ key: 'slow', params: slow, maxWaitMs: 0 });
     const drained = await io.pttl('ttl:{slow}:rl');
     assert.ok(drained > 5_000 && drained <= 6_001, `drained key ttl ${drained}`);
+  });
+
+  void test('unknown or bad store options are refused with the option path', () => {
+    assert.throws(() => redisStore({ client: io, timeoutMS: 50 } as never), {
+      code: 'INVALID_OPTIONS',
+      path: 'rateLimit.store.timeoutMS',
+      message: /did you mean `timeoutMs`/,
+    });
+    assert.throws(() => redisStore({ client: io, prefix: 5 } as never), { path: 'rateLimit.store.prefix' });
+    assert.throws(() => redisStore({ client: io, local: 5 } as never), { path: 'local' });
+    assert.throws(() => redisCircuitStore({ client: io, halfOpenTTLMs: 1 } as never), {
+      path: 'circuitBreaker.store.halfOpenTTLMs',
+      message: /did you mean `halfOpenTtlMs`/,
+    });
   });
 
   void test('bad maxBatch is refused with the option path', () => {

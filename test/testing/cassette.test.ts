@@ -348,6 +348,16 @@ describe('cassette: modes, errors and options', () => {
     }
     assert.throws(() => cassette('x', { dir, mode: 'once' as never }), /cassette\.mode/);
     assert.throws(() => cassette('x', { dir: '' }), /cassette\.dir/);
+    assert.throws(() => cassette('x', { dir, mdoe: 'replay' } as never), {
+      code: 'INVALID_OPTIONS',
+      path: 'cassette.mdoe',
+      message: /did you mean `mode`/,
+    });
+    assert.throws(() => cassette('x', { dir, repeat: 'yes' } as never), { path: 'cassette.repeat' });
+    assert.throws(() => cassette('x', { dir, redactor: { bodyField: ['ref'] } as never }), {
+      path: 'cassette.redactor.bodyField',
+      message: /did you mean `bodyFields`/,
+    });
     assert.throws(() => cassette('x', { dir, transport: {} as never }), /cassette\.transport/);
     assert.throws(() => cassette('x', { dir, redactor: 'yes' as never }), /cassette\.redactor/);
   });
