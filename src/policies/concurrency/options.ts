@@ -61,17 +61,17 @@ export interface ResolvedLimiterOptions {
   readonly onLimitChange: ((change: LimitChange) => void) | undefined;
 }
 
-const KEYS = [
+/** The options a user tunes (the client's `concurrency`); the client supplies the others. */
+export const TUNABLE_LIMITER_KEYS = [
   'algorithm',
   'initialLimit',
   'minLimit',
   'maxLimit',
   'maxQueue',
   'queueTimeout',
-  'clock',
-  'random',
-  'onLimitChange',
 ] as const;
+
+const KEYS = [...TUNABLE_LIMITER_KEYS, 'clock', 'random', 'onLimitChange'] as const;
 
 const BOUND_KEYS = ['initialLimit', 'minLimit', 'maxLimit'] as const;
 
