@@ -1,6 +1,7 @@
-import { BulwarkError, invalidOption, invalidRequest, isBulwarkError } from '../errors.js';
+import { invalidOption, invalidRequest } from '../errors.js';
 import { CircuitBreakers, type CircuitBreakersOptions } from '../policies/circuit-breakers.js';
 import { ConcurrencyLimiter, type ConcurrencyLimiterOptions } from '../policies/concurrency/index.js';
+import { TUNABLE_LIMITER_KEYS } from '../policies/concurrency/options.js';
 import { LatencyWindow } from '../policies/latency-window.js';
 import { RateLimiter, type RateLimiterOptions } from '../policies/rate-limiter.js';
 import { RetryPolicy, type RetryOptions } from '../policies/retry.js';
@@ -30,6 +31,8 @@ import {
   checkObject,
   checkOneOf,
   isRecord,
+  validationError,
+  type Scope,
 } from '../validate.js';
 
 /** Retry options of a client (`retry`). */
@@ -145,7 +148,7 @@ export function buildPolicies(
       checkKeys('options', 'retry.budget', b, ['ratio', 'minPerSecond', 'ttlMs']);
       budgets = new RetryBudgets({ ...b, clock }, 'retry.budget');
     }
-    retry = makeRetry(retryRaw, budgets, clock, random, 'retry');
+    retry = makeRetry(retryRaw, budgets, clock, random, 'options');
   }
   let hedging: HedgingSettings | undefined;
   if (options.hedging !== undefined && options.hedging !== false) {
@@ -269,14 +272,7 @@ export function buildPolicies(
   // Concurrency: off unless configured.
   if (options.concurrency !== undefined && options.concurrency !== false) {
     const raw = checkObject('options', 'concurrency', options.concurrency) ?? {};
-    checkKeys('options', 'concurrency', raw, [
-      'algorithm',
-      'initialLimit',
-      'minLimit',
-      'maxLimit',
-      'maxQueue',
-      'queueTimeout',
-    ]);
+    checkKeys('options', 'concurrency', raw, TUNABLE_LIMITER_KEYS);
     const limiter = new ConcurrencyLimiter({ ...(raw as ConcurrencyLimiterOptions), clock, random });
     limiter.onLimitChange((change) => {
       events.concurrencyLimit(resolved.name, change.from, change.to, limiter.inflight);
@@ -314,52 +310,36 @@ export function buildPolicies(
                   ) => boolean | undefined),
           };
     // On a client with `retry: false` there is no budget: the request's maxRetries bounds its retries.
-    let policy: RetryPolicy<BulwarkResponse>;
-    try {
-      policy = makeRetry({ ...(retryRaw ?? {}), ...timing }, budgets, clock, random, 'retry');
-    } catch (error) {
-      // The same checks as the client's, reported as what they are here: a bad request.
-      if (isBulwarkError(error, 'INVALID_OPTIONS')) {
-        throw new BulwarkError(
-          'INVALID_REQUEST',
-          error.message.replace('Invalid option', 'Invalid request'),
-          {
-            ...(error.path === undefined ? {} : { path: error.path }),
-          },
-        );
-      }
-      throw error;
-    }
+    const policy = makeRetry({ ...(retryRaw ?? {}), ...timing }, budgets, clock, random, 'request');
     return { policy, http };
   };
   return { stages, retry, budgets, retryFor };
 }
 
+/** The retry policy of the client's options, or of one request's overrides (`scope: 'request'`). */
 function makeRetry(
   raw: Record<string, unknown>,
   budgets: RetryBudgets | undefined,
   clock: ResolvedClient['clock'],
   random: ResolvedClient['random'],
-  path: string,
+  scope: Scope,
 ): RetryPolicy<BulwarkResponse> {
   const { statuses: _s, shouldRetry: _r, budget: _b, ...rest } = raw;
-  checkOneOf('options', `${path}.jitter`, rest.jitter, ['full', 'equal', 'none']);
+  checkOneOf(scope, 'retry.jitter', rest.jitter, ['full', 'equal', 'none']);
   return new RetryPolicy<BulwarkResponse>(
     { ...(rest as RetryOptions<BulwarkResponse>), budget: budgets ?? false, clock, random },
-    path,
+    'retry',
+    scope,
   );
 }
 
-function resolveStatuses(where: 'options' | 'request', value: unknown): number[] {
+function resolveStatuses(scope: Scope, value: unknown): number[] {
   if (value === undefined) return DEFAULT_STATUSES;
   if (
     !Array.isArray(value) ||
     value.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 599)
   ) {
-    const allowed = 'an array of HTTP status codes (100–599)';
-    throw where === 'options'
-      ? invalidOption('retry.statuses', value, allowed)
-      : invalidRequest('retry.statuses', value, allowed);
+    throw validationError(scope, 'retry.statuses', value, 'an array of HTTP status codes (100–599)');
   }
   return value as number[];
 }

@@ -7,8 +7,7 @@
  * two calls with the same draw give the same delay, which is what the tests pin.
  */
 import type { RandomSource } from '../clock.js';
-import { invalidOption } from '../errors.js';
-import { checkNumber } from '../validate.js';
+import { checkNumber, validationError, type Scope } from '../validate.js';
 
 /**
  * How the delay is spread below its ceiling `c = min(maxDelay, base · 2^retry)`:
@@ -64,29 +63,36 @@ const MAX_DELAY_LIMIT = 86_400_000;
 // 2^62 already exceeds any allowed maxDelay, and stops 0 · 2^n from becoming 0 · Infinity = NaN.
 const MAX_EXPONENT = 62;
 
-function delayOption(path: string, value: number | undefined, fallback: number): number {
+function delayOption(scope: Scope, path: string, value: number | undefined, fallback: number): number {
   const allowed = 'a number of milliseconds from 0 to 86_400_000';
-  return checkNumber('options', path, value, 0, MAX_DELAY_LIMIT, false, allowed) ?? fallback;
+  return checkNumber(scope, path, value, 0, MAX_DELAY_LIMIT, false, allowed) ?? fallback;
 }
 
 /**
- * Validates backoff options and fills the defaults. `path` prefixes option names in errors.
+ * Validates backoff options and fills the defaults. `path` prefixes option names in errors;
+ * `scope` says whose they are (`'request'` for one call's overrides: `INVALID_REQUEST`).
  * @throws BulwarkError `INVALID_OPTIONS` naming the option, e.g. `retry.maxDelay`.
  * @example const b = resolveBackoff({ baseDelay: 200 }, 'retry');
  */
-export function resolveBackoff(options: BackoffOptions = {}, path = 'retry'): Backoff {
-  const baseDelay = delayOption(`${path}.baseDelay`, options.baseDelay, DEFAULT_BACKOFF.baseDelay);
-  const maxDelay = delayOption(`${path}.maxDelay`, options.maxDelay, DEFAULT_BACKOFF.maxDelay);
+export function resolveBackoff(
+  options: BackoffOptions = {},
+  path = 'retry',
+  scope: Scope = 'options',
+): Backoff {
+  const baseDelay = delayOption(scope, `${path}.baseDelay`, options.baseDelay, DEFAULT_BACKOFF.baseDelay);
+  const maxDelay = delayOption(scope, `${path}.maxDelay`, options.maxDelay, DEFAULT_BACKOFF.maxDelay);
   const throttledBaseDelay = delayOption(
+    scope,
     `${path}.throttledBaseDelay`,
     options.throttledBaseDelay,
     DEFAULT_BACKOFF.throttledBaseDelay,
   );
   if (maxDelay < baseDelay) {
-    throw invalidOption(`${path}.maxDelay`, maxDelay, `a number not below baseDelay (${baseDelay})`);
+    throw validationError(scope, `${path}.maxDelay`, maxDelay, `a number not below baseDelay (${baseDelay})`);
   }
   const jitter = options.jitter ?? DEFAULT_BACKOFF.jitter;
-  if (!JITTERS.includes(jitter)) throw invalidOption(`${path}.jitter`, jitter, "'full', 'equal' or 'none'");
+  if (!JITTERS.includes(jitter))
+    throw validationError(scope, `${path}.jitter`, jitter, "'full', 'equal' or 'none'");
   if (
     baseDelay === DEFAULT_BACKOFF.baseDelay &&
     maxDelay === DEFAULT_BACKOFF.maxDelay &&

@@ -9,7 +9,7 @@
  */
 import { systemClock, systemRandom, type Clock, type RandomSource } from '../clock.js';
 import { invalidOption, isBulwarkError, type BulwarkErrorCode } from '../errors.js';
-import { checkFunction, checkNumber } from '../validate.js';
+import { checkFunction, checkNumber, type Scope } from '../validate.js';
 import { backoffDelay, resolveBackoff, type Backoff, type BackoffOptions } from './backoff.js';
 import { RetryBudget, RetryBudgets, type RetryBudgetOptions } from './retry-budget.js';
 
@@ -183,21 +183,24 @@ export class RetryPolicy<V = unknown> {
   readonly #clock: Clock;
   readonly #random: RandomSource;
 
-  /** @throws BulwarkError `INVALID_OPTIONS` naming the option, e.g. `retry.maxRetries`. */
-  constructor(options: RetryOptions<V> = {}, path = 'retry') {
-    this.#maxRetries = checkNumber('options', `${path}.maxRetries`, options.maxRetries, 0, 100, true) ?? 3;
+  /**
+   * @param path prefixes option names in errors
+   * @param scope whose options these are: `'request'` (one call's overrides) reports `INVALID_REQUEST`
+   * @throws BulwarkError `INVALID_OPTIONS` naming the option, e.g. `retry.maxRetries`.
+   */
+  constructor(options: RetryOptions<V> = {}, path = 'retry', scope: Scope = 'options') {
+    this.#maxRetries = checkNumber(scope, `${path}.maxRetries`, options.maxRetries, 0, 100, true) ?? 3;
     this.#maxRetryAfter =
-      checkNumber('options', `${path}.maxRetryAfter`, options.maxRetryAfter, 0, MAX_WAIT) ?? 60_000;
-    this.#minAttemptMs =
-      checkNumber('options', `${path}.minAttemptMs`, options.minAttemptMs, 0, MAX_WAIT) ?? 1;
-    this.#backoff = resolveBackoff(options, path);
-    this.#classify = checkFunction('options', `${path}.classify`, options.classify);
-    this.#shouldRetry = checkFunction('options', `${path}.shouldRetry`, options.shouldRetry);
-    this.#onRetry = checkFunction('options', `${path}.onRetry`, options.onRetry);
-    this.#onGiveUp = checkFunction('options', `${path}.onGiveUp`, options.onGiveUp);
-    this.#dispose = checkFunction('options', `${path}.dispose`, options.dispose);
+      checkNumber(scope, `${path}.maxRetryAfter`, options.maxRetryAfter, 0, MAX_WAIT) ?? 60_000;
+    this.#minAttemptMs = checkNumber(scope, `${path}.minAttemptMs`, options.minAttemptMs, 0, MAX_WAIT) ?? 1;
+    this.#backoff = resolveBackoff(options, path, scope);
+    this.#classify = checkFunction(scope, `${path}.classify`, options.classify);
+    this.#shouldRetry = checkFunction(scope, `${path}.shouldRetry`, options.shouldRetry);
+    this.#onRetry = checkFunction(scope, `${path}.onRetry`, options.onRetry);
+    this.#onGiveUp = checkFunction(scope, `${path}.onGiveUp`, options.onGiveUp);
+    this.#dispose = checkFunction(scope, `${path}.dispose`, options.dispose);
     this.#clock = options.clock ?? systemClock;
-    this.#random = checkFunction('options', `${path}.random`, options.random) ?? systemRandom;
+    this.#random = checkFunction(scope, `${path}.random`, options.random) ?? systemRandom;
     const budget = options.budget;
     if (budget === false) this.#budget = undefined;
     else if (budget instanceof RetryBudgets || budget instanceof RetryBudget) this.#budget = budget;
