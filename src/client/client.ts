@@ -18,7 +18,7 @@ import { CallEvents } from '../pipeline/events.js';
 import { createObserveStage } from '../pipeline/observe-stage.js';
 import { withRedirects, type RedirectSettings } from '../transport/redirect-transport.js';
 import { validateHostPatterns, type DestinationGuardOptions } from '../transport/destination-guard.js';
-import { defaultRedactor, Redactor } from '../observability/redact.js';
+import { defaultRedactor, REDACTOR_OPTION_KEYS, Redactor } from '../observability/redact.js';
 import { createTelemetry, type TelemetryOptions } from '../observability/otel.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../observability/telemetry.js';
 import { parseLogLevel, type Logger } from '../observability/logger.js';
@@ -259,13 +259,7 @@ function buildEvents(raw: Record<string, unknown>, resolved: ResolvedClient): Ca
   checkKeys('options', 'logging', l, ['logger', 'level', 'logHeaders', 'logBody', 'redact']);
   const redactOptions = checkObject('options', 'logging.redact', l.redact);
   if (redactOptions !== undefined) {
-    checkKeys('options', 'logging.redact', redactOptions, [
-      'headers',
-      'bodyFields',
-      'queryParams',
-      'replacement',
-      'maxBodyLength',
-    ]);
+    checkKeys('options', 'logging.redact', redactOptions, REDACTOR_OPTION_KEYS);
   }
   const redactor = redactOptions === undefined ? defaultRedactor : new Redactor(redactOptions);
   let telemetry: Telemetry = NOOP_TELEMETRY;

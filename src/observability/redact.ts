@@ -31,6 +31,15 @@ export { DEFAULT_REDACT_BODY_FIELDS, DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_QUER
 /** Most header entries read from one input; the rest are dropped. */
 const MAX_HEADERS = 1000;
 
+/** The keys of {@link RedactorOptions}, for the callers that check option objects against them. */
+export const REDACTOR_OPTION_KEYS = [
+  'headers',
+  'bodyFields',
+  'queryParams',
+  'replacement',
+  'maxBodyLength',
+] as const;
+
 /** Options of a {@link Redactor}. Every list extends the defaults; none replaces them. */
 export interface RedactorOptions {
   /**

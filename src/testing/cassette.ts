@@ -7,7 +7,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { BulwarkResponse } from '../client/response.js';
 import { BulwarkError, invalidOption, isBulwarkError } from '../errors.js';
-import { Redactor, type RedactorOptions } from '../observability/redact.js';
+import { REDACTOR_OPTION_KEYS, Redactor, type RedactorOptions } from '../observability/redact.js';
 import type { Attempt, PoolStats, Transport } from '../transport/attempt.js';
 import { networkError } from '../transport/network-error.js';
 import { UndiciTransport } from '../transport/undici-transport.js';
@@ -159,13 +159,7 @@ function redactorOf(value: Redactor | RedactorOptions | undefined): Redactor {
   if (typeof value !== 'object' || (value as unknown) === null)
     throw invalidOption('cassette.redactor', value, 'a Redactor or redaction options');
   // The options of `logging.redact`, checked the same way.
-  checkKeys('options', 'cassette.redactor', value as Record<string, unknown>, [
-    'headers',
-    'bodyFields',
-    'queryParams',
-    'replacement',
-    'maxBodyLength',
-  ]);
+  checkKeys('options', 'cassette.redactor', value as Record<string, unknown>, REDACTOR_OPTION_KEYS);
   return new Redactor({ maxBodyLength: CASSETTE_SCAN_LIMIT, ...value });
 }
 
