@@ -16,11 +16,13 @@ import {
   requireFinite,
   requireInteger,
 } from '../validate.js';
-import type {
-  GcraParams,
-  InspectableRateLimitStore,
-  RateLimitDecision,
-  RateLimitStore,
+import {
+  isPromiseLike,
+  isRateLimitStore,
+  type GcraParams,
+  type InspectableRateLimitStore,
+  type RateLimitDecision,
+  type RateLimitStore,
 } from '../stores/store.js';
 
 /** The period of a rate, by name or in milliseconds. */
@@ -156,13 +158,7 @@ function validate(options: RateLimiterOptions): void {
     throw invalidOption('rateLimit.strategy', strategy, "'wait' or 'error'");
   }
   checkNumber('options', 'rateLimit.maxWait', maxWait, 0, MAX_TIMER_MS, false, MAX_WAIT_ALLOWED);
-  const candidate = store as Partial<RateLimitStore> | null | undefined;
-  if (
-    store !== undefined &&
-    (typeof store !== 'object' ||
-      typeof candidate?.take !== 'function' ||
-      typeof candidate.hold !== 'function')
-  ) {
+  if (store !== undefined && !isRateLimitStore(store)) {
     throw invalidOption('rateLimit.store', store, 'a RateLimitStore (take and hold methods)');
   }
   if (
@@ -172,10 +168,6 @@ function validate(options: RateLimiterOptions): void {
     throw invalidOption('rateLimit.clock', clock, 'a Clock');
   }
   checkFunction('options', 'rateLimit.onEvent', onEvent);
-}
-
-function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as Partial<PromiseLike<T>>).then === 'function';
 }
 
 function isInspectable(store: RateLimitStore): store is InspectableRateLimitStore {

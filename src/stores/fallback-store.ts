@@ -14,13 +14,15 @@ import { checkFinite, isPositive } from '../validate.js';
 import { MemoryStore } from './memory.js';
 import { StoreHealth, type StoreEvent, type StoreLogger } from './store-health.js';
 import { DeadlineQueue, StoreTimeoutError } from './store-timeout.js';
-import type {
-  CallbackRateLimitStore,
-  GcraParams,
-  RateLimitDecision,
-  RateLimitStore,
-  TakeCallback,
-  TakeRequest,
+import {
+  isPromiseLike,
+  isRateLimitStore,
+  type CallbackRateLimitStore,
+  type GcraParams,
+  type RateLimitDecision,
+  type RateLimitStore,
+  type TakeCallback,
+  type TakeRequest,
 } from './store.js';
 
 /** What a global limiter does while its store is unreachable. */
@@ -73,10 +75,6 @@ export interface FallbackStore extends RateLimitStore {
 
 const POSITIVE_MS = 'a positive number of milliseconds';
 
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as Partial<Promise<T>> | null)?.then === 'function';
-}
-
 function hasTakeInto(store: RateLimitStore): store is CallbackRateLimitStore {
   return typeof (store as Partial<CallbackRateLimitStore>).takeInto === 'function';
 }
@@ -97,9 +95,12 @@ export function fallbackStore(primary: RateLimitStore, options: FallbackStoreOpt
     logger: options.logger,
     onEvent: options.onEvent,
   });
-  const given = options.local as Partial<RateLimitStore> | undefined;
-  if (given !== undefined && (typeof given.take !== 'function' || typeof given.hold !== 'function')) {
-    throw invalidOption('local', given, 'a RateLimitStore (take and hold methods), e.g. new MemoryStore()');
+  if (options.local !== undefined && !isRateLimitStore(options.local)) {
+    throw invalidOption(
+      'local',
+      options.local,
+      'a RateLimitStore (take and hold methods), e.g. new MemoryStore()',
+    );
   }
   let local: RateLimitStore | undefined = options.local;
   const localStore = (): RateLimitStore => (local ??= new MemoryStore({ clock }));
@@ -143,7 +144,7 @@ export function fallbackStore(primary: RateLimitStore, options: FallbackStoreOpt
           reject(asError(thrown));
           return;
         }
-        if (!isPromise(decided)) {
+        if (!isPromiseLike(decided)) {
           resolve({ ...decided, storeError });
           return;
         }

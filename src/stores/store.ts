@@ -112,3 +112,16 @@ export interface CallbackRateLimitStore extends RateLimitStore {
   /** Like `take`; `done` is called exactly once, never synchronously. */
   takeInto(request: TakeRequest, done: TakeCallback): void;
 }
+
+/** Whether a store answered through a promise (a shared store such as Redis) rather than at once. */
+export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as Partial<PromiseLike<T>> | null)?.then === 'function';
+}
+
+/** Whether `value` has the methods of a {@link RateLimitStore} (`take` and `hold`). */
+export function isRateLimitStore(value: unknown): value is RateLimitStore {
+  const candidate = value as Partial<RateLimitStore> | null;
+  return (
+    typeof value === 'object' && typeof candidate?.take === 'function' && typeof candidate.hold === 'function'
+  );
+}
