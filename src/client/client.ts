@@ -1,6 +1,7 @@
 import { BulwarkError, invalidRequest, isBulwarkError } from '../errors.js';
 import { compose } from '../pipeline/compose.js';
 import { createAttemptStage } from '../pipeline/attempt-stage.js';
+import { nameTheCall } from '../pipeline/cancel.js';
 import { deadlineStage } from '../pipeline/deadline-stage.js';
 import type { CallContext, CallPolicies, ClientRuntime, Middleware, Next } from '../pipeline/types.js';
 import type { PoolStats, Transport } from '../transport/attempt.js';
@@ -320,12 +321,7 @@ function verb(method: string, path: string, options: VerbOptions | undefined): R
 /** Every error a call rejects with names the call: method, redacted URL and attempts. */
 function finalError(ctx: CallContext, error: unknown): BulwarkError {
   const err = ctx.cancelled ?? error;
-  if (isBulwarkError(err)) {
-    err.method ??= ctx.method;
-    err.url ??= ctx.runtime.events.url(ctx);
-    err.attempts ??= ctx.attempts;
-    return err;
-  }
+  if (isBulwarkError(err)) return nameTheCall(err, ctx, ctx.attempts);
   const url = ctx.runtime.events.url(ctx);
   return new BulwarkError('NETWORK', `${ctx.method} ${url} failed: ${String(err)}`, {
     cause: err,

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { isBulwarkError } from '../errors.js';
+import { nameTheCall } from '../pipeline/cancel.js';
 import type { CallContext } from '../pipeline/types.js';
 import { BodySource } from './body.js';
 
@@ -159,12 +160,7 @@ export class BulwarkResponse {
       const bytes = await this.source.read();
       return this.#decode === undefined ? bytes : await this.#decode(bytes);
     } catch (error) {
-      const call = this.#call;
-      if (call !== undefined && isBulwarkError(error)) {
-        error.method ??= call.method;
-        error.url ??= call.runtime.events.url(call);
-        error.attempts ??= this.attempts;
-      }
+      if (this.#call !== undefined && isBulwarkError(error)) nameTheCall(error, this.#call, this.attempts);
       throw error;
     }
   }

@@ -57,6 +57,14 @@ export function budgetError(ctx: CallContext, url: string): BulwarkError {
   });
 }
 
+/** Fills in what `error` does not say of its call: the method, the redacted URL and the attempts. */
+export function nameTheCall(error: BulwarkError, ctx: CallContext, attempts: number): BulwarkError {
+  error.method ??= ctx.method;
+  error.url ??= ctx.runtime.events.url(ctx);
+  error.attempts ??= attempts;
+  return error;
+}
+
 /** `ABORTED`, keeping the caller's reason as cause. */
 export function abortedError(ctx: CallContext, url: string): BulwarkError {
   return new BulwarkError('ABORTED', `${ctx.method} ${url} was aborted by the caller.`, {
