@@ -77,9 +77,7 @@ export function checkNumber(
   allowed?: string,
 ): number | undefined {
   if (value === undefined) return undefined;
-  return integer
-    ? requireInteger(scope, path, value, min, max, allowed)
-    : requireNumber(scope, path, value, min, max, allowed);
+  return requireInRange(scope, path, value, min, max, integer, allowed);
 }
 
 /** {@link checkNumber} without the pass for undefined. @default allowed "a number from <min> to <max>" */
@@ -91,10 +89,7 @@ export function requireNumber(
   max: number,
   allowed?: string,
 ): number {
-  if (typeof value !== 'number' || !(value >= min && value <= max)) {
-    throw validationError(scope, path, value, allowed ?? rangeText('a number', min, max));
-  }
-  return value;
+  return requireInRange(scope, path, value, min, max, false, allowed);
 }
 
 /** An integer within [min, max]; undefined is refused. @default allowed "an integer from <min> to <max>" */
@@ -106,8 +101,22 @@ export function requireInteger(
   max: number,
   allowed?: string,
 ): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw validationError(scope, path, value, allowed ?? rangeText('an integer', min, max));
+  return requireInRange(scope, path, value, min, max, true, allowed);
+}
+
+// NaN fails the range test, so it is refused whatever the bounds.
+function requireInRange(
+  scope: Scope,
+  path: string,
+  value: unknown,
+  min: number,
+  max: number,
+  integer: boolean,
+  allowed: string | undefined,
+): number {
+  if (typeof value !== 'number' || (integer && !Number.isInteger(value)) || !(value >= min && value <= max)) {
+    const kind = integer ? 'an integer' : 'a number';
+    throw validationError(scope, path, value, allowed ?? rangeText(kind, min, max));
   }
   return value;
 }
