@@ -57,6 +57,7 @@ export const CLIENT_KEYS = [
   'rateLimit',
   'hedging',
   'dedupe',
+  'cache',
   'telemetry',
   'logging',
   'maxRedirects',
