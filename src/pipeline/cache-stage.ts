@@ -97,10 +97,10 @@ export class CacheStage {
     if (decision.use === 'stale')
       return this.#serve(ctx, found, 'stale', onlyIfCached ? 'only-if-cached' : mode);
     if (decision.use === 'stale-while-revalidate') {
-      this.#background(ctx, next, key, found, decision.validators);
+      this.#background(ctx, next, key, found, this.#rules.validators(found.policy, request));
       return this.#serve(ctx, found, 'stale', 'stale-while-revalidate');
     }
-    Object.assign(ctx.headers, decision.validators);
+    Object.assign(ctx.headers, this.#rules.validators(found.policy, request));
     return this.#fetch(ctx, next, key, variants, found, request);
   }
 
@@ -247,7 +247,8 @@ export class CacheStage {
     const response = new BulwarkResponse({
       status: entry.policy.st,
       statusText: entry.statusText,
-      url: entry.url,
+      // A shared store keeps no URL (it may carry a secret): the request's stands in.
+      url: entry.url === '' ? ctx.origin + ctx.path : entry.url,
       headers: { ...headers },
       body,
     });

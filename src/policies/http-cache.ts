@@ -23,12 +23,16 @@ export type CacheDecision =
   /** Stale, but the request accepts it as is (`force-cache`, `only-if-cached`, `max-stale`). */
   | { readonly use: 'stale' }
   /** Stale within `stale-while-revalidate`: serve it and revalidate in the background. */
-  | { readonly use: 'stale-while-revalidate'; readonly validators: Record<string, string> }
+  | { readonly use: 'stale-while-revalidate' }
   /** Ask the origin first, with these conditional headers (may be empty: no validator). */
-  | { readonly use: 'revalidate'; readonly validators: Record<string, string> };
+  | { readonly use: 'revalidate' };
 
-/** Request headers whose values the rules see hashed: they never reach a store in the clear. */
-const SECRET_REQUEST_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+const REVALIDATE: CacheDecision = { use: 'revalidate' };
+const FRESH: CacheDecision = { use: 'fresh' };
+const STALE: CacheDecision = { use: 'stale' };
+
+/** Request headers the rules read in the clear; every other value they keep is a digest. */
+const CLEAR_REQUEST_HEADERS = new Set(['host', 'cache-control', 'pragma']);
 /** Response headers never stored: they belong to one exchange, or to one user. */
 export const UNSTORED_RESPONSE_HEADERS = new Set([
   'set-cookie',
@@ -99,7 +103,7 @@ export class CacheRules {
 
   /** The rules of an answer just received for `request`. */
   policyOf(request: CacheRequest, response: CacheResponse): CachePolicy {
-    return new this.#Policy(describe(request, response.headers.vary), storedResponse(response), {
+    return new this.#Policy(describe(request, varyNames(response.headers.vary)), storedResponse(response), {
       shared: this.shared,
     });
   }
@@ -111,41 +115,47 @@ export class CacheRules {
 
   /** True when the stored answer was given for a request like this one (its `Vary` fields match). */
   matches(policy: CachePolicy, request: CacheRequest): boolean {
-    return varyMatches(policy, describe(request, undefined, true));
+    return varyMatches(policy, request);
   }
 
   /** What a request may do with a matching stored answer. */
   decide(policy: CachePolicy, request: CacheRequest, mode: CacheMode): CacheDecision {
-    const probe = describe(request, undefined, true);
-    const validators = conditionalHeaders(policy, probe);
     if (mode === 'force-cache' || mode === 'only-if-cached') {
-      return policy.maxAge() > policy.age() ? { use: 'fresh' } : { use: 'stale' };
+      return policy.maxAge() > policy.age() ? FRESH : STALE;
     }
-    if (mode === 'no-cache') return { use: 'revalidate', validators };
+    if (mode === 'no-cache') return REVALIDATE;
     const rescc = directives(policy);
     const reqcc = parseDirectives(request.headers['cache-control']);
     if (reqcc.has('no-cache') || /no-cache/i.test(request.headers.pragma ?? '')) {
-      return { use: 'revalidate', validators };
+      return REVALIDATE;
     }
     // no-cache on the answer: never reused without a successful validation (§5.2.2.4).
-    if (rescc['no-cache'] !== undefined) return { use: 'revalidate', validators };
+    if (rescc['no-cache'] !== undefined) return REVALIDATE;
     const age = policy.age();
     const lifetime = policy.maxAge();
     const fresh = lifetime > age;
     const maxAge = numeric(reqcc.get('max-age'));
-    if (maxAge !== undefined && age > maxAge) return { use: 'revalidate', validators };
+    if (maxAge !== undefined && age > maxAge) return REVALIDATE;
     const minFresh = numeric(reqcc.get('min-fresh'));
-    if (minFresh !== undefined && lifetime - age < minFresh) return { use: 'revalidate', validators };
-    if (fresh) return { use: 'fresh' };
+    if (minFresh !== undefined && lifetime - age < minFresh) return REVALIDATE;
+    if (fresh) return FRESH;
     // Stale from here: must-revalidate (and proxy-revalidate in a shared cache) forbid any stale use.
-    if (this.#mustRevalidate(rescc)) return { use: 'revalidate', validators };
+    if (this.#mustRevalidate(rescc)) return REVALIDATE;
     if (reqcc.has('max-stale')) {
       const limit = numeric(reqcc.get('max-stale'));
-      if (limit === undefined || age - lifetime <= limit) return { use: 'stale' };
+      if (limit === undefined || age - lifetime <= limit) return STALE;
     }
     const swr = numeric(rescc['stale-while-revalidate']) ?? 0;
-    if (swr > 0 && age < lifetime + swr) return { use: 'stale-while-revalidate', validators };
-    return { use: 'revalidate', validators };
+    if (swr > 0 && age < lifetime + swr) return { use: 'stale-while-revalidate' };
+    return REVALIDATE;
+  }
+
+  /**
+   * The conditional headers that revalidate the stored answer (`If-None-Match`, `If-Modified-Since`),
+   * none the caller set already; empty when the answer has no validator.
+   */
+  validators(policy: CachePolicy, request: CacheRequest): Record<string, string> {
+    return conditionalHeaders(policy, describe(request, varyNames(policy.toObject().resh.vary)));
   }
 
   /**
@@ -207,30 +217,42 @@ export class CacheRules {
   }
 }
 
-/** The request as the library sees it: secrets hashed, only the headers that matter. */
-function describe(
-  request: CacheRequest,
-  vary: string | string[] | undefined,
-  all = false,
-): CachePolicy.Request {
-  const url = new URL(request.url);
-  const headers: Record<string, string> = { host: url.host };
-  const keep = all ? undefined : varyNames(vary);
-  for (const [name, value] of Object.entries(request.headers)) {
-    const wanted =
-      all ||
-      name === 'cache-control' ||
-      name === 'pragma' ||
-      name === 'authorization' ||
-      keep?.has(name) === true;
-    if (!wanted) continue;
-    headers[name] = SECRET_REQUEST_HEADERS.has(name) ? digest(value) : value;
+/**
+ * The request as the library sees it: the URL and every header value it keeps as a digest
+ * (they may reach a shared store), except the few it must parse. `names`: the `Vary` fields.
+ */
+function describe(request: CacheRequest, names: ReadonlySet<string> | undefined): CachePolicy.Request {
+  const headers: Record<string, string> = { host: hostOf(request.url) };
+  for (const name of CLEAR_REQUEST_HEADERS) {
+    const value = request.headers[name];
+    if (value !== undefined && name !== 'host') headers[name] = value;
   }
+  // Read by the rules to apply RFC 9111 §3.5 (only whether there is one).
+  const auth = request.headers.authorization;
+  if (auth !== undefined) headers.authorization = digest(auth);
+  if (names !== undefined) {
+    for (const name of names) {
+      const value = request.headers[name];
+      if (value !== undefined && !CLEAR_REQUEST_HEADERS.has(name)) headers[name] = digest(value);
+    }
+  }
+  // The URL is the store's key already; the rules keep only its digest (a query may hold a token).
   return {
-    url: url.pathname + url.search,
+    url: digest(pathOf(request.url)),
     method: request.method === 'HEAD' ? 'GET' : request.method,
     headers,
   };
+}
+
+function hostOf(url: string): string {
+  const start = url.indexOf('://') + 3;
+  const end = url.indexOf('/', start);
+  return end === -1 ? url.slice(start) : url.slice(start, end);
+}
+
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('://') + 3);
+  return start === -1 ? '/' : url.slice(start);
 }
 
 function storedResponse(response: CacheResponse): CachePolicy.Response {
@@ -262,13 +284,19 @@ function varyNames(vary: string | string[] | undefined): Set<string> | undefined
   );
 }
 
-function varyMatches(policy: CachePolicy, probe: CachePolicy.Request): boolean {
+function varyMatches(policy: CachePolicy, request: CacheRequest): boolean {
   const stored = policy.toObject();
   const names = varyNames(stored.resh.vary);
   if (names === undefined) return true;
   for (const name of names) {
     if (name === '*') return false;
-    if ((stored.reqh?.[name] ?? undefined) !== (probe.headers[name] ?? undefined)) return false;
+    const mine = request.headers[name];
+    const theirs = stored.reqh?.[name];
+    if (mine === undefined || theirs === undefined) {
+      if (mine !== theirs) return false;
+      continue;
+    }
+    if (theirs !== (CLEAR_REQUEST_HEADERS.has(name) ? mine : digest(mine))) return false;
   }
   return true;
 }
