@@ -10,9 +10,9 @@ import { BulwarkResponse } from '../client/response.js';
 import { correlationId } from '../observability/correlation.js';
 import type { CacheStatus } from '../observability/channels.js';
 import type { CacheEntry, CacheStore } from '../policies/cache-store.js';
-import type { CacheMode, CacheRequest, CacheRules } from '../policies/http-cache.js';
-import type CachePolicy from 'http-cache-semantics';
+import type { CacheMode, CacheRequest, CacheRules, StoredAnswer } from '../policies/http-cache.js';
 import { isBulwarkError, type BulwarkErrorCode } from '../errors.js';
+import { isPromiseLike } from '../stores/store.js';
 import type { CallContext, Next } from './types.js';
 
 /** What a call asks of the cache: its mode, or `false` to leave it alone. */
@@ -41,9 +41,11 @@ const CALLER_CONDITIONALS = [
   'range',
 ];
 
+const NONE: readonly CacheEntry[] = [];
+
 interface Found {
   readonly entry: CacheEntry;
-  readonly policy: CachePolicy;
+  readonly policy: StoredAnswer;
 }
 
 /** The cache stage of one client, with its store and background revalidations. */
@@ -53,7 +55,7 @@ export class CacheStage {
   readonly #revalidating = new Map<string, Promise<void>>();
   readonly #closer = new AbortController();
   /** Rules revived from an entry, kept while the entry lives: a hit parses nothing. */
-  readonly #revived = new WeakMap<CacheEntry, CachePolicy>();
+  readonly #revived = new WeakMap<CacheEntry, StoredAnswer>();
 
   constructor(rules: CacheRules, store: CacheStore) {
     this.#rules = rules;
@@ -84,7 +86,8 @@ export class CacheStage {
   async #lookup(ctx: CallContext, next: Next, mode: CacheMode): Promise<BulwarkResponse> {
     const key = primaryKey(ctx);
     const request: CacheRequest = { method: ctx.method, url: ctx.origin + ctx.path, headers: ctx.headers };
-    const variants = await this.#read(key);
+    const read = this.#read(key);
+    const variants = isPromiseLike(read) ? await read : read;
     const found = this.#pick(variants, request, ctx);
     const onlyIfCached =
       mode === 'only-if-cached' || /only-if-cached/i.test(ctx.headers['cache-control'] ?? '');
@@ -167,7 +170,7 @@ export class CacheStage {
     this.#revived.set(entry, policy);
     const others = variants.filter((v) => v !== found?.entry && !this.#sameVariant(v, request, ctx));
     await this.#write(key, [entry, ...others], policy);
-    const copy = this.#respond(ctx, entry, response.headers, 'miss');
+    const copy = this.#respond(ctx, entry, { headers: response.headers }, 'miss', 0);
     copy.attempts = response.attempts;
     copy.redirects = response.redirects;
     return copy;
@@ -215,7 +218,7 @@ export class CacheStage {
     return policy === undefined || this.#rules.matches(policy, request);
   }
 
-  #policyOf(entry: CacheEntry): CachePolicy | undefined {
+  #policyOf(entry: CacheEntry): StoredAnswer | undefined {
     let policy = this.#revived.get(entry);
     if (policy === undefined) {
       try {
@@ -230,15 +233,18 @@ export class CacheStage {
   }
 
   #serve(ctx: CallContext, found: Found, status: CacheStatus, reason: string | undefined): BulwarkResponse {
-    const headers = this.#rules.servedHeaders(found.policy);
-    return this.#respond(ctx, found.entry, headers, status, reason);
+    const age = this.#rules.ageOf(found.policy);
+    const raw = found.policy.rawHeaders.slice();
+    raw.push('age', String(age));
+    return this.#respond(ctx, found.entry, { rawHeaders: raw }, status, age, reason);
   }
 
   #respond(
     ctx: CallContext,
     entry: CacheEntry,
-    headers: Record<string, string | string[] | undefined>,
+    headers: { rawHeaders: readonly string[] } | { headers: Record<string, string | string[] | undefined> },
     status: CacheStatus,
+    age: number,
     reason?: string,
   ): BulwarkResponse {
     const body = new BodySource(undefined);
@@ -249,12 +255,11 @@ export class CacheStage {
       statusText: entry.statusText,
       // A shared store keeps no URL (it may carry a secret): the request's stands in.
       url: entry.url === '' ? ctx.origin + ctx.path : entry.url,
-      headers: { ...headers },
+      ...headers,
       body,
     });
     response.cache = status;
-    const age = Number(headers.age ?? 0);
-    ctx.runtime.events.cache(ctx, status, Number.isFinite(age) ? age : 0, reason);
+    ctx.runtime.events.cache(ctx, status, age, reason);
     return response;
   }
 
@@ -302,7 +307,7 @@ export class CacheStage {
     const request: CacheRequest = { method: 'GET', url: ctx.origin + ctx.path, headers: background.headers };
     const run = (async (): Promise<void> => {
       try {
-        const variants = await this.#read(key);
+        const variants = await Promise.resolve(this.#read(key));
         const response = await this.#fetch(background, next, key, variants, found, request);
         response.dump();
       } catch {
@@ -314,16 +319,23 @@ export class CacheStage {
     this.#revalidating.set(key, run);
   }
 
-  async #read(key: string): Promise<readonly CacheEntry[]> {
+  /** The variants under `key`; synchronous when the store is (the memory store: no await on a hit). */
+  #read(key: string): readonly CacheEntry[] | Promise<readonly CacheEntry[]> {
+    let got: ReturnType<CacheStore['get']>;
     try {
-      return (await this.#store.get(key)) ?? [];
+      got = this.#store.get(key);
     } catch {
       // A store that fails is a miss, never a failed call.
-      return [];
+      return NONE;
     }
+    if (!isPromiseLike(got)) return got ?? NONE;
+    return Promise.resolve(got).then(
+      (entries) => entries ?? NONE,
+      () => NONE,
+    );
   }
 
-  async #write(key: string, entries: readonly CacheEntry[], policy: CachePolicy | undefined): Promise<void> {
+  async #write(key: string, entries: readonly CacheEntry[], policy: StoredAnswer | undefined): Promise<void> {
     try {
       if (entries.length === 0) {
         await this.#store.delete(key);

@@ -30,6 +30,7 @@ export type CacheDecision =
 const REVALIDATE: CacheDecision = { use: 'revalidate' };
 const FRESH: CacheDecision = { use: 'fresh' };
 const STALE: CacheDecision = { use: 'stale' };
+const STALE_WHILE_REVALIDATE: CacheDecision = { use: 'stale-while-revalidate' };
 
 /** Request headers the rules read in the clear; every other value they keep is a digest. */
 const CLEAR_REQUEST_HEADERS = new Set(['host', 'cache-control', 'pragma']);
@@ -80,18 +81,75 @@ export interface CacheRulesOptions {
 }
 
 /**
- * The cache's rules for one client: builds policies on the client's clock and judges stored
- * answers against new requests.
+ * One stored answer with what never changes about it worked out once: its freshness lifetime,
+ * directives, headers, `Vary` fields and birth time. A hit then reads the clock once and
+ * compares numbers; it parses nothing.
+ */
+export class StoredAnswer {
+  /** The library's policy (storability, revalidation headers, serialisation). */
+  readonly policy: CachePolicy;
+  /** Freshness lifetime, seconds (`max-age`, `s-maxage`, `Expires` or heuristic). */
+  readonly lifetime: number;
+  /** The response's `Cache-Control` directives. */
+  readonly directives: Readonly<Record<string, string | true | undefined>>;
+  /** Stored response headers, without `age`. */
+  readonly headers: Readonly<Record<string, string | string[]>>;
+  /** The same as name/value pairs, which a response parses only when its headers are read. */
+  readonly rawHeaders: readonly string[];
+  /** The `Vary` field names (lowercase), when the answer has one. */
+  readonly vary: ReadonlySet<string> | undefined;
+  /** True when the answer names a validator (`ETag`, `Last-Modified`). */
+  readonly hasValidator: boolean;
+  /** Clock time (ms) at which the answer's age was 0. */
+  readonly bornAt: number;
+  readonly #stored: StoredPolicy;
+
+  constructor(policy: CachePolicy, now: number) {
+    this.policy = policy;
+    const stored = policy.toObject();
+    this.#stored = stored;
+    this.lifetime = policy.maxAge();
+    this.directives = stored.rescc;
+    const headers: Record<string, string | string[]> = {};
+    const raw: string[] = [];
+    for (const [name, value] of Object.entries(stored.resh)) {
+      if (value === undefined || name === 'age') continue;
+      headers[name] = value;
+      for (const one of Array.isArray(value) ? value : [value]) raw.push(name, one);
+    }
+    this.headers = headers;
+    this.rawHeaders = raw;
+    this.vary = varyNames(stored.resh.vary);
+    this.hasValidator = stored.resh.etag !== undefined || stored.resh['last-modified'] !== undefined;
+    this.bornAt = now - policy.age() * 1000;
+  }
+
+  /** Age in seconds at `now` (fractional). */
+  age(now: number): number {
+    return (now - this.bornAt) / 1000;
+  }
+
+  /** The JSON-safe form a store keeps. */
+  toObject(): StoredPolicy {
+    return this.#stored;
+  }
+}
+
+/**
+ * The cache's rules for one client: builds answers on the client's clock and judges them
+ * against new requests.
  */
 export class CacheRules {
   readonly shared: boolean;
   readonly #staleIfErrorMs: number;
+  readonly #clock: Clock;
   readonly #Policy: typeof CachePolicy;
 
   constructor(options: CacheRulesOptions) {
     this.shared = options.shared === true;
     this.#staleIfErrorMs = options.staleIfError ?? 0;
     const clock = options.clock;
+    this.#clock = clock;
     // The library reads time through `now()`; a subclass per client puts it on the injected clock
     // (a closure, since the constructor already asks for the time).
     this.#Policy = class extends CachePolicy {
@@ -102,70 +160,81 @@ export class CacheRules {
   }
 
   /** The rules of an answer just received for `request`. */
-  policyOf(request: CacheRequest, response: CacheResponse): CachePolicy {
-    return new this.#Policy(describe(request, varyNames(response.headers.vary)), storedResponse(response), {
-      shared: this.shared,
-    });
+  policyOf(request: CacheRequest, response: CacheResponse): StoredAnswer {
+    const policy = new this.#Policy(
+      describe(request, varyNames(response.headers.vary)),
+      storedResponse(response),
+      { shared: this.shared },
+    );
+    return new StoredAnswer(policy, this.#clock.now());
   }
 
   /** Rules read back from a store. */
-  revive(stored: StoredPolicy): CachePolicy {
-    return this.#Policy.fromObject(stored);
+  revive(stored: StoredPolicy): StoredAnswer {
+    return new StoredAnswer(this.#Policy.fromObject(stored), this.#clock.now());
   }
 
   /** True when the stored answer was given for a request like this one (its `Vary` fields match). */
-  matches(policy: CachePolicy, request: CacheRequest): boolean {
-    return varyMatches(policy, request);
+  matches(answer: StoredAnswer, request: CacheRequest): boolean {
+    const names = answer.vary;
+    if (names === undefined) return true;
+    const reqh = answer.toObject().reqh;
+    for (const name of names) {
+      if (name === '*') return false;
+      const mine = request.headers[name];
+      const theirs = reqh?.[name];
+      if (mine === undefined || theirs === undefined) {
+        if (mine !== theirs) return false;
+        continue;
+      }
+      if (theirs !== (CLEAR_REQUEST_HEADERS.has(name) ? mine : digest(mine))) return false;
+    }
+    return true;
   }
 
   /** What a request may do with a matching stored answer. */
-  decide(policy: CachePolicy, request: CacheRequest, mode: CacheMode): CacheDecision {
-    if (mode === 'force-cache' || mode === 'only-if-cached') {
-      return policy.maxAge() > policy.age() ? FRESH : STALE;
-    }
+  decide(answer: StoredAnswer, request: CacheRequest, mode: CacheMode): CacheDecision {
+    const age = answer.age(this.#clock.now());
+    const lifetime = answer.lifetime;
+    const fresh = lifetime > age;
+    if (mode === 'force-cache' || mode === 'only-if-cached') return fresh ? FRESH : STALE;
     if (mode === 'no-cache') return REVALIDATE;
-    const rescc = directives(policy);
-    const reqcc = parseDirectives(request.headers['cache-control']);
-    if (reqcc.has('no-cache') || /no-cache/i.test(request.headers.pragma ?? '')) {
-      return REVALIDATE;
-    }
+    const rescc = answer.directives;
     // no-cache on the answer: never reused without a successful validation (§5.2.2.4).
     if (rescc['no-cache'] !== undefined) return REVALIDATE;
-    const age = policy.age();
-    const lifetime = policy.maxAge();
-    const fresh = lifetime > age;
+    const cc = request.headers['cache-control'];
+    const pragma = request.headers.pragma;
+    if (cc === undefined && (pragma === undefined || !/no-cache/i.test(pragma))) {
+      // The common case: the request says nothing about caching.
+      if (fresh) return FRESH;
+      return this.#staleUse(answer, age, undefined);
+    }
+    const reqcc = parseDirectives(cc);
+    if (reqcc.has('no-cache') || (pragma !== undefined && /no-cache/i.test(pragma))) return REVALIDATE;
     const maxAge = numeric(reqcc.get('max-age'));
     if (maxAge !== undefined && age > maxAge) return REVALIDATE;
     const minFresh = numeric(reqcc.get('min-fresh'));
     if (minFresh !== undefined && lifetime - age < minFresh) return REVALIDATE;
     if (fresh) return FRESH;
-    // Stale from here: must-revalidate (and proxy-revalidate in a shared cache) forbid any stale use.
-    if (this.#mustRevalidate(rescc)) return REVALIDATE;
-    if (reqcc.has('max-stale')) {
-      const limit = numeric(reqcc.get('max-stale'));
-      if (limit === undefined || age - lifetime <= limit) return STALE;
-    }
-    const swr = numeric(rescc['stale-while-revalidate']) ?? 0;
-    if (swr > 0 && age < lifetime + swr) return { use: 'stale-while-revalidate' };
-    return REVALIDATE;
+    return this.#staleUse(answer, age, reqcc);
   }
 
   /**
    * The conditional headers that revalidate the stored answer (`If-None-Match`, `If-Modified-Since`),
    * none the caller set already; empty when the answer has no validator.
    */
-  validators(policy: CachePolicy, request: CacheRequest): Record<string, string> {
-    return conditionalHeaders(policy, describe(request, varyNames(policy.toObject().resh.vary)));
+  validators(answer: StoredAnswer, request: CacheRequest): Record<string, string> {
+    return conditionalHeaders(answer.policy, describe(request, answer.vary));
   }
 
   /**
    * True when the stored answer may stand in for an error (RFC 5861 §4): within its own
    * `stale-if-error` window or the client's, and never when the answer forbids stale use.
    */
-  mayServeOnError(policy: CachePolicy): boolean {
-    const rescc = directives(policy);
+  mayServeOnError(answer: StoredAnswer): boolean {
+    const rescc = answer.directives;
     if (rescc['no-cache'] !== undefined || this.#mustRevalidate(rescc)) return false;
-    const staleFor = policy.age() - policy.maxAge();
+    const staleFor = answer.age(this.#clock.now()) - answer.lifetime;
     const own = numeric(rescc['stale-if-error']) ?? 0;
     return staleFor < Math.max(own, this.#staleIfErrorMs / 1000);
   }
@@ -174,27 +243,25 @@ export class CacheRules {
    * The rules after a 304: the stored headers updated with the 304's (RFC 9111 §3.2, §4.3.4), the
    * age counted from now. The 304's `Age` counts; the stored one does not carry over.
    */
-  refreshed(policy: CachePolicy, request: CacheRequest, notModified: CacheResponse): CachePolicy {
-    const stored = policy.toObject();
-    const headers: Record<string, string | string[] | undefined> = { ...stored.resh };
-    delete headers.age;
+  refreshed(answer: StoredAnswer, request: CacheRequest, notModified: CacheResponse): StoredAnswer {
+    const headers: Record<string, string | string[] | undefined> = { ...answer.headers };
     for (const [name, value] of Object.entries(notModified.headers)) {
       if (value === undefined || NOT_UPDATED_BY_304.has(name) || UNSTORED_RESPONSE_HEADERS.has(name))
         continue;
       headers[name] = value;
     }
     if (notModified.headers.age !== undefined) headers.age = String(notModified.headers.age);
-    return this.policyOf(request, { status: stored.st, headers });
+    return this.policyOf(request, { status: answer.toObject().st, headers });
   }
 
   /** True when RFC 9111 lets this answer be stored at all. */
-  storable(policy: CachePolicy): boolean {
-    return policy.storable();
+  storable(answer: StoredAnswer): boolean {
+    return answer.policy.storable();
   }
 
-  /** Headers for the answer served from the cache (`age` updated, the rest as stored). */
-  servedHeaders(policy: CachePolicy): Record<string, string | string[]> {
-    return servedHeaders(policy);
+  /** The answer's age now, in whole seconds (its `Age` header). */
+  ageOf(answer: StoredAnswer): number {
+    return Math.max(0, Math.floor(answer.age(this.#clock.now())));
   }
 
   /**
@@ -202,17 +269,29 @@ export class CacheRules {
    * (its own `stale-while-revalidate` / `stale-if-error`, or the client's), or a day past its
    * life when it has a validator (a 304 makes it fresh again). Past that it is useless.
    */
-  keepFor(policy: CachePolicy): number {
-    const rescc = directives(policy);
-    const left = (policy.maxAge() - policy.age()) * 1000;
+  keepFor(answer: StoredAnswer): number {
+    const rescc = answer.directives;
+    const left = (answer.lifetime - answer.age(this.#clock.now())) * 1000;
     const stale =
       1000 * Math.max(numeric(rescc['stale-while-revalidate']) ?? 0, numeric(rescc['stale-if-error']) ?? 0);
-    // An answer with a validator is worth keeping past its life: a 304 makes it fresh again.
-    const revalidatable = hasValidator(policy) ? 24 * 3600_000 : 0;
+    const revalidatable = answer.hasValidator ? 24 * 3600_000 : 0;
     return Math.max(0, left + Math.max(stale, this.#staleIfErrorMs, revalidatable));
   }
 
-  #mustRevalidate(rescc: Record<string, string | true | undefined>): boolean {
+  /** A stale answer: served as is, while revalidating, or only after asking the origin. */
+  #staleUse(answer: StoredAnswer, age: number, reqcc: Map<string, string | true> | undefined): CacheDecision {
+    // must-revalidate (and proxy-revalidate in a shared cache) forbid any stale use.
+    if (this.#mustRevalidate(answer.directives)) return REVALIDATE;
+    if (reqcc?.has('max-stale') === true) {
+      const limit = numeric(reqcc.get('max-stale'));
+      if (limit === undefined || age - answer.lifetime <= limit) return STALE;
+    }
+    const swr = numeric(answer.directives['stale-while-revalidate']) ?? 0;
+    if (swr > 0 && age < answer.lifetime + swr) return STALE_WHILE_REVALIDATE;
+    return REVALIDATE;
+  }
+
+  #mustRevalidate(rescc: Readonly<Record<string, string | true | undefined>>): boolean {
     return rescc['must-revalidate'] !== undefined || (this.shared && rescc['proxy-revalidate'] !== undefined);
   }
 }
@@ -265,14 +344,6 @@ function storedResponse(response: CacheResponse): CachePolicy.Response {
   return { status: response.status, headers };
 }
 
-function servedHeaders(policy: CachePolicy): Record<string, string | string[]> {
-  const stored = policy.toObject().resh as Record<string, string>;
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(stored)) out[name] = value;
-  out.age = String(Math.max(0, Math.floor(policy.age())));
-  return out;
-}
-
 function varyNames(vary: string | string[] | undefined): Set<string> | undefined {
   if (vary === undefined) return undefined;
   const text = Array.isArray(vary) ? vary.join(',') : vary;
@@ -282,23 +353,6 @@ function varyNames(vary: string | string[] | undefined): Set<string> | undefined
       .map((s) => s.trim().toLowerCase())
       .filter((s) => s.length > 0),
   );
-}
-
-function varyMatches(policy: CachePolicy, request: CacheRequest): boolean {
-  const stored = policy.toObject();
-  const names = varyNames(stored.resh.vary);
-  if (names === undefined) return true;
-  for (const name of names) {
-    if (name === '*') return false;
-    const mine = request.headers[name];
-    const theirs = stored.reqh?.[name];
-    if (mine === undefined || theirs === undefined) {
-      if (mine !== theirs) return false;
-      continue;
-    }
-    if (theirs !== (CLEAR_REQUEST_HEADERS.has(name) ? mine : digest(mine))) return false;
-  }
-  return true;
 }
 
 function conditionalHeaders(policy: CachePolicy, probe: CachePolicy.Request): Record<string, string> {
@@ -311,15 +365,6 @@ function conditionalHeaders(policy: CachePolicy, probe: CachePolicy.Request): Re
     out['if-modified-since'] = since;
   }
   return out;
-}
-
-function hasValidator(policy: CachePolicy): boolean {
-  const resh = policy.toObject().resh;
-  return resh.etag !== undefined || resh['last-modified'] !== undefined;
-}
-
-function directives(policy: CachePolicy): Record<string, string | true | undefined> {
-  return policy.toObject().rescc;
 }
 
 function parseDirectives(header: string | undefined): Map<string, string | true> {

@@ -1,7 +1,8 @@
 /**
  * The HTTP cache's default store: entries in this process, bounded by count and by bytes, the
- * least recently used evicted first. A Map keeps insertion order, so "used" means deleted and set
- * again: O(1) per get and set, no list of its own.
+ * least recently used evicted first. A Map keeps insertion order; a hit only marks its slot
+ * (moving it would cost two Map writes per hit), and eviction gives a marked slot a second
+ * chance at the young end (the CLOCK approximation of LRU that page caches use).
  */
 import { entrySize, type CacheEntry, type CacheStore } from '../policies/cache-store.js';
 import type { Clock } from '../clock.js';
@@ -23,6 +24,8 @@ interface Slot {
   readonly entries: readonly CacheEntry[];
   readonly bytes: number;
   readonly expiresAt: number;
+  /** Read since it last reached the old end: spared once by eviction. */
+  used: boolean;
 }
 
 const KEYS = ['maxEntries', 'maxBytes', 'clock'];
@@ -78,9 +81,7 @@ export class MemoryCacheStore implements CacheStore {
       this.#drop(key, slot);
       return undefined;
     }
-    // Most recently used goes last.
-    this.#slots.delete(key);
-    this.#slots.set(key, slot);
+    slot.used = true;
     return slot.entries;
   }
 
@@ -92,7 +93,7 @@ export class MemoryCacheStore implements CacheStore {
     for (const entry of entries) bytes += entrySize(entry);
     // One answer larger than the whole store is not kept (it would evict everything else).
     if (bytes > this.#maxBytes) return;
-    this.#slots.set(key, { entries, bytes, expiresAt: this.#clock.now() + ttlMs });
+    this.#slots.set(key, { entries, bytes, expiresAt: this.#clock.now() + ttlMs, used: false });
     this.#bytes += bytes;
     this.#evict();
   }
@@ -115,11 +116,19 @@ export class MemoryCacheStore implements CacheStore {
 
   #evict(): void {
     const now = this.#clock.now();
-    for (const [key, slot] of this.#slots) {
-      if (this.#slots.size <= this.#maxEntries && this.#bytes <= this.#maxBytes) return;
-      // Oldest first; an expired one on the way goes too.
-      if (slot.expiresAt <= now || this.#slots.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
-        this.#drop(key, slot);
+    // Each slot is spared at most once per call, so this ends within two passes.
+    let spared = 0;
+    while (this.#slots.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
+      const oldest = this.#slots.entries().next();
+      if (oldest.done === true) return;
+      const [key, slot] = oldest.value;
+      this.#slots.delete(key);
+      if (slot.used && slot.expiresAt > now && spared < this.#slots.size + 1) {
+        slot.used = false;
+        spared++;
+        this.#slots.set(key, slot);
+      } else {
+        this.#bytes -= slot.bytes;
       }
     }
   }

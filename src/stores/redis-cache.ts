@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
 import type { CacheEntry, CacheStore } from '../policies/cache-store.js';
-import { checkKeys, checkNumber, checkString, requireRecord } from '../validate.js';
+import { checkKeys, checkNumber, checkString, isRecord, requireRecord } from '../validate.js';
 import { luaScript, scriptRunner, type RedisClientLike, type ScriptRunner } from './redis-client.js';
 
 /** Options of {@link redisCacheStore}. */
@@ -126,19 +126,25 @@ function encode(entries: readonly CacheEntry[]): string {
 }
 
 function decode(text: string): readonly CacheEntry[] | undefined {
-  let wire: Partial<Wire>;
+  let wire: unknown;
   try {
-    wire = JSON.parse(text) as Partial<Wire>;
+    wire = JSON.parse(text);
   } catch {
     return undefined;
   }
-  if (wire.v !== 1 || !Array.isArray(wire.e)) return undefined;
-  return wire.e.map((e) => ({
-    policy: e.p,
-    statusText: typeof e.s === 'string' ? e.s : '',
-    // The URL is not shared (its query may hold a secret): the stage answers with the request's.
-    url: '',
-    body: Buffer.from(typeof e.b === 'string' ? e.b : '', 'base64'),
-    ...(typeof e.o === 'string' ? { owner: e.o } : {}),
-  }));
+  if (!isRecord(wire) || wire.v !== 1 || !Array.isArray(wire.e)) return undefined;
+  const entries: CacheEntry[] = [];
+  for (const e of wire.e as unknown[]) {
+    // Anything another version (or something else) wrote under the prefix is skipped.
+    if (!isRecord(e) || !isRecord(e.p) || typeof e.s !== 'string' || typeof e.b !== 'string') continue;
+    entries.push({
+      policy: e.p as unknown as CacheEntry['policy'],
+      statusText: e.s,
+      // The URL is not shared (its query may hold a secret): the stage answers with the request's.
+      url: '',
+      body: Buffer.from(e.b, 'base64'),
+      ...(typeof e.o === 'string' ? { owner: e.o } : {}),
+    });
+  }
+  return entries;
 }

@@ -61,15 +61,17 @@ describe('HTTP cache: spans, logs, timeouts, HEAD', () => {
     const spans = exporter.getFinishedSpans();
     assert.equal(spans.filter((s) => s.kind === SpanKind.CLIENT).length, 0);
     const call = spans.find((s) => s.kind === SpanKind.INTERNAL);
-    assert.equal(call?.attributes['bulwark.cache'], 'hit');
-    assert.equal(call?.attributes['bulwark.cache.age'], 4);
+    assert.ok(call);
+    assert.equal(call.attributes['bulwark.cache'], 'hit');
+    assert.equal(call.attributes['bulwark.cache.age'], 4);
     const lines = raw.map((s) => JSON.parse(s) as Record<string, unknown>);
     assert.equal(lines.length, 1);
-    assert.equal(lines[0]?.event, 'cache');
-    assert.equal(lines[0]?.cache, 'hit');
-    assert.equal(lines[0]?.age, 4);
-    assert.match(String(lines[0]?.correlationId), /^req_[0-9a-f]{16}$/);
-    assert.match(String(lines[0]?.msg), /cache hit GET/);
+    const [line] = lines as [Record<string, unknown>];
+    assert.equal(line.event, 'cache');
+    assert.equal(line.cache, 'hit');
+    assert.equal(line.age, 4);
+    assert.match(String(line.correlationId), /^req_[0-9a-f]{16}$/);
+    assert.match(String(line.msg), /cache hit GET/);
     await client.close();
   });
 

@@ -142,7 +142,7 @@ describe('cache rules (RFC 9111 / RFC 5861) on the virtual clock', () => {
   it('a private cache keeps private="field" headers on its answers', () => {
     const { rules } = setup();
     const p = rules.policyOf(GET, res({ 'cache-control': 'private="x-user", max-age=60', 'x-user': 'ada' }));
-    assert.equal(rules.servedHeaders(p)['x-user'], 'ada');
+    assert.equal(p.headers['x-user'], 'ada');
   });
 
   it('Vary: only a request with the same values matches; Vary: * matches nothing', () => {
@@ -166,10 +166,9 @@ describe('cache rules (RFC 9111 / RFC 5861) on the virtual clock', () => {
       headers: { 'cache-control': 'max-age=30', 'x-v': 'b', 'content-length': '0' },
     });
     assert.equal(rules.decide(q, GET, 'default').use, 'fresh');
-    const served = rules.servedHeaders(q);
-    assert.equal(served.age, '0');
-    assert.equal(served['x-v'], 'b');
-    assert.equal(served['content-length'], undefined);
+    assert.equal(rules.ageOf(q), 0);
+    assert.equal(q.headers['x-v'], 'b');
+    assert.equal(q.headers['content-length'], undefined);
   });
 
   it('nothing of the request reaches the stored rules in the clear: URL, tokens and Vary values are digests', () => {
