@@ -35,7 +35,7 @@ export class MemoryCacheStore implements CacheStore {
   readonly #slots = new Map<string, Slot>();
   readonly #maxEntries: number;
   readonly #maxBytes: number;
-  #clock: Clock;
+  readonly #clock: Clock;
   #bytes = 0;
 
   constructor(options: MemoryCacheStoreOptions = {}) {
@@ -57,11 +57,6 @@ export class MemoryCacheStore implements CacheStore {
       2 ** 42,
     );
     this.#clock = options.clock ?? systemClock;
-  }
-
-  /** @internal The client hands its clock over when the store was built without one. */
-  useClock(clock: Clock): void {
-    this.#clock = clock;
   }
 
   /** URLs stored. */
