@@ -14,6 +14,7 @@ import {
   DEFAULT_CLIENT,
   PLAIN_CLIENT,
   describePhase,
+  renderText,
   withDuration,
   type Scenario,
 } from './engine/scenario.js';
@@ -136,7 +137,7 @@ async function lab(io: CliIo, out: string, args: Args, rest: readonly string[]):
     io.stdout.write(`Built-in scenarios:\n`);
     for (const name of builtinScenarios()) {
       const s = await loadScenario(name);
-      io.stdout.write(`  ${name.padEnd(10)} ${s.description}\n`);
+      io.stdout.write(`  ${name.padEnd(12)} ${renderText(s, s.description)}\n`);
     }
     io.stdout.write(`\nRun one with \`bulwark lab <scenario>\` (npm: \`npm run lab -- <scenario>\`).\n`);
     return 0;

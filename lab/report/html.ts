@@ -13,6 +13,7 @@ import {
   formatSeconds,
   palette,
 } from './format.js';
+import { renderText } from '../engine/scenario.js';
 import { escapeXml, lineChart, type BandRow, type Series, type Shade } from './svg.js';
 
 const BREAKER_COLORS = { closed: '#bbf7d0', 'half-open': '#fde68a', open: '#ef4444' } as const;
@@ -144,10 +145,10 @@ export function renderHtmlReport(result: LabResult): string {
 <title>bulwark lab: ${escapeXml(scenario.name)}</title><style>${CSS}</style></head>
 <body><main>
 <h1>bulwark lab: ${escapeXml(scenario.name)}</h1>
-<p class="meta">${escapeXml(scenario.description)}</p>
+<p class="meta">${escapeXml(renderText(scenario, scenario.description))}</p>
 <p class="meta">${escapeXml(result.startedAt)} · ${formatNumber(scenario.duration / 1000)} s · load ${escapeXml(formatLoad(scenario.load))} · ${escapeXml(scenario.request.method)} ${escapeXml(scenario.request.path)}${scenario.request.deadline === undefined ? '' : ` under a ${scenario.request.deadline} ms deadline`} · bucket ${scenario.bucket} ms · seed ${scenario.seed}</p>
 <p class="meta">Upstream: ${escapeXml(result.phases.length === 0 ? 'healthy throughout' : result.phases.map((p) => `${p.label} from ${formatSeconds(p.from)} s to ${formatSeconds(p.to)} s`).join('; '))}</p>
-${scenario.notes === '' ? '' : `<p class="notes"><strong>What to look for:</strong> ${escapeXml(scenario.notes)}</p>`}
+${scenario.notes === '' ? '' : `<p class="notes"><strong>What to look for:</strong> ${escapeXml(renderText(scenario, scenario.notes))}</p>`}
 <h2>Totals</h2>
 ${totalsTable(result, colors)}
 ${charts.map((c) => `<section class="chart-box"><p class="help">${escapeXml(c.help)}</p>${c.svg}</section>`).join('\n')}

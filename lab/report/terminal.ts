@@ -4,6 +4,7 @@
  */
 import type { LabResult } from '../engine/metrics.js';
 import type { Progress } from '../engine/run.js';
+import { renderText } from '../engine/scenario.js';
 import { formatErrors, formatFixed, formatMs, formatNumber, formatPct } from './format.js';
 
 /** Where the lab writes: a stream with, on a terminal, `isTTY` and `columns`. */
@@ -80,7 +81,8 @@ export function renderSummary(result: LabResult, color: boolean): string {
   const fmt = (cells: readonly string[]): string =>
     '  ' +
     cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ');
-  const { name, description } = result.scenario;
+  const { name } = result.scenario;
+  const description = renderText(result.scenario, result.scenario.description);
   const [first = '', ...more] = wrap(description === '' ? name : `${name} — ${description}`, 96, '');
   const lines = [
     paint(color, '1', name) + first.slice(name.length),
@@ -104,7 +106,10 @@ export function renderSummary(result: LabResult, color: boolean): string {
     );
   }
   if (result.scenario.notes !== '')
-    lines.push('', ...wrap(`What to look for: ${result.scenario.notes}`, 96, '  '));
+    lines.push(
+      '',
+      ...wrap(`What to look for: ${renderText(result.scenario, result.scenario.notes)}`, 96, '  '),
+    );
   return lines.join('\n') + '\n';
 }
 
