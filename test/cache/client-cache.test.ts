@@ -354,6 +354,22 @@ describe('HTTP cache: stale-if-error', () => {
     await client.close();
   });
 
+  it('a hit counts nothing in the breaker and takes no concurrency slot', async () => {
+    const clock = createVirtualClock();
+    const client = cachingClient(clock, {
+      circuitBreaker: {},
+      concurrency: { algorithm: 'fixed', initialLimit: 1, maxQueue: 0 },
+    });
+    replies.set('/n', answer(200, 'n', { 'cache-control': 'max-age=60' }));
+    await (await client.get('/n')).text();
+    const hitsInFlight = await Promise.all(Array.from({ length: 20 }, () => client.get('/n')));
+    assert.ok(hitsInFlight.every((r) => r.cache === 'hit'));
+    const circuits = client.inspect().circuits as { calls: number }[];
+    assert.equal(circuits[0]?.calls, 1);
+    assert.equal(hits('/n'), 1);
+    await client.close();
+  });
+
   it('a full concurrency limiter is answered from the stale entry', async () => {
     const clock = createVirtualClock();
     const client = cachingClient(clock, {
