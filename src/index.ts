@@ -7,13 +7,22 @@ export {
   type SafeResult,
   type SafeVerbs,
   type ClientInspection,
+  type RetryInspection,
 } from './client/client.js';
 export type { ClientOptions, TimeoutOptions, DeadlineOptions, PoolOptions } from './client/options.js';
-export type { RequestOptions, VerbOptions } from './client/request-options.js';
+export type { RequestOptions, VerbOptions, UrlVerbOptions } from './client/request-options.js';
 export { BulwarkResponse, type ResponseHeaders } from './client/response.js';
 export type { HeadersInit } from './client/headers.js';
 export type { QueryInit, PathParams } from './client/url.js';
-export { BulwarkError, isBulwarkError, type BulwarkErrorCode, type BulwarkErrorFields } from './errors.js';
+export {
+  BulwarkError,
+  isBulwarkError,
+  type BulwarkErrorCode,
+  type BulwarkErrorFields,
+  type BulwarkErrorOf,
+  type BulwarkErrorDetails,
+  type NetworkErrorCause,
+} from './errors.js';
 export {
   withDeadline,
   deadlineFromRequest,
@@ -48,11 +57,17 @@ export {
   type CircuitSnapshot,
 } from './policies/circuit-breaker.js';
 export { CircuitBreakers } from './policies/circuit-breakers.js';
-export { RateLimiter, type RateLimiterOptions } from './policies/rate-limiter.js';
+export {
+  RateLimiter,
+  type RateLimiterOptions,
+  type RateLimiterSnapshot,
+  type RateLimitKeySnapshot,
+} from './policies/rate-limiter.js';
 export {
   ConcurrencyLimiter,
   type ConcurrencyLimiterOptions,
   type LimitAlgorithm,
+  type ConcurrencySnapshot,
 } from './policies/concurrency/index.js';
 export { MemoryStore } from './stores/memory.js';
 export type {

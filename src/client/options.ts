@@ -88,7 +88,7 @@ export interface ClientOptions {
   /** Random source in [0, 1). @default Math.random */
   random?: RandomSource;
   /**
-   * Refuse every real request with `TEST_MODE_BLOCKED`. Also on when `BULWARK_TEST_MODE=1`.
+   * Refuse every real request with `TEST_MODE_BLOCKED`. Also on when the environment has `BULWARK_TEST_MODE=1` (or `true`, `yes`, `on`).
    * @default false
    */
   testMode?: boolean;

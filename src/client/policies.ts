@@ -1,4 +1,4 @@
-import { invalidOption, invalidRequest } from '../errors.js';
+import { invalidOption } from '../errors.js';
 import { CircuitBreakers, type CircuitBreakersOptions } from '../policies/circuit-breakers.js';
 import { ConcurrencyLimiter, type ConcurrencyLimiterOptions } from '../policies/concurrency/index.js';
 import { TUNABLE_LIMITER_KEYS } from '../policies/concurrency/options.js';
@@ -140,7 +140,7 @@ export function buildPolicies(
   let budgets: RetryBudgets | undefined;
   let retryRaw: Record<string, unknown> | undefined;
   if (options.retry !== false) {
-    retryRaw = checkObject('options', 'retry', options.retry) ?? {};
+    retryRaw = options.retry === undefined ? {} : retryObject('options', options.retry);
     checkKeys('options', 'retry', retryRaw, RETRY_KEYS);
     const budget = retryRaw.budget;
     if (budget !== false) {
@@ -288,14 +288,14 @@ export function buildPolicies(
   const retryFor = (override: unknown): RetryOverride => {
     if (override === undefined) return undefined;
     if (override === false) return false;
-    if (!isRecord(override)) throw invalidRequest('retry', override, 'an object of retry options or false');
+    const own = retryObject('request', override);
     checkKeys(
       'request',
       'retry',
-      override,
+      own,
       RETRY_KEYS.filter((k) => k !== 'budget'),
     );
-    const { statuses, shouldRetry, ...timing } = override;
+    const { statuses, shouldRetry, ...timing } = own;
     const http =
       statuses === undefined && shouldRetry === undefined
         ? undefined
@@ -314,6 +314,16 @@ export function buildPolicies(
     return { policy, http };
   };
   return { stages, retry, budgets, retryFor };
+}
+
+/** `retry` as an object; `retry: 3` is told how to say it. */
+function retryObject(scope: Scope, value: unknown): Record<string, unknown> {
+  if (isRecord(value)) return value;
+  const allowed =
+    typeof value === 'number'
+      ? `an object such as { maxRetries: ${value} }, or false`
+      : 'an object of retry options, or false';
+  throw validationError(scope, 'retry', value, allowed);
 }
 
 /** The retry policy of the client's options, or of one request's overrides (`scope: 'request'`). */

@@ -76,3 +76,6 @@ export interface RequestOptions {
 
 /** Request options for the verb helpers (`get(path, opts)`): no `method` or `path`. */
 export type VerbOptions = Omit<RequestOptions, 'method' | 'path'>;
+
+/** Options of a verb helper called without a path: `get({ url: 'https://...' })`. */
+export type UrlVerbOptions = VerbOptions & { url: string | URL };
