@@ -98,7 +98,9 @@ test('the extraction finds ts blocks, skips nocompile and other languages, and m
   );
   const diagnostics = checkBlocks(root, [{ file: 'x.md', line: 3, code: 'const a: number = "one";' }], '');
   assert.equal(diagnostics.length, 1);
-  assert.equal(diagnostics[0]?.file, 'x.md');
-  assert.equal(diagnostics[0]?.line, 3);
-  assert.match(diagnostics[0]?.message ?? '', /not assignable to type 'number'/);
+  const [only] = diagnostics;
+  assert.ok(only !== undefined);
+  assert.equal(only.file, 'x.md');
+  assert.equal(only.line, 3);
+  assert.match(only.message, /not assignable to type 'number'/);
 });

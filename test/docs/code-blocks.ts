@@ -102,13 +102,13 @@ export function checkBlocks(root: string, blocks: readonly CodeBlock[], preamble
     virtual.set(join(dir, name), { text: `${block.code}\nexport {};\n`, block });
   });
   const host = ts.createCompilerHost(options, true);
-  const { getSourceFile, fileExists, readFile } = host;
-  host.fileExists = (f) => virtual.has(f) || fileExists.call(host, f);
-  host.readFile = (f) => virtual.get(f)?.text ?? readFile.call(host, f);
+  const disk = ts.createCompilerHost(options, true);
+  host.fileExists = (f) => virtual.has(f) || disk.fileExists(f);
+  host.readFile = (f) => virtual.get(f)?.text ?? disk.readFile(f);
   host.getSourceFile = (f, lang, onError, create) => {
     const v = virtual.get(f);
     return v === undefined
-      ? getSourceFile.call(host, f, lang, onError, create)
+      ? disk.getSourceFile(f, lang, onError, create)
       : ts.createSourceFile(f, v.text, lang, true);
   };
   const program = ts.createProgram([...virtual.keys()], options, host);
