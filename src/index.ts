@@ -10,7 +10,14 @@ export {
   type RetryInspection,
 } from './client/client.js';
 export type { ClientOptions, TimeoutOptions, DeadlineOptions, PoolOptions } from './client/options.js';
-export type { RequestOptions, VerbOptions, UrlVerbOptions } from './client/request-options.js';
+export type {
+  RequestOptions,
+  VerbOptions,
+  UrlVerbOptions,
+  RequestRetryOptions,
+  RequestCircuitBreakerOptions,
+  RequestRateLimitOptions,
+} from './client/request-options.js';
 export { BulwarkResponse, type ResponseHeaders } from './client/response.js';
 export type { HeadersInit } from './client/headers.js';
 export type { QueryInit, PathParams } from './client/url.js';
@@ -46,7 +53,7 @@ export type { AttemptOutcome } from './pipeline/outcome.js';
 
 // Policies on their own, usable around any async function.
 export { RetryPolicy, retryPolicy, type RetryOptions } from './policies/retry.js';
-export { RetryBudget, RetryBudgets } from './policies/retry-budget.js';
+export { RetryBudget, RetryBudgets, type RetryBudgetOptions } from './policies/retry-budget.js';
 export { backoffDelay, type BackoffOptions } from './policies/backoff.js';
 export { parseRetryAfter, retryHintFromHeaders, rateLimitStateFromHeaders } from './policies/server-hints.js';
 export { hedge, type HedgeOptions } from './policies/hedging.js';
