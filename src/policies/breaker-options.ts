@@ -189,7 +189,7 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
     throw invalidOption(
       'circuitBreaker.maxOpenDuration',
       maxOpenDuration,
-      `at least openDuration (${openDuration})`,
+      `at least openDuration (${openDuration}${options.openDuration === undefined ? ' ms, the default' : ''})`,
     );
   }
   checkFunction('options', 'circuitBreaker.onStateChange', onStateChange);

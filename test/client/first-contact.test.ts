@@ -151,6 +151,15 @@ describe('first contact', () => {
       assert.match(e.message, /at most timeout\.total \(30000 ms, the default\)/);
     });
 
+    test('a bound that comes from a default says so, and blames the option that was set', () => {
+      const delay = optionError({ retry: { baseDelay: 20_000 } });
+      assert.equal(delay.path, 'retry.baseDelay');
+      assert.match(delay.message, /at most maxDelay \(10000 ms, the default\)/);
+      const open = optionError({ circuitBreaker: { maxOpenDuration: 1_000 } });
+      assert.equal(open.path, 'circuitBreaker.maxOpenDuration');
+      assert.match(open.message, /at least openDuration \(5000 ms, the default\)/);
+    });
+
     test('timeout: 5000 and retry: 3 name the fix, for a client and a request', async () => {
       assert.match(optionError({ timeout: 5000 }).message, /expected an object such as \{ total: 5000 \}/);
       assert.match(optionError({ retry: 3 }).message, /expected an object such as \{ maxRetries: 3 \}/);
