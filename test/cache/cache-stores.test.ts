@@ -104,11 +104,11 @@ describe('redisCacheStore: a fleet shares its answers', redisTestOptions(), () =
     await nr.connect();
     const a = createClient({
       baseUrl: server.url,
-      cache: { shared: true, store: redisCacheStore({ client: io }) },
+      cache: { shared: true, store: redisCacheStore({ client: io, timeout: 5_000 }) },
     });
     const b = createClient({
       baseUrl: server.url,
-      cache: { shared: true, store: redisCacheStore({ client: nr }) },
+      cache: { shared: true, store: redisCacheStore({ client: nr, timeout: 5_000 }) },
     });
     const first = await a.get('/doc', {
       query: { access_token: 'TOKEN' },
