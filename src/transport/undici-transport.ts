@@ -4,7 +4,7 @@ import { contentDecoding, decompressBounded, decompressBuffer } from './decompre
 import { BulwarkError } from '../errors.js';
 import { BodySource, type BodyProducer } from '../client/body.js';
 import { BulwarkResponse } from '../client/response.js';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { networkError } from './network-error.js';
 import { closedError, type Attempt, type PoolStats, type Transport } from './attempt.js';
 
@@ -242,10 +242,8 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (status < 200) return true;
     const attempt = this.#attempt;
-    if (
-      this.#maxBytes > 0 &&
-      (!this.#decompress || headerValue(rawHeaders, 'content-encoding') === undefined)
-    ) {
+    const encoding = this.#decompress ? contentEncoding(rawHeaders) : undefined;
+    if (this.#maxBytes > 0 && encoding === undefined) {
       const declared = contentLength(rawHeaders);
       if (declared !== undefined && declared > this.#maxBytes) {
         this.abort(tooLarge(attempt, declared, this.#maxBytes));
@@ -258,7 +256,6 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
       attempt.finish();
     });
     this.#body = body;
-    const encoding = this.#decompress ? headerValue(rawHeaders, 'content-encoding') : undefined;
     const plan = encoding === undefined ? undefined : contentDecoding(encoding);
     const max = this.#maxBytes;
     const response = new BulwarkResponse({
@@ -271,7 +268,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
         ? {
             decoded: true,
             decode: (bytes: Buffer) => decompressBuffer(bytes, encoding, max),
-            decodeStream: (stream: Readable) => stream.pipe(decompressBounded(encoding, max)),
+            decodeStream: (stream: Readable) => decodedStream(stream, encoding, max),
           }
         : {}),
     });
@@ -338,6 +335,37 @@ function headerValue(raw: Buffer[], lowerName: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * The `Content-Encoding` list, every header line of it: RFC 9110 makes repeated lines one
+ * comma-separated list, so `gzip` then `br` on two lines is `gzip, br`.
+ */
+function contentEncoding(raw: Buffer[]): string | undefined {
+  let out: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i];
+    if (name?.length === 16 && name.toString('latin1').toLowerCase() === 'content-encoding') {
+      const value = String(raw[i + 1]);
+      out = out === undefined ? value : `${out}, ${value}`;
+    }
+  }
+  return out;
+}
+
+/**
+ * The decoded body stream. `pipeline` rather than `pipe`: a wire error (reset, attempt timeout)
+ * fails the decoded stream the caller reads with the same error instead of going unheard (an
+ * uncaught `'error'`), and a decoder that fails (over `maxResponseBytes`, corrupt data) or is
+ * destroyed by the caller destroys the wire stream, which aborts the exchange and frees the
+ * connection. Errors reach the caller through the returned stream; the callback has nothing to add.
+ */
+function decodedStream(wire: Readable, encoding: string | undefined, maxBytes: number): Readable {
+  return pipeline(wire, decompressBounded(encoding, maxBytes), ignore);
+}
+
+function ignore(): void {
+  // Errors reach the reader through the returned stream.
 }
 
 function contentLength(raw: Buffer[]): number | undefined {
