@@ -100,6 +100,10 @@ export class Client implements AsyncDisposable {
     );
     this.#policies = policiesOf(resolved, built.retryFor);
     this.safe = makeSafe(this);
+    // Once every option is known to be valid: a client that is never made warns of nothing.
+    if (resolved.transport === undefined && resolved.transportOptions.tls?.rejectUnauthorized === false) {
+      events.tlsVerificationOff();
+    }
   }
 
   /** Sends a request. Resolves with any status unless `throwHttpErrors`; rejects with a `BulwarkError`. */
