@@ -67,6 +67,8 @@ export class UndiciTransport implements Transport {
   readonly #pools = new Map<string, Dispatcher>();
   #proxy: ProxyAgent | undefined;
   #closed = false;
+  /** True once destroy() was called: what fails from then on failed because of it. */
+  destroyed = false;
 
   constructor(options: UndiciTransportOptions) {
     this.#options = options;
@@ -84,6 +86,7 @@ export class UndiciTransport implements Transport {
         reject,
         this.#options.maxResponseBytes,
         this.#options.decompress !== false,
+        this,
       );
       if (attempt.aborted !== undefined) {
         // eslint-disable-next-line @typescript-eslint/no-deprecated -- our own handler method
@@ -129,6 +132,7 @@ export class UndiciTransport implements Transport {
 
   async destroy(): Promise<void> {
     this.#closed = true;
+    this.destroyed = true;
     await Promise.all(
       [...this.#pools.values(), ...(this.#proxy ? [this.#proxy] : [])].map((d) => d.destroy()),
     );
@@ -208,6 +212,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
   readonly #reject: (error: unknown) => void;
   readonly #maxBytes: number;
   readonly #decompress: boolean;
+  readonly #transport: { readonly destroyed: boolean };
   #abort: ((error?: Error) => void) | undefined = undefined;
   #resumeFn: (() => void) | undefined = undefined;
   #body: BodySource | undefined = undefined;
@@ -218,8 +223,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
     reject: (error: unknown) => void,
     maxBytes: number,
     decompress: boolean,
+    transport: { readonly destroyed: boolean },
   ) {
     this.#attempt = attempt;
+    this.#transport = transport;
     this.#resolve = resolve;
     this.#reject = reject;
     this.#maxBytes = maxBytes;
@@ -296,7 +303,12 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
 
   onError(error: Error): void {
     const attempt = this.#attempt;
-    const mapped = attempt.aborted ?? networkError(error, attempt.method, attemptUrl(attempt), attempt.sent);
+    // After destroy() every exchange fails because of it: ABORTED, whatever undici says.
+    const mapped =
+      attempt.aborted ??
+      (this.#transport.destroyed
+        ? destroyedError(attempt)
+        : networkError(error, attempt.method, attemptUrl(attempt), attempt.sent));
     const body = this.#body;
     if (body !== undefined) {
       body.fail(mapped);
@@ -377,6 +389,15 @@ function contentLength(raw: Buffer[]): number | undefined {
 /** Where an attempt went (a redirect hop may differ from the call's URL), redacted with the client's lists. */
 function attemptUrl(attempt: Attempt): string {
   return attempt.ctx.runtime.events.redactor.url(attempt.origin + attempt.path);
+}
+
+function destroyedError(attempt: Attempt): BulwarkError {
+  const url = attemptUrl(attempt);
+  return new BulwarkError(
+    'ABORTED',
+    `${attempt.method} ${url}: client "${attempt.ctx.runtime.name}" closed (destroy() was called).`,
+    { method: attempt.method, url },
+  );
 }
 
 function tooLarge(attempt: Attempt, bytes: number, max: number): BulwarkError {
