@@ -9,7 +9,8 @@ import {
 import { compose } from '../pipeline/compose.js';
 import { buildCache, requestCacheMode } from './cache-options.js';
 import { createAttemptStage } from '../pipeline/attempt-stage.js';
-import { nameTheCall } from '../pipeline/cancel.js';
+import { hasLiveAttempt, nameTheCall } from '../pipeline/cancel.js';
+import { InFlightCalls } from './in-flight.js';
 import { deadlineStage } from '../pipeline/deadline-stage.js';
 import type { CallContext, CallPolicies, ClientRuntime, Middleware, Next } from '../pipeline/types.js';
 import type { PoolStats, Transport } from '../transport/attempt.js';
@@ -112,6 +113,10 @@ export class Client implements AsyncDisposable {
   readonly #events: CallEvents;
   readonly #policies: (o: RequestOptions) => CallPolicies;
   #closed = false;
+  /** Calls between `request()` and their settling: what close() and destroy() end. */
+  readonly #calls = new InFlightCalls();
+  #shutdown: Promise<void> | undefined = undefined;
+  #destroying: Promise<void> | undefined = undefined;
 
   constructor(options: ClientOptions = {}) {
     const resolved = resolveClientOptions(options);
@@ -121,7 +126,13 @@ export class Client implements AsyncDisposable {
     this.name = resolved.name;
     const events = buildEvents(raw, resolved);
     this.#events = events;
-    this.#runtime = { name: resolved.name, clock: resolved.clock, random: resolved.random, events };
+    this.#runtime = {
+      name: resolved.name,
+      clock: resolved.clock,
+      random: resolved.random,
+      events,
+      closed: false,
+    };
     const built = buildPolicies(raw, resolved, events);
     const safety = guardOf(raw);
     let transport: Transport =
@@ -153,6 +164,10 @@ export class Client implements AsyncDisposable {
           ];
     this.#policies = policiesOf(resolved, built.retryFor, cache !== undefined);
     this.safe = makeSafe(this);
+    // Once every option is known to be valid: a client that is never made warns of nothing.
+    if (resolved.transport === undefined && resolved.transportOptions.tls?.rejectUnauthorized === false) {
+      events.tlsVerificationOff();
+    }
   }
 
   /** Sends a request. Resolves with any status unless `throwHttpErrors`; rejects with a `BulwarkError`. */
@@ -171,10 +186,13 @@ export class Client implements AsyncDisposable {
       });
     }
     let response: BulwarkResponse;
+    this.#calls.add(ctx);
     try {
       response = await this.#chain(ctx);
     } catch (error) {
       throw finalError(ctx, error);
+    } finally {
+      this.#calls.settled(ctx);
     }
     response.attempts = ctx.attempts;
     response.bindCall(ctx);
@@ -247,21 +265,57 @@ export class Client implements AsyncDisposable {
     return out as unknown as ClientInspection;
   }
 
-  /** Lets requests in flight finish, then closes every connection and timer. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#events.close();
+  /**
+   * Closes the client gracefully. New calls fail `ABORTED` at once. An attempt already on the
+   * wire finishes, its body included, and its answer is the call's answer: nothing is retried
+   * or hedged after close(). A call that has nothing on the wire (waiting to retry, for a
+   * rate-limit slot or in the concurrency queue) ends `ABORTED` without sending anything. Resolves
+   * once those calls have settled, every body has ended and every connection and timer of the
+   * client is gone. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    this.#shutdown ??= this.#closeGracefully();
+    return this.#shutdown;
+  }
+
+  /**
+   * Ends the client now: every call in flight, and every body being read, fails `ABORTED`
+   * (whatever the retry settings), and every connection is destroyed. Also ends a close() in
+   * progress; calling it again returns the same promise.
+   */
+  destroy(): Promise<void> {
+    this.#destroying ??= this.#destroyNow();
+    this.#shutdown = this.#destroying;
+    return this.#destroying;
+  }
+
+  async #closeGracefully(): Promise<void> {
+    this.#stop();
+    // Only what has nothing on the wire: an attempt in flight finishes (and is not retried).
+    await this.#calls.end(
+      (ctx) => !hasLiveAttempt(ctx),
+      (ctx) => closedError(ctx, 'close() was called before it sent an attempt'),
+    );
     await this.#transport.close();
     await Promise.all(this.#stages.map(async (s) => s.close?.()));
   }
 
-  /** Closes every connection now; requests in flight fail. */
-  async destroy(): Promise<void> {
-    this.#closed = true;
-    this.#events.close();
+  async #destroyNow(): Promise<void> {
+    this.#stop();
+    const ended = this.#calls.end(
+      () => true,
+      (ctx) => closedError(ctx, 'destroy() was called'),
+    );
     await this.#transport.destroy();
+    await ended;
     await Promise.all(this.#stages.map(async (s) => s.close?.()));
+  }
+
+  #stop(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#runtime.closed = true;
+    this.#events.close();
   }
 
   /** `await using client = createClient(...)` closes it at the end of the scope. */
@@ -428,6 +482,16 @@ function refusedFields(
     method,
     url: url === '' ? '' : runtime.events.redactor.url(url),
   };
+}
+
+/** `ABORTED` for a call the client's close() or destroy() ended. */
+function closedError(ctx: CallContext, why: string): BulwarkError {
+  const url = ctx.runtime.events.url(ctx);
+  return new BulwarkError('ABORTED', `${ctx.method} ${url}: client "${ctx.runtime.name}" closed (${why}).`, {
+    method: ctx.method,
+    url,
+    attempts: ctx.attempts,
+  });
 }
 
 /** Every error a call rejects with names the call: method, redacted URL and attempts. */

@@ -3,6 +3,7 @@ import { invalidOption } from '../errors.js';
 import type { Middleware } from '../pipeline/types.js';
 import type { Transport } from '../transport/attempt.js';
 import type { UndiciTransportOptions } from '../transport/undici-transport.js';
+import { validateTlsOptions } from '../transport/tls-options.js';
 import { defaultHeaders, mergeHeaders } from './headers.js';
 import type { ClientOptions } from './options.js';
 import { testModeFromEnv } from '../testing/test-mode.js';
@@ -72,7 +73,6 @@ const POOL_KEYS = [
   'proxy',
 ];
 const ORIGIN_KEYS = ['connections', 'pipelining', 'keepAliveTimeout', 'allowH2', 'connectTimeout'];
-const TLS_KEYS = ['ca', 'cert', 'key', 'servername', 'rejectUnauthorized'];
 
 /** Validates the core options; every error names the option path, the value and what is allowed. */
 export function resolveClientOptions(options: ClientOptions): ResolvedClient {
@@ -183,12 +183,8 @@ function resolvePool(value: unknown, maxResponseBytes: number): UndiciTransportO
       out.origins[normalised] = originOptions(path, s);
     }
   }
-  const tls = checkObject('options', 'pool.tls', pool.tls);
-  if (tls !== undefined) {
-    checkKeys('options', 'pool.tls', tls, TLS_KEYS);
-    checkBoolean('options', 'pool.tls.rejectUnauthorized', tls.rejectUnauthorized);
-    out.tls = tls;
-  }
+  const tls = validateTlsOptions(pool.tls);
+  if (tls !== undefined) out.tls = tls;
   const proxy = checkString('options', 'pool.proxy', pool.proxy);
   if (proxy !== undefined) {
     try {

@@ -77,6 +77,7 @@ export class BulwarkResponse {
   readonly #decode: ResponseInit['decode'];
   readonly #decodeStream: ResponseInit['decodeStream'];
   readonly #decoded: boolean;
+  #stream: Readable | undefined = undefined;
 
   constructor(init: ResponseInit) {
     this.status = init.status;
@@ -132,8 +133,11 @@ export class BulwarkResponse {
 
   /** The body as a Node Readable (decoded when compressed). Made on first access. */
   get body(): Readable {
-    const stream = this.source.stream();
-    return this.#decodeStream === undefined ? stream : this.#decodeStream(stream);
+    if (this.#stream === undefined) {
+      const stream = this.source.stream();
+      this.#stream = this.#decodeStream === undefined ? stream : this.#decodeStream(stream);
+    }
+    return this.#stream;
   }
 
   /** True once the body was read, streamed or discarded. */

@@ -108,7 +108,10 @@ export function resolveTarget(
       );
     }
     origin = base.origin;
-    target = relative.startsWith('/') ? base.prefix + relative : `${base.prefix}/${relative}`;
+    // A fragment names a part of the answer for the client; it is never sent (RFC 9110 §7.1).
+    const hash = relative.indexOf('#');
+    const local = hash === -1 ? relative : relative.slice(0, hash);
+    target = local.startsWith('/') ? base.prefix + local : `${base.prefix}/${local}`;
     if (target === '') target = '/';
   }
   let template: string | undefined;
@@ -164,7 +167,17 @@ function fillParams(target: string, params: unknown): string {
       );
     }
     used.add(name);
-    return encodeURIComponent(String(value));
+    const text = String(value);
+    // encodeURIComponent leaves `.` alone, and servers normalise `%2E` like `.` anyway: a
+    // segment of just `.` or `..` would move the request to another path.
+    if (text === '.' || text === '..') {
+      throw invalidRequest(
+        `params.${name}`,
+        text,
+        `a value other than "." or ".." for \`:${name}\` (a dot-segment would change the path the server sees)`,
+      );
+    }
+    return encodeURIComponent(text);
   });
   for (const name of Object.keys(params)) {
     if (!used.has(name))

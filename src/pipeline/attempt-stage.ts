@@ -13,8 +13,8 @@ export interface AttemptStageOptions {
 
 /**
  * The innermost stage: attempt timeout, deadline propagation, then the transport. The deadline
- * header is recomputed for every attempt, and an attempt whose budget already ran out is never
- * sent.
+ * header is recomputed for every attempt as the smaller of the attempt timeout and what is left
+ * of the call's budget, and an attempt whose budget already ran out is never sent.
  */
 export function createAttemptStage(transport: Transport, options: AttemptStageOptions): Next {
   const { deadlineHeader } = options;
@@ -22,6 +22,7 @@ export function createAttemptStage(transport: Transport, options: AttemptStageOp
     if (ctx.cancelled !== undefined) return Promise.reject(ctx.cancelled);
     const clock = ctx.runtime.clock;
     ctx.attempts++;
+    const timeoutMs = ctx.attemptTimeoutMs;
     if (ctx.deadline !== Number.POSITIVE_INFINITY) {
       const remaining = Math.floor(ctx.deadline - clock.now());
       if (remaining <= 0) {
@@ -32,10 +33,13 @@ export function createAttemptStage(transport: Transport, options: AttemptStageOp
         cancelCall(ctx, spent);
         return Promise.reject(spent);
       }
-      if (deadlineHeader !== false) ctx.headers[deadlineHeader] = String(remaining);
+      // What this attempt can still use: past its own timeout nobody waits for the answer.
+      if (deadlineHeader !== false)
+        ctx.headers[deadlineHeader] = String(timeoutMs > 0 && timeoutMs < remaining ? timeoutMs : remaining);
+    } else if (deadlineHeader !== false && timeoutMs > 0) {
+      ctx.headers[deadlineHeader] = String(timeoutMs);
     }
     const attempt = new Attempt(ctx, ctx.attempts, ctx.headers);
-    const timeoutMs = ctx.attemptTimeoutMs;
     if (timeoutMs > 0) {
       attempt.arm(clock, timeoutMs, () => attemptTimeoutError(ctx, timeoutMs, attempt.sent));
     }

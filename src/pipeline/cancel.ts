@@ -8,6 +8,7 @@ import type { CallContext } from './types.js';
 export function cancelCall(ctx: CallContext, reason: BulwarkError): void {
   if (ctx.cancelled !== undefined) return;
   ctx.cancelled = reason;
+  ctx.wake?.abort(reason);
   let live = ctx.live;
   while (live !== undefined) {
     const next = live.nextLive;
@@ -32,7 +33,8 @@ export function hasLiveAttempt(ctx: CallContext): boolean {
  * cancelling the call (timeout, caller abort) still reaches the fork's attempt.
  */
 export function forkContext(ctx: CallContext): CallContext {
-  const fork: CallContext = { ...ctx, live: undefined };
+  // A fork's own cancellation (a hedge that lost) must not wake the call's waits.
+  const fork: CallContext = { ...ctx, live: undefined, wake: undefined };
   const list = forksOf.get(ctx);
   if (list === undefined) forksOf.set(ctx, [fork]);
   else list.push(fork);

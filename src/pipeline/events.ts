@@ -37,6 +37,9 @@ export interface LogSettings {
   readonly logBody: boolean;
 }
 
+/** The process warning for a client without a logger and with verification off is given once. */
+let insecureWarned = false;
+
 /**
  * Where every stage reports what it decided: one call fans out to the diagnostics channel,
  * the OpenTelemetry span and metrics, and the log, each only when someone listens. URLs are
@@ -82,6 +85,29 @@ export class CallEvents {
       } catch {
         // Logging never fails a request.
       }
+    }
+  }
+
+  /**
+   * Certificate verification is off (`pool.tls.rejectUnauthorized: false`): one `warn` line per
+   * client. Without a logger the warning still shows, once per process, as a Node process warning
+   * (as `NODE_TLS_REJECT_UNAUTHORIZED=0` does): a silent default must not hide this one.
+   */
+  tlsVerificationOff(): void {
+    const message = `bulwark: TLS certificate verification is off for client "${this.#client}" (pool.tls.rejectUnauthorized: false); anyone on the path can read and change its traffic`;
+    const logger = this.log.logger;
+    if (logger === undefined) {
+      if (!insecureWarned) {
+        insecureWarned = true;
+        process.emitWarning(message, { code: 'BULWARK_TLS_INSECURE' });
+      }
+      return;
+    }
+    if (!levelEnabled(logger, 'warn', this.log.level)) return;
+    try {
+      logger.warn({ event: 'tls-insecure', client: this.#client }, message);
+    } catch {
+      // Logging never fails a client.
     }
   }
 

@@ -85,6 +85,11 @@ export function createRetryStage(
     function retryFrom(response: BulwarkResponse | undefined, error: unknown): Promise<BulwarkResponse> {
       const hooks = new HttpRetryHooks(ctx, http);
       let first = true;
+      // The backoff listens to this rather than the caller's signal alone: cancelling the call
+      // (the caller's abort, the client's close()) ends the wait and its timer at once.
+      const wake = new AbortController();
+      ctx.wake = wake;
+      if (ctx.cancelled !== undefined) wake.abort(ctx.cancelled);
       return chosen.execute(
         () => {
           if (!first) return attempt(ctx);
@@ -92,7 +97,7 @@ export function createRetryStage(
           // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- replays the first attempt's own error
           return response === undefined ? Promise.reject(error) : Promise.resolve(response);
         },
-        { signal: ctx.signal, deadline: ctx.deadline, key: ctx.key, hooks, deposited: true },
+        { signal: wake.signal, deadline: ctx.deadline, key: ctx.key, hooks, deposited: true },
       );
     }
   };
@@ -120,13 +125,14 @@ class HttpRetryHooks implements RetryHooks<unknown> {
     if (user === undefined) return decision;
     if (!user) return NO;
     // The caller said so, but a stream body cannot be sent twice whatever anyone says.
-    if (!ctx.bodyReplayable || ctx.cancelled !== undefined) return NO;
+    if (!ctx.bodyReplayable || ctx.cancelled !== undefined || ctx.runtime.closed) return NO;
     return decision.retry ? decision : { retry: true, reason: 'shouldRetry' };
   }
 
   #judge(response: BulwarkResponse | undefined, error: unknown): RetryDecision {
     const ctx = this.#ctx;
-    if (ctx.cancelled !== undefined || !ctx.bodyReplayable) return NO;
+    // A closed client sends nothing new: the answer in hand is the call's answer.
+    if (ctx.cancelled !== undefined || !ctx.bodyReplayable || ctx.runtime.closed) return NO;
     if (response !== undefined) {
       if (!this.#http.statuses.has(response.status) || !ctx.idempotent) return NO;
       const hint = retryHintFromHeaders(response.headers, ctx.runtime.clock.now());

@@ -52,6 +52,11 @@ export interface CallContext {
   cancelled: BulwarkError | undefined;
   /** @internal Live attempts of the call: cancelling the call aborts them. */
   live: AttemptControl | undefined;
+  /**
+   * @internal Aborted when the call is cancelled, so a wait that has its own timer (the retry
+   * backoff) ends at once. Made only when such a wait starts.
+   */
+  wake?: AbortController | undefined;
   /** Runtime shared by the client's calls. */
   readonly runtime: ClientRuntime;
 }
@@ -73,6 +78,8 @@ export interface ClientRuntime {
   readonly random: RandomSource;
   /** Where stages report their decisions (channels, OpenTelemetry, logs). */
   readonly events: CallEvents;
+  /** Set by `close()` and `destroy()`: from then on no attempt is retried or hedged. */
+  closed: boolean;
 }
 
 /** The handle through which timeouts and cancellation abort an attempt in flight. */

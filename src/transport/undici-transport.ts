@@ -4,7 +4,7 @@ import { contentDecoding, decompressBounded, decompressBuffer } from './decompre
 import { BulwarkError } from '../errors.js';
 import { BodySource, type BodyProducer } from '../client/body.js';
 import { BulwarkResponse } from '../client/response.js';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { networkError } from './network-error.js';
 import { closedError, type Attempt, type PoolStats, type Transport } from './attempt.js';
 
@@ -67,6 +67,8 @@ export class UndiciTransport implements Transport {
   readonly #pools = new Map<string, Dispatcher>();
   #proxy: ProxyAgent | undefined;
   #closed = false;
+  /** True once destroy() was called: what fails from then on failed because of it. */
+  destroyed = false;
 
   constructor(options: UndiciTransportOptions) {
     this.#options = options;
@@ -84,6 +86,7 @@ export class UndiciTransport implements Transport {
         reject,
         this.#options.maxResponseBytes,
         this.#options.decompress !== false,
+        this,
       );
       if (attempt.aborted !== undefined) {
         // eslint-disable-next-line @typescript-eslint/no-deprecated -- our own handler method
@@ -129,6 +132,7 @@ export class UndiciTransport implements Transport {
 
   async destroy(): Promise<void> {
     this.#closed = true;
+    this.destroyed = true;
     await Promise.all(
       [...this.#pools.values(), ...(this.#proxy ? [this.#proxy] : [])].map((d) => d.destroy()),
     );
@@ -208,6 +212,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
   readonly #reject: (error: unknown) => void;
   readonly #maxBytes: number;
   readonly #decompress: boolean;
+  readonly #transport: { readonly destroyed: boolean };
   #abort: ((error?: Error) => void) | undefined = undefined;
   #resumeFn: (() => void) | undefined = undefined;
   #body: BodySource | undefined = undefined;
@@ -218,8 +223,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
     reject: (error: unknown) => void,
     maxBytes: number,
     decompress: boolean,
+    transport: { readonly destroyed: boolean },
   ) {
     this.#attempt = attempt;
+    this.#transport = transport;
     this.#resolve = resolve;
     this.#reject = reject;
     this.#maxBytes = maxBytes;
@@ -242,10 +249,8 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (status < 200) return true;
     const attempt = this.#attempt;
-    if (
-      this.#maxBytes > 0 &&
-      (!this.#decompress || headerValue(rawHeaders, 'content-encoding') === undefined)
-    ) {
+    const encoding = this.#decompress ? contentEncoding(rawHeaders) : undefined;
+    if (this.#maxBytes > 0 && encoding === undefined) {
       const declared = contentLength(rawHeaders);
       if (declared !== undefined && declared > this.#maxBytes) {
         this.abort(tooLarge(attempt, declared, this.#maxBytes));
@@ -258,7 +263,6 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
       attempt.finish();
     });
     this.#body = body;
-    const encoding = this.#decompress ? headerValue(rawHeaders, 'content-encoding') : undefined;
     const plan = encoding === undefined ? undefined : contentDecoding(encoding);
     const max = this.#maxBytes;
     const response = new BulwarkResponse({
@@ -271,7 +275,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
         ? {
             decoded: true,
             decode: (bytes: Buffer) => decompressBuffer(bytes, encoding, max),
-            decodeStream: (stream: Readable) => stream.pipe(decompressBounded(encoding, max)),
+            decodeStream: (stream: Readable) => decodedStream(stream, encoding, max),
           }
         : {}),
     });
@@ -299,7 +303,12 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
 
   onError(error: Error): void {
     const attempt = this.#attempt;
-    const mapped = attempt.aborted ?? networkError(error, attempt.method, attemptUrl(attempt), attempt.sent);
+    // After destroy() every exchange fails because of it: ABORTED, whatever undici says.
+    const mapped =
+      attempt.aborted ??
+      (this.#transport.destroyed
+        ? destroyedError(attempt)
+        : networkError(error, attempt.method, attemptUrl(attempt), attempt.sent));
     const body = this.#body;
     if (body !== undefined) {
       body.fail(mapped);
@@ -340,6 +349,37 @@ function headerValue(raw: Buffer[], lowerName: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The `Content-Encoding` list, every header line of it: RFC 9110 makes repeated lines one
+ * comma-separated list, so `gzip` then `br` on two lines is `gzip, br`.
+ */
+function contentEncoding(raw: Buffer[]): string | undefined {
+  let out: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i];
+    if (name?.length === 16 && name.toString('latin1').toLowerCase() === 'content-encoding') {
+      const value = String(raw[i + 1]);
+      out = out === undefined ? value : `${out}, ${value}`;
+    }
+  }
+  return out;
+}
+
+/**
+ * The decoded body stream. `pipeline` rather than `pipe`: a wire error (reset, attempt timeout)
+ * fails the decoded stream the caller reads with the same error instead of going unheard (an
+ * uncaught `'error'`), and a decoder that fails (over `maxResponseBytes`, corrupt data) or is
+ * destroyed by the caller destroys the wire stream, which aborts the exchange and frees the
+ * connection. Errors reach the caller through the returned stream; the callback has nothing to add.
+ */
+function decodedStream(wire: Readable, encoding: string | undefined, maxBytes: number): Readable {
+  return pipeline(wire, decompressBounded(encoding, maxBytes), ignore);
+}
+
+function ignore(): void {
+  // Errors reach the reader through the returned stream.
+}
+
 function contentLength(raw: Buffer[]): number | undefined {
   const text = headerValue(raw, 'content-length');
   if (text === undefined || !/^\d{1,15}$/.test(text)) return undefined;
@@ -349,6 +389,15 @@ function contentLength(raw: Buffer[]): number | undefined {
 /** Where an attempt went (a redirect hop may differ from the call's URL), redacted with the client's lists. */
 function attemptUrl(attempt: Attempt): string {
   return attempt.ctx.runtime.events.redactor.url(attempt.origin + attempt.path);
+}
+
+function destroyedError(attempt: Attempt): BulwarkError {
+  const url = attemptUrl(attempt);
+  return new BulwarkError(
+    'ABORTED',
+    `${attempt.method} ${url}: client "${attempt.ctx.runtime.name}" closed (destroy() was called).`,
+    { method: attempt.method, url },
+  );
 }
 
 function tooLarge(attempt: Attempt, bytes: number, max: number): BulwarkError {

@@ -134,6 +134,44 @@ describe('deadlines', () => {
     assert.equal(mock.calls[1]?.headers.deadline, '7500', 'recomputed from the remaining time');
   });
 
+  test('the deadline header is what this attempt can still use: the attempt timeout when it ends first', async () => {
+    const clock = createVirtualClock();
+    const mock = mockTransport();
+    mock.on('GET', '/x').hang({ once: true }).reply(200, 'ok');
+    const client = createClient({
+      baseUrl: 'http://api.test',
+      transport: mock,
+      clock,
+      timeout: { attempt: 200, total: 5_000 },
+      retry: { maxRetries: 1, baseDelay: 100, maxDelay: 100, jitter: 'none', budget: false },
+    });
+    const call = client.get('/x');
+    await clock.advance(200); // the first attempt times out
+    await clock.advance(100); // the backoff
+    (await call).dump();
+    // 4999 ms would let the downstream work on after this attempt gave up at 200 ms.
+    assert.equal(mock.calls[0]?.headers.deadline, '200');
+    assert.equal(mock.calls[1]?.headers.deadline, '200');
+    const late = withDeadline(
+      150,
+      async () => {
+        mock.on('GET', '/y').reply(200, 'ok');
+        (await client.get('/y')).dump();
+      },
+      { clock },
+    );
+    await late;
+    assert.equal(mock.calls[2]?.headers.deadline, '150', 'a nearer deadline still wins');
+    const attemptOnly = createClient({
+      baseUrl: 'http://api.test',
+      transport: mock,
+      clock,
+      timeout: { attempt: 300, total: false },
+    });
+    (await attemptOnly.get('/y')).dump();
+    assert.equal(mock.calls[3]?.headers.deadline, '300', 'an attempt timeout alone is a budget too');
+  });
+
   test('an expired deadline sends nothing and fails with DEADLINE_EXCEEDED', async () => {
     const { clock, mock, client } = setup();
     mock.on('GET', '/x').reply(200, 'ok');

@@ -292,3 +292,85 @@ export async function countingServer(
     count: (method: string, path: string): number => counts.get(`${method.toUpperCase()} ${path}`) ?? 0,
   });
 }
+
+/** A coding the {@link compressedBody} server applies. */
+export type WireCoding = 'gzip' | 'br' | 'deflate';
+
+function encodeWith(coding: WireCoding, data: Buffer): Buffer {
+  if (coding === 'gzip') return gzipSync(data);
+  if (coding === 'br') return brotliCompressSync(data);
+  return deflateSync(data);
+}
+
+/** Bytes that barely compress (a fixed pseudo-random sequence), so a cut body is cut mid-stream. */
+export function noise(bytes: number, seed = 1): Buffer {
+  const out = Buffer.alloc(bytes);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < bytes; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** A {@link compressedBody} server, with the bytes it encodes and puts on the wire. */
+export interface CompressedServer extends HostileServer {
+  /** The decoded body. */
+  readonly plain: Buffer;
+  /** The body as encoded (all of it, whether or not all is sent). */
+  readonly wire: Buffer;
+  /** Resets (RST) every open connection: a body cut at a moment the test chooses. */
+  reset(): void;
+}
+
+/**
+ * A raw server answering `200` with `plain` encoded by each coding of `codings` in turn (the
+ * order of the `Content-Encoding` list). `sendBytes` of the encoded body are written (all by
+ * default, and then the body ends); with fewer, or with `hold`, the body never ends and the
+ * connection is held open and silent (a stall) until the test calls `reset()`. With `headerLines: 'split'` each coding gets a
+ * `Content-Encoding` line of its own. The body is chunked unless `contentLength` is set.
+ */
+export async function compressedBody(options: {
+  plain: Buffer;
+  codings: readonly WireCoding[];
+  sendBytes?: number;
+  hold?: boolean;
+  headerLines?: 'one' | 'split';
+  contentLength?: boolean;
+}): Promise<CompressedServer> {
+  const { plain, codings, headerLines = 'one' } = options;
+  let wire = plain;
+  for (const coding of codings) wire = encodeWith(coding, wire);
+  const sent = wire.subarray(0, options.sendBytes ?? wire.length);
+  const complete = sent.length === wire.length && options.hold !== true;
+  const encodingLines =
+    headerLines === 'one'
+      ? `content-encoding: ${codings.join(', ')}\r\n`
+      : codings.map((c) => `content-encoding: ${c}\r\n`).join('');
+  const chunked = options.contentLength !== true;
+  const framing = chunked ? 'transfer-encoding: chunked\r\n' : `content-length: ${wire.length}\r\n`;
+  const sockets = new Set<Socket>();
+  const server = await rawServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.write(`HTTP/1.1 200 OK\r\n${encodingLines}${framing}content-type: text/plain\r\n\r\n`);
+    if (!chunked) {
+      socket.write(sent);
+      return;
+    }
+    // Small chunks, so the reader sees decoded bytes before the cut.
+    for (let at = 0; at < sent.length; at += 16_384) {
+      const piece = sent.subarray(at, at + 16_384);
+      socket.write(`${piece.length.toString(16)}\r\n`);
+      socket.write(piece);
+      socket.write('\r\n');
+    }
+    if (complete) socket.write('0\r\n\r\n');
+  });
+  const reset = (): void => {
+    for (const socket of sockets) socket.resetAndDestroy();
+  };
+  return Object.assign(server, { plain, wire, reset });
+}
