@@ -43,7 +43,12 @@ export interface RetryCallOverride {
 /** Per-call retry: `false` disables it; a request's overrides replace the client's. */
 export type RetryOverride = RetryCallOverride | false | undefined;
 
-const THROTTLING = new Set([429, 503]);
+/**
+ * Asks whether an attempt of this call starting `delayMs` from now would be admitted by the inner
+ * stages (false: an open circuit, a full concurrency limiter would refuse it at once, so it is not
+ * waited for). `responded`: the last attempt got a response whose body still holds its slot.
+ */
+export type RetryGate = (ctx: CallContext, delayMs: number, responded: boolean) => boolean;
 
 /**
  * The retry stage. The policy (pure, in src/policies) schedules; this judges HTTP outcomes:
@@ -56,6 +61,7 @@ export function createRetryStage(
   policy: RetryPolicy<BulwarkResponse> | undefined,
   clientHttp: HttpRetrySettings,
   hedging: HedgingSettings | undefined,
+  gate?: RetryGate,
 ): Middleware {
   return (ctx, next) => {
     const override = ctx.policies.retry as RetryOverride;
@@ -83,7 +89,7 @@ export function createRetryStage(
     );
 
     function retryFrom(response: BulwarkResponse | undefined, error: unknown): Promise<BulwarkResponse> {
-      const hooks = new HttpRetryHooks(ctx, http);
+      const hooks = new HttpRetryHooks(ctx, http, gate);
       let first = true;
       return chosen.execute(
         () => {
@@ -102,13 +108,19 @@ export function createRetryStage(
 class HttpRetryHooks implements RetryHooks<unknown> {
   readonly #ctx: CallContext;
   readonly #http: HttpRetrySettings;
+  readonly #gate: RetryGate | undefined;
 
   /** Which header set the last hinted delay (`Retry-After`, or a RateLimit reset). */
   #hintSource: RetryHint['source'] | undefined = undefined;
 
-  constructor(ctx: CallContext, http: HttpRetrySettings) {
+  constructor(ctx: CallContext, http: HttpRetrySettings, gate: RetryGate | undefined) {
     this.#ctx = ctx;
     this.#http = http;
+    this.#gate = gate;
+  }
+
+  admits(delayMs: number, outcome: RetryOutcome<unknown>): boolean {
+    return this.#gate === undefined || this.#gate(this.#ctx, delayMs, outcome.ok);
   }
 
   classify(outcome: RetryOutcome<unknown>): RetryDecision {
@@ -130,7 +142,9 @@ class HttpRetryHooks implements RetryHooks<unknown> {
     if (response !== undefined) {
       if (!this.#http.statuses.has(response.status) || !ctx.idempotent) return NO;
       const hint = retryHintFromHeaders(response.headers, ctx.runtime.clock.now());
-      const throttled = THROTTLING.has(response.status);
+      // Only a quota's 429 waits on the long throttled base: a 503 without a hint is as often a
+      // blip as a shedding server, and a second long wait there is the whole p99 of the call.
+      const throttled = response.status === 429;
       this.#hintSource = hint?.source;
       if (hint !== undefined)
         return { retry: true, reason: String(response.status), throttled, hintMs: hint.delayMs };

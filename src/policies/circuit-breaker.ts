@@ -1,6 +1,7 @@
 /**
- * The circuit breaker: closed → open when the window's failures reach `failureThreshold` or
- * `minimumCalls` calls saw a failure ratio ≥ `failureRatio`; open → half-open lazily, on the
+ * The circuit breaker: closed → open when `consecutiveFailures` calls in a row failed, the
+ * window's failures reach `failureThreshold`, or `minimumCalls` calls saw a failure ratio ≥
+ * `failureRatio`; open → half-open lazily, on the
  * first call after `openDuration` (no timer); half-open admits `halfOpenRequests` probes and
  * closes when all of them pass; a failed or released probe re-opens it for twice as long, up to
  * `maxOpenDuration`.
@@ -38,6 +39,7 @@ export type CircuitStateName = CircuitState['state'];
 
 /** Why a circuit changed state. */
 export type CircuitChangeReason =
+  | 'consecutive-failures'
   | 'failure-threshold'
   | 'failure-ratio'
   | 'open-elapsed'
@@ -149,6 +151,8 @@ export class CircuitBreaker {
   #openMs: number;
   readonly #probes: ProbePermit[] = [];
   #passed = 0;
+  // Failures in a row since the last success of this closed period (the streak rule).
+  #streak = 0;
 
   /** @throws BulwarkError `INVALID_OPTIONS` naming `circuitBreaker.<option>`. */
   constructor(options: CircuitBreakerOptions = {}) {
@@ -189,6 +193,7 @@ export class CircuitBreaker {
   /** The call went well. */
   onSuccess(permit: CircuitPermit): void {
     if (permit === this.#closedPermit) {
+      this.#streak = 0;
       this.#window.record(false, this.#timed ? this.#clock.now() : 0);
       return;
     }
@@ -202,7 +207,7 @@ export class CircuitBreaker {
     }
   }
 
-  /** The call failed (network error, timeout, 5xx, 429, or whatever `isFailure` says). */
+  /** The call failed (network error, timeout, a 5xx other than 503, or whatever `isFailure` says). */
   onFailure(permit: CircuitPermit): void {
     this.#fail(permit, 'probe-failed');
   }
@@ -300,8 +305,13 @@ export class CircuitBreaker {
       const now = this.#clock.now();
       const window = this.#window;
       window.record(true, now);
-      const { failureThreshold, failureRatio, minimumCalls } = this.#options;
-      if (failureThreshold !== undefined && window.failures >= failureThreshold) {
+      this.#streak++;
+      const { consecutiveFailures, failureThreshold, failureRatio, minimumCalls } = this.#options;
+      // The streak sees a sudden total failure at once, whatever the window holds: a ratio over a
+      // window full of earlier successes would need as many failures as it holds successes.
+      if (consecutiveFailures !== undefined && this.#streak >= consecutiveFailures) {
+        this.#open(now, 'consecutive-failures');
+      } else if (failureThreshold !== undefined && window.failures >= failureThreshold) {
         this.#open(now, 'failure-threshold');
       } else if (
         failureRatio !== undefined &&
@@ -334,7 +344,7 @@ export class CircuitBreaker {
       to: 'open',
       reason,
       at: now,
-      ...(reason === 'failure-threshold' || reason === 'failure-ratio'
+      ...(reason === 'failure-threshold' || reason === 'failure-ratio' || reason === 'consecutive-failures'
         ? { failureRatio: calls > 0 ? failures / calls : 0 }
         : {}),
       openMs: this.#openMs,
@@ -343,6 +353,7 @@ export class CircuitBreaker {
 
   #close(now: number, reason: CircuitChangeReason): void {
     this.#window.reset(now);
+    this.#streak = 0;
     this.#probes.length = 0;
     this.#passed = 0;
     if (this.#state === CLOSED) return;

@@ -33,7 +33,19 @@ describe('retry through the client (virtual clock)', () => {
     assert.equal(res.status, 200);
     assert.equal(res.attempts, 3);
     assert.equal(await res.text(), 'ok');
-    // 503 is a throttling answer without a hint: base 1 s; random 0.5 → 500 ms, then 1000 ms.
+    // A 503 without a hint waits on the ordinary base (100 ms): random 0.5 → 50 ms, then 100 ms.
+    assert.deepEqual(
+      clock.scheduled.filter((d) => d < 10_000),
+      [50, 100],
+    );
+  });
+
+  test('a 429 without a hint waits on the throttled base (1 s): a quota needs longer than a blip', async () => {
+    const { clock, mock, client } = setup();
+    mock.on('GET', '/x').sequence([429, 429, { status: 200 }]);
+    const p = client.get('/x');
+    await clock.runAll();
+    assert.equal((await p).attempts, 3);
     assert.deepEqual(
       clock.scheduled.filter((d) => d < 10_000),
       [500, 1_000],
@@ -99,11 +111,11 @@ describe('retry through the client (virtual clock)', () => {
 
   test('the retry that cannot fit before the deadline is not started', async () => {
     const { clock, mock, client } = setup({ timeout: { attempt: 1_000, total: 1_200 } });
-    mock.on('GET', '/x').reply(503);
+    mock.on('GET', '/x').reply(429);
     const p = client.get('/x');
     await clock.runAll();
     const res = await p;
-    assert.equal(res.status, 503);
+    assert.equal(res.status, 429);
     assert.equal(res.attempts, 2, 'the 500 ms retry fits, the 1000 ms one does not');
   });
 
@@ -178,11 +190,16 @@ describe('retry through the client (virtual clock)', () => {
   test('CIRCUIT_OPEN and the caller abort are never retried', async () => {
     const { clock, mock, client } = setup({ circuitBreaker: { failureThreshold: 1, failureRatio: false } });
     mock.on('GET', '/x').reply(500);
-    const p = client.get('/x', { retry: { maxRetries: 5 } }).catch((e: unknown) => e);
+    const p = client.get('/x', { retry: { maxRetries: 5 } });
     await clock.runAll();
-    const error = await p;
+    assert.equal(
+      (await p).status,
+      500,
+      'the open circuit would refuse the retry: the 500 comes back at once',
+    );
+    const error = await client.get('/x', { retry: { maxRetries: 5 } }).catch((e: unknown) => e);
     assertCode(error, 'CIRCUIT_OPEN');
-    assert.equal(mock.callsTo('GET', '/x').length, 1, 'the retry met the open circuit and stopped there');
+    assert.equal(mock.callsTo('GET', '/x').length, 1, 'CIRCUIT_OPEN itself is not retried');
     const controller = new AbortController();
     mock.on('GET', '/hang').hang();
     const hang = client.get('/hang', { signal: controller.signal, key: 'other' }).catch((e: unknown) => e);
