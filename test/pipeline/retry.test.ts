@@ -42,14 +42,60 @@ describe('retry through the client (virtual clock)', () => {
 
   test('a 429 without a hint waits on the throttled base (1 s): a quota needs longer than a blip', async () => {
     const { clock, mock, client } = setup();
-    mock.on('GET', '/x').sequence([429, 429, { status: 200 }]);
+    mock.on('GET', '/x').sequence([429, { status: 200 }]);
     const p = client.get('/x');
     await clock.runAll();
-    assert.equal((await p).attempts, 3);
+    assert.equal((await p).attempts, 2);
     assert.deepEqual(
       clock.scheduled.filter((d) => d < 10_000),
-      [500, 1_000],
+      [500],
     );
+  });
+
+  test('a 503 is retried while rare; once a fifth of recent attempts shed, it comes back at once', async () => {
+    const { clock, mock, client } = setup({ retry: { budget: { minPerSecond: 100 } } });
+    mock.on('GET', '/ok').reply(200);
+    mock.on('GET', '/x').sequence([503, 200]);
+    for (let i = 0; i < 9; i++) await client.get('/ok');
+    const rare = client.get('/x');
+    await clock.runAll();
+    assert.equal((await rare).attempts, 2, '1 load signal in 10 attempts: retried');
+    mock.on('GET', '/shed').reply(503);
+    const shed: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const p = client.get('/shed');
+      await clock.runAll();
+      shed.push((await p).attempts);
+    }
+    // 11 attempts, 2 signals; the next 503 makes 3 of 12 = 0.25 ≥ 0.2: no more retries.
+    assert.deepEqual(shed, [2, 1, 1, 1]);
+    await clock.advance(2_000);
+    for (let i = 0; i < 9; i++) await client.get('/ok');
+    mock.on('GET', '/later').sequence([503, 200]);
+    const later = client.get('/later');
+    await clock.runAll();
+    assert.equal((await later).attempts, 2, 'two seconds later the shedding is forgotten');
+  });
+
+  test('a 429 is retried when it is the only one of late: a quota spent again and again is not', async () => {
+    const { clock, mock, client } = setup({ retry: { budget: { minPerSecond: 100 } } });
+    mock.on('GET', '/ok').reply(200);
+    for (let i = 0; i < 30; i++) await client.get('/ok');
+    mock
+      .on('GET', '/q')
+      .sequence([
+        { status: 429, headers: { 'retry-after': '1' } },
+        200,
+        { status: 429, headers: { 'retry-after': '1' } },
+      ]);
+    const first = client.get('/q');
+    await clock.runAll();
+    assert.equal((await first).attempts, 2, 'an isolated 429 waits for the reset and is retried');
+    const second = client.get('/q');
+    await clock.runAll();
+    const answer = await second;
+    assert.equal(answer.status, 429, 'the second 429 within two seconds comes back at once');
+    assert.equal(answer.attempts, 1);
   });
 
   test('Retry-After wins over the backoff', async () => {
@@ -319,15 +365,16 @@ describe('retry against a real server', () => {
   });
 
   test('Retry-After: 1 and a 429 with RateLimit t=1 are honoured over loopback', async () => {
-    const client = createClient({ baseUrl: server.url, circuitBreaker: false });
+    // One client each: a second 429 within two seconds on one client would not be retried.
     for (const path of ['/retry-after-1', '/ratelimit']) {
+      const client = createClient({ baseUrl: server.url, circuitBreaker: false });
       count = 0;
       const res = await client.get(path);
       assert.equal(res.status, 200, path);
       assert.equal(res.attempts, 2, path);
       assert.equal(await res.text(), 'fine');
+      await client.close();
     }
-    await client.close();
   });
 
   test('a POST answered 503 over loopback reached the server exactly once', async () => {
