@@ -67,13 +67,13 @@ export interface CircuitBreakerOptions {
    * How long the circuit stays open after tripping, ms, before one probe may go; doubles after
    * each failed probe up to `maxOpenDuration`. Short, because every ms the circuit stays open
    * after the dependency is back fails calls that would have succeeded.
-   * @default 200
+   * @default 100
    */
   readonly openDuration?: number;
   /**
    * The cap of the doubling open duration, ms: a failing dependency sees one probe per this long
    * from each breaker, and a recovered one waits on average half of it to be used again.
-   * @default 200 (or `openDuration`, when that is longer)
+   * @default 100 (or `openDuration`, when that is longer)
    */
   readonly maxOpenDuration?: number;
   /**
@@ -119,7 +119,7 @@ const KEYS = [
 ];
 
 /** The default open duration and its cap, ms: see docs/load-protection.md for the measurements. */
-export const DEFAULT_OPEN_MS = 200;
+export const DEFAULT_OPEN_MS = 100;
 const DEFAULT_CONSECUTIVE_FAILURES = 20;
 
 /** The longest duration accepted (Node's timer limit, about 24.8 days). */

@@ -219,7 +219,7 @@ describe('circuit breaker through the client (virtual clock)', () => {
 
   test('retries stop at an open circuit: the last answer returns, CIRCUIT_OPEN is never retried', async () => {
     const { clock, mock, client } = setup(
-      { failureThreshold: 2, failureRatio: false },
+      { failureThreshold: 2, failureRatio: false, openDuration: 5_000 },
       { retry: { maxRetries: 5 } },
     );
     mock.on('GET', '/x').reply(500);
@@ -343,7 +343,7 @@ describe('circuit breaker defaults: the streak rule and load signals', () => {
     for (let i = 0; i < 20; i++) assertCode(await rejection(client.get('/x')), 'NETWORK');
     const error = await rejection(client.get('/x'));
     assertCode(error, 'CIRCUIT_OPEN');
-    assert.equal(error.retryAfterMs, 200, 'open for 200 ms by default');
+    assert.equal(error.retryAfterMs, 100, 'open for 100 ms by default');
     assert.equal(mock.calls.length, 220);
   });
 
@@ -353,7 +353,7 @@ describe('circuit breaker defaults: the streak rule and load signals', () => {
     for (let i = 0; i < 6; i++) await client.get('/x');
     assert.deepEqual(
       circuit(client),
-      { key: ORIGIN, state: 'open', failures: 3, calls: 3, openUntil: clock.now() + 200 },
+      { key: ORIGIN, state: 'open', failures: 3, calls: 3, openUntil: clock.now() + 100 },
       'three 500s in a row, the load signals between them left out',
     );
     const shedding = setup({});

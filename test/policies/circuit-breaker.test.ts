@@ -82,7 +82,7 @@ describe('CircuitBreaker: closed', () => {
     h.calls('s'); // 20 calls, 10 failures: a success never trips
     assert.equal(h.breaker.state.state, 'closed');
     h.calls('f'); // 21 calls, 11 failures: 0.52 ≥ 0.5
-    assert.deepEqual(h.breaker.state, { state: 'open', until: START + 200 });
+    assert.deepEqual(h.breaker.state, { state: 'open', until: START + 100 });
     assert.deepEqual(h.changes, ['0: closed→open (failure-ratio)']);
   });
 
@@ -171,7 +171,7 @@ describe('CircuitBreaker: consecutive failures', () => {
     h.calls('f'.repeat(19));
     assert.equal(h.breaker.state.state, 'closed', '19 of 519 is far from the ratio');
     h.calls('f');
-    assert.deepEqual(h.breaker.state, { state: 'open', until: START + 200 });
+    assert.deepEqual(h.breaker.state, { state: 'open', until: START + 100 });
     assert.deepEqual(h.changes, ['0: closed→open (consecutive-failures)']);
   });
 
@@ -189,7 +189,7 @@ describe('CircuitBreaker: consecutive failures', () => {
     const h = setup({ consecutiveFailures: 2, failureRatio: false });
     h.calls('f');
     h.calls('f');
-    await h.at(200);
+    await h.at(100);
     h.calls('s'); // the probe closes it
     h.calls('f');
     assert.equal(h.breaker.state.state, 'closed', 'the failure before the trip does not carry over');
@@ -200,7 +200,7 @@ describe('CircuitBreaker: consecutive failures', () => {
 });
 
 describe('CircuitBreaker: open and half-open', () => {
-  test('defaults: open 200 ms, a failed probe re-opens for 200 ms again, never longer', async () => {
+  test('defaults: open 100 ms, a failed probe re-opens for 100 ms again, never longer', async () => {
     const h = setup();
     h.calls('f'.repeat(20));
     const opened: number[] = [];
@@ -213,8 +213,8 @@ describe('CircuitBreaker: open and half-open', () => {
       await h.at(t);
       h.calls('f');
     }
-    assert.deepEqual(opened, [200, 200, 200, 200]);
-    await h.at(t + 200);
+    assert.deepEqual(opened, [100, 100, 100, 100]);
+    await h.at(t + 100);
     h.calls('s');
     assert.equal(h.breaker.state.state, 'closed');
   });
