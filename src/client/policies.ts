@@ -210,7 +210,14 @@ export function buildPolicies(
       ...(raw as CircuitBreakersOptions),
       clock,
       onStateChange: (change) => {
-        events.circuitTransition(change.key, change.from, change.to, change.failureRatio, change.openMs);
+        events.circuitTransition(
+          change.key,
+          change.from,
+          change.to,
+          change.failureRatio,
+          change.openMs,
+          change.reason,
+        );
         // A trip on this node opens the circuit for the fleet.
         const state = breakers.peek(change.key)?.state;
         if (store !== undefined && state?.state === 'open') {

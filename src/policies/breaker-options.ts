@@ -51,10 +51,12 @@ export interface CircuitBreakerOptions {
    */
   readonly failureThreshold?: number | false;
   /**
-   * Trip when this many calls in a row failed, whatever the window holds (a success resets the
-   * count; calls that say nothing of health, such as load signals, leave it as it is). It catches
-   * a sudden total failure at once, where a ratio over a window full of earlier successes would
-   * wait for as many failures as the window holds successes. `false` turns it off.
+   * Trip when this many calls in a row failed over at least 100 ms, whatever the window holds (a
+   * success resets the count; calls that say nothing of health, such as load signals, leave it as
+   * it is). It catches a sudden total failure at once, where a ratio over a window full of earlier
+   * successes would wait for as many failures as the window holds successes; the 100 ms keep one
+   * burst (a reset connection failing every request in flight on it) from tripping it. `false`
+   * turns it off.
    * @default 20
    */
   readonly consecutiveFailures?: number | false;

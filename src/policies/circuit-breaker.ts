@@ -94,6 +94,9 @@ export interface CircuitSnapshot {
 export type CallOutcome<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
+/** How long a streak of failures must last before it trips the circuit, ms. */
+export const STREAK_MS = 100;
+
 const CLOSED = 0;
 const OPEN = 1;
 const HALF_OPEN = 2;
@@ -151,8 +154,10 @@ export class CircuitBreaker {
   #openMs: number;
   readonly #probes: ProbePermit[] = [];
   #passed = 0;
-  // Failures in a row since the last success of this closed period (the streak rule).
+  // Failures in a row since the last success of this closed period (the streak rule), and when
+  // the first of them came.
   #streak = 0;
+  #streakStart = 0;
 
   /** @throws BulwarkError `INVALID_OPTIONS` naming `circuitBreaker.<option>`. */
   constructor(options: CircuitBreakerOptions = {}) {
@@ -305,11 +310,17 @@ export class CircuitBreaker {
       const now = this.#clock.now();
       const window = this.#window;
       window.record(true, now);
-      this.#streak++;
+      if (this.#streak++ === 0) this.#streakStart = now;
       const { consecutiveFailures, failureThreshold, failureRatio, minimumCalls } = this.#options;
       // The streak sees a sudden total failure at once, whatever the window holds: a ratio over a
-      // window full of earlier successes would need as many failures as it holds successes.
-      if (consecutiveFailures !== undefined && this.#streak >= consecutiveFailures) {
+      // window full of earlier successes would need as many failures as it holds successes. It
+      // must last STREAK_MS too: one connection reset fails every request in flight on it at the
+      // same instant, and their retries on fresh connections succeed.
+      if (
+        consecutiveFailures !== undefined &&
+        this.#streak >= consecutiveFailures &&
+        now - this.#streakStart >= STREAK_MS
+      ) {
         this.#open(now, 'consecutive-failures');
       } else if (failureThreshold !== undefined && window.failures >= failureThreshold) {
         this.#open(now, 'failure-threshold');

@@ -291,6 +291,30 @@ describe('circuit breaker through the client (virtual clock)', () => {
     assert.equal((await rejection(client.get('/x'))).retryAfterMs, 2_000);
   });
 
+  test("Hardhat's default fuse (51 failures in 1 s) needs the streak rule off: 50 in a row stay closed", async () => {
+    const fuse = {
+      failureThreshold: 51,
+      failureRatio: false,
+      consecutiveFailures: false,
+      window: { ms: 1_000 },
+      openDuration: 2_000,
+      maxOpenDuration: 2_000,
+    };
+    const { mock, client } = setup(fuse);
+    mock.on('GET', '/x').reply(500);
+    for (let i = 0; i < 50; i++) await client.get('/x');
+    assert.equal(circuit(client)?.state, 'closed', 'the fuse tolerates 50');
+    await client.get('/x');
+    assert.equal((await rejection(client.get('/x'))).retryAfterMs, 2_000, 'and melts on the 51st');
+    const { consecutiveFailures: _, ...withStreak } = fuse;
+    const streaky = setup(withStreak);
+    streaky.mock.on('GET', '/x').reply(500);
+    for (let i = 0; i < 19; i++) await streaky.client.get('/x');
+    await streaky.clock.advance(100);
+    await streaky.client.get('/x');
+    assert.equal(circuit(streaky.client)?.state, 'open', 'the default streak of 20 would melt it early');
+  });
+
   test('isFailure overrides the judgement, per client and per request; circuitBreaker: false bypasses', async () => {
     const { mock, client } = setup({
       failureThreshold: 1,
@@ -336,11 +360,13 @@ describe('circuit breaker through the client (virtual clock)', () => {
 
 describe('circuit breaker defaults: the streak rule and load signals', () => {
   test('a sudden total failure opens it after 20 failed attempts, with a full window of successes', async () => {
-    const { mock, client } = setup({});
+    const { clock, mock, client } = setup({});
     mock.on('GET', '/x').sequence(Array.from({ length: 200 }, () => 200));
     mock.on('GET', '/x').networkError('ECONNREFUSED');
     for (let i = 0; i < 200; i++) await client.get('/x');
-    for (let i = 0; i < 20; i++) assertCode(await rejection(client.get('/x')), 'NETWORK');
+    for (let i = 0; i < 19; i++) assertCode(await rejection(client.get('/x')), 'NETWORK');
+    await clock.advance(100); // a streak must last 100 ms: one burst of resets is not an outage
+    assertCode(await rejection(client.get('/x')), 'NETWORK');
     const error = await rejection(client.get('/x'));
     assertCode(error, 'CIRCUIT_OPEN');
     assert.equal(error.retryAfterMs, 100, 'open for 100 ms by default');
@@ -350,7 +376,9 @@ describe('circuit breaker defaults: the streak rule and load signals', () => {
   test('429 and 503 neither count nor break a streak of failures', async () => {
     const { clock, mock, client } = setup({ consecutiveFailures: 3, failureRatio: false });
     mock.on('GET', '/x').sequence([500, 503, 429, 500, 503, 500]);
-    for (let i = 0; i < 6; i++) await client.get('/x');
+    for (let i = 0; i < 5; i++) await client.get('/x');
+    await clock.advance(100);
+    await client.get('/x');
     assert.deepEqual(
       circuit(client),
       { key: ORIGIN, state: 'open', failures: 3, calls: 3, openUntil: clock.now() + 100 },
@@ -379,7 +407,7 @@ describe('circuit breaker defaults: the streak rule and load signals', () => {
 
   test('a retry the open circuit would refuse is not waited for: the last answer comes back at once', async () => {
     const { clock, mock, client } = setup(
-      { consecutiveFailures: 2, failureRatio: false, openDuration: 1_000 },
+      { failureThreshold: 2, failureRatio: false, openDuration: 1_000 },
       { retry: { maxRetries: 3 } },
     );
     mock.on('GET', '/x').reply(500);
@@ -423,16 +451,17 @@ describe('bulwark:circuit diagnostics channel', () => {
         'half-open→closed',
       ],
     );
-    // Openings say why and for how long (the failed probe doubles the open period); others do not.
+    // Openings say their ratio and for how long (the failed probe doubles the open period); every
+    // transition says why.
     assert.deepEqual(
-      mine.map((m) => (m.type === 'transition' ? [m.to, m.failureRatio, m.openMs] : m.type)),
+      mine.map((m) => (m.type === 'transition' ? [m.to, m.failureRatio, m.openMs, m.reason] : m.type)),
       [
-        ['open', 1, 1_000],
+        ['open', 1, 1_000, 'failure-threshold'],
         'rejected',
-        ['half-open', undefined, undefined],
-        ['open', undefined, 2_000],
-        ['half-open', undefined, undefined],
-        ['closed', undefined, undefined],
+        ['half-open', undefined, undefined, 'open-elapsed'],
+        ['open', undefined, 2_000, 'probe-failed'],
+        ['half-open', undefined, undefined, 'open-elapsed'],
+        ['closed', undefined, undefined, 'probes-passed'],
       ],
     );
     const rejected = mine.find((m) => m.type === 'rejected');

@@ -165,22 +165,39 @@ describe('CircuitBreaker: closed', () => {
 });
 
 describe('CircuitBreaker: consecutive failures', () => {
-  test('20 failures in a row trip it at once, though the window is full of successes', () => {
+  test('20 failures in a row over 100 ms trip it, though the window is full of successes', async () => {
     const h = setup();
     h.calls('s'.repeat(500));
     h.calls('f'.repeat(19));
+    await h.at(100);
     assert.equal(h.breaker.state.state, 'closed', '19 of 519 is far from the ratio');
     h.calls('f');
-    assert.deepEqual(h.breaker.state, { state: 'open', until: START + 100 });
-    assert.deepEqual(h.changes, ['0: closed→open (consecutive-failures)']);
+    assert.deepEqual(h.breaker.state, { state: 'open', until: START + 200 });
+    assert.deepEqual(h.changes, ['100: closed→open (consecutive-failures)']);
   });
 
-  test('a success resets the streak; an ignored call leaves it as it is', () => {
+  test('a burst at one instant (a reset connection) does not trip it: the streak must last 100 ms', async () => {
+    const h = setup({ failureRatio: false });
+    h.calls('f'.repeat(50));
+    await h.at(99);
+    h.calls('f');
+    assert.equal(h.breaker.state.state, 'closed', '51 in a row, but within 99 ms');
+    h.calls('s');
+    await h.at(150);
+    h.calls('f'.repeat(30));
+    assert.equal(h.breaker.state.state, 'closed', 'the success started the streak over at 150 ms');
+    await h.at(250);
+    h.calls('f');
+    assert.equal(h.breaker.state.state, 'open');
+  });
+
+  test('a success resets the streak; an ignored call leaves it as it is', async () => {
     const h = setup({ consecutiveFailures: 3, failureRatio: false });
     h.calls('ffsff');
     assert.equal(h.breaker.state.state, 'closed');
     const ignored = permitOf(h.breaker.tryAcquire());
     h.breaker.onIgnore(ignored);
+    await h.at(100);
     h.calls('f');
     assert.equal(h.breaker.state.state, 'open', 'f f (ignored) f is a streak of 3');
   });
@@ -188,9 +205,11 @@ describe('CircuitBreaker: consecutive failures', () => {
   test('closing starts a new streak; false turns the rule off', async () => {
     const h = setup({ consecutiveFailures: 2, failureRatio: false });
     h.calls('f');
-    h.calls('f');
     await h.at(100);
+    h.calls('f');
+    await h.at(200);
     h.calls('s'); // the probe closes it
+    await h.at(300);
     h.calls('f');
     assert.equal(h.breaker.state.state, 'closed', 'the failure before the trip does not carry over');
     const off = setup({ consecutiveFailures: false, minimumCalls: 1_000 });
@@ -202,9 +221,11 @@ describe('CircuitBreaker: consecutive failures', () => {
 describe('CircuitBreaker: open and half-open', () => {
   test('defaults: open 100 ms, a failed probe re-opens for 100 ms again, never longer', async () => {
     const h = setup();
-    h.calls('f'.repeat(20));
+    h.calls('f'.repeat(19));
+    await h.at(100);
+    h.calls('f');
     const opened: number[] = [];
-    let t = 0;
+    let t = 100;
     for (let i = 0; i < 4; i++) {
       const state = h.breaker.state;
       assert.ok(state.state === 'open');
