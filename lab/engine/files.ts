@@ -49,7 +49,8 @@ export async function loadScenario(nameOrPath: string, cwd = process.cwd()): Pro
 
 /**
  * Loads `--config`: a JSON file of `createClient` options, or a .js/.mjs/.ts module whose default
- * export (or `options` export) is the options object. The configuration is named after the file.
+ * export (or `options` export) is the options object, or a function returning it (called again
+ * for each run). The configuration is named after the file.
  * `path` is relative to `cwd`.
  */
 export async function loadClientConfig(path: string, cwd = process.cwd()): Promise<ClientConfig> {
@@ -81,6 +82,12 @@ export async function loadClientConfig(path: string, cwd = process.cwd()): Promi
   } else {
     throw new LabInputError(`bulwark lab: --config: ${file} is not .json, .js, .mjs or .ts`);
   }
+  let create: (() => Record<string, unknown>) | undefined;
+  if (typeof value === 'function') {
+    const factory = value as () => unknown;
+    create = () => parseClientOptions(path, factory(), 'default export()');
+    value = create();
+  }
   const options = parseClientOptions(path, value, 'options');
   let name =
     basename(file, ext)
@@ -88,7 +95,7 @@ export async function loadClientConfig(path: string, cwd = process.cwd()): Promi
       .slice(0, 32) || 'yours';
   if (name === 'plain' || name === 'defaults' || !/^[a-z0-9]/i.test(name))
     name = `yours-${name}`.slice(0, 32);
-  return { name, options };
+  return create === undefined ? { name, options } : { name, options, create };
 }
 
 async function readJson(file: string): Promise<unknown> {

@@ -140,12 +140,19 @@ export function createLoadDriver(args: {
 
 function describeError(bulwark: LabBulwark, error: unknown): { outcome: string; attempts: number } {
   if (!bulwark.isBulwarkError(error)) {
-    return { outcome: error instanceof Error ? `UNEXPECTED ${error.name}` : 'UNEXPECTED', attempts: 1 };
+    // Another library's error (a middleware's open breaker): its name says what happened.
+    return { outcome: error instanceof Error ? error.name : 'UNEXPECTED', attempts: 1 };
   }
   const e = error as { code: string; attempts?: unknown; cause?: unknown };
   const causeCode =
     typeof e.cause === 'object' && e.cause !== null ? (e.cause as { code?: unknown }).code : undefined;
-  const outcome = e.code === 'NETWORK' && typeof causeCode === 'string' ? `NETWORK ${causeCode}` : e.code;
+  // A middleware's own error (another library's open breaker) arrives as NETWORK with it as cause.
+  const causeName =
+    e.cause instanceof Error
+      ? [e.cause.name, e.cause.constructor.name].find((n) => n !== 'Error' && n !== '')
+      : undefined;
+  const detail = typeof causeCode === 'string' ? causeCode : causeName;
+  const outcome = e.code === 'NETWORK' && detail !== undefined ? `NETWORK ${detail}` : e.code;
   const attempts = typeof e.attempts === 'number' ? e.attempts : NO_ATTEMPT.has(e.code) ? 0 : 1;
   return { outcome, attempts };
 }

@@ -78,7 +78,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       const upstream = await startUpstream(scenario);
       upstreams.push(upstream);
       try {
-        clients.push(bulwark.createClient({ ...config.options, name: config.name, baseUrl: upstream.url }));
+        const options = config.create?.() ?? config.options;
+        clients.push(bulwark.createClient({ ...options, name: config.name, baseUrl: upstream.url }));
       } catch (error) {
         throw new ConfigurationError(config.name, error);
       }

@@ -133,6 +133,11 @@ export interface CallSpec {
 export interface ClientConfig {
   readonly name: string;
   readonly options: Readonly<Record<string, unknown>>;
+  /**
+   * Makes the options afresh for each run, when a `--config` module exports a function: state
+   * held in the options (a middleware's breaker) then never carries over from run to run.
+   */
+  readonly create?: () => Record<string, unknown>;
 }
 
 /** A parsed, validated scenario. */
