@@ -137,7 +137,8 @@ async function demo(io: CliIo, out: string, args: Args): Promise<number> {
   io.stdout.write(
     `${summaryLines(all).join('\n')}\n\n` +
       `Reports (open in a browser; they work offline):\n${all.flatMap((r) => r.reports.map((f) => `  ${f}`)).join('\n')}\n\n` +
-      `Next: \`npm run lab -- all\` runs every scenario (${builtinScenarios().join(', ')}) with a verdict each;\n` +
+      `Next: \`npm run lab -- all\` runs all ${builtinScenarios().length} built-in scenarios with a verdict each\n` +
+      `(\`npm run lab\` lists them); \`npm run lab -- <scenario>\` runs one;\n` +
       `add \`--config my-client.json\` to try your own options. See docs/lab.md.\n`,
   );
   return 0;

@@ -98,7 +98,7 @@ export function judge(
         `API requests ${loadRatio} × plain's (allowed ≤ ${CRITERIA.loadFactor} ×)` +
         (costApplies
           ? `: the gain is under ${CRITERIA.gainForCost} pt, so the cost must be small`
-          : `: not judged, the gain is ${CRITERIA.gainForCost} pt or more`),
+          : ` (the gain is ${CRITERIA.gainForCost} pt or more, so the cost is allowed)`),
     },
     {
       id: 'no-storm',

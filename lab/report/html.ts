@@ -67,7 +67,7 @@ export function renderHtmlReport(result: LabResult): string {
     color: colors[i]!,
     dashed,
     // The first configuration widest, each next one thinner: coinciding lines stay visible.
-    width: 2 + 1.75 * (n - 1 - i),
+    width: 2 + 2.5 * (n - 1 - i),
     points: c.buckets.map((b) => [b.t + scenario.bucket / 2, pick(b)] as const),
   });
   const perSecond = 1000 / scenario.bucket;

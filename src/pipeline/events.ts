@@ -69,11 +69,21 @@ export class CallEvents {
     to: string,
     failureRatio: number | undefined,
     openMs: number | undefined,
+    reason?: string,
   ): void {
     const f = channelState(from);
     const t = channelState(to);
     if (circuitChannel.hasSubscribers) {
-      publishCircuit({ client: this.#client, type: 'transition', key, from: f, to: t, failureRatio, openMs });
+      publishCircuit({
+        client: this.#client,
+        type: 'transition',
+        key,
+        from: f,
+        to: t,
+        failureRatio,
+        openMs,
+        reason,
+      });
     }
     this.telemetry.circuitTransition(key, f, t);
     if (levelEnabled(this.log.logger, 'warn', this.log.level)) {

@@ -66,6 +66,29 @@ describe('bulwark lab, end to end against bulwark', () => {
     assert.ok(defaults!.totals.downstream!.wastedMs < plain!.totals.downstream!.wastedMs);
   });
 
+  test('blackhole: requests go unanswered, and calls still waiting after the grace period count as failed', async () => {
+    const scenario = withDuration({ ...(await loadScenario('blackhole')), clients: [PLAIN_CLIENT] }, 2000);
+    const run = await runScenario(scenario, { graceMs: 200 });
+    const silent = run.configs[0]!.received.filter((r) => r.outcome === 'silent');
+    assert.ok(silent.length > 0, 'the black hole swallowed requests');
+    const plain = summarize(run).configs[0]!;
+    // Its 10 s attempt timeout outlasts the run: those calls are cut off, and fail.
+    assert.ok(plain.totals.cutOff > 0, JSON.stringify(plain.totals.errors));
+    assert.equal(plain.totals.errors['CUT_OFF'], plain.totals.cutOff);
+    assert.equal(plain.totals.calls, plain.totals.ok + plain.totals.cutOff);
+    assert.ok(plain.totals.successRate! < 1);
+  });
+
+  test('resets: the connection drops fail the calls plain has in flight; the defaults get a verdict', async () => {
+    const scenario = withDuration(await loadScenario('resets'), 2000);
+    const result = summarize(await runScenario(scenario));
+    const [plain] = result.configs;
+    const resets = Object.entries(plain!.totals.errors).filter(([code]) => code.startsWith('NETWORK '));
+    assert.ok(resets.length > 0, JSON.stringify(plain!.totals.errors));
+    assert.equal(result.verdicts.length, 1);
+    assert.equal(result.verdicts[0]!.config, 'defaults');
+  });
+
   test('a closed loop keeps exactly its callers busy, one call each at a time', async () => {
     const scenario = parseScenario(
       { name: 'loop', duration: 1, load: { concurrency: 3 }, upstream: { latency: 20 }, clients: ['plain'] },

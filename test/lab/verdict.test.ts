@@ -56,7 +56,7 @@ describe('verdict: criterion 2, no latency and no load without a gain of 1 point
     assert.deepEqual(failed(costly), []);
     const c2 = verdict(costly).criteria.find((c) => c.id === 'cost-without-gain')!;
     assert.equal(c2.applies, false);
-    assert.match(c2.detail, /not judged/);
+    assert.match(c2.detail, /\(the gain is 1 pt or more, so the cost is allowed\)$/);
   });
 
   test('a gain just under 1 point does not', () => {
