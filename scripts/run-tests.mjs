@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { checkPrerequisites } from './test-prerequisites.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -24,6 +25,7 @@ if (files.length === 0) {
   console.error('run-tests: no test file matched', filters);
   process.exit(1);
 }
+checkPrerequisites(root, files);
 
 const child = spawn(
   process.execPath,
