@@ -2,9 +2,10 @@
  * `bulwark lab` and `bulwark demo`: run resilience scenarios against local fake APIs and write
  * a report. `main()` is exported for bin/bulwark.js and the tests; running this file runs it.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { LabBulwark } from './engine/client.js';
 import { builtinScenarios, LabInputError, loadClientConfig, loadScenario } from './engine/files.js';
 import { summarize, type LabResult } from './engine/metrics.js';
@@ -35,7 +36,16 @@ Options:
   --out dir       where to write reports (default: lab/reports)
   --seed n        another random seed (faults and arrivals are reproducible per seed)
 
-Docs: docs/lab.md`;
+Guide: docs/lab.md in the bulwark package`;
+
+/** The lab guide shipped beside this file (lab/ in the repository, dist/lab/ once built), as cwd sees it. */
+function labGuide(cwd: string): string {
+  for (const up of ['../docs/lab.md', '../../docs/lab.md']) {
+    const file = fileURLToPath(new URL(up, import.meta.url));
+    if (existsSync(file)) return relative(cwd, file);
+  }
+  return 'docs/lab.md in the bulwark package';
+}
 
 /** Where `main` writes, and (for tests) the bulwark module to drive. */
 export interface CliIo {
@@ -86,7 +96,7 @@ export async function main(
     }
     const cwd = io.cwd ?? process.cwd();
     const out = resolve(cwd, args.flags.get('--out') ?? join('lab', 'reports'));
-    if (command === 'demo') return await demo(io, out, args);
+    if (command === 'demo') return await demo({ ...io, cwd }, out, args);
     if (command === 'lab') return await lab({ ...io, cwd }, out, args, rest);
     throw new LabInputError(`bulwark: unknown command "${command}"\n\n${USAGE}`);
   } catch (error) {
@@ -125,8 +135,8 @@ async function demo(io: CliIo, out: string, args: Args): Promise<number> {
   }
   io.stdout.write(
     `Reports (open in a browser; they work offline):\n${reports.map((r) => `  ${r}`).join('\n')}\n\n` +
-      `Next: \`npm run lab -- <scenario>\` runs one of ${builtinScenarios().join(', ')};\n` +
-      `add \`--config my-client.json\` to try your own options. See docs/lab.md.\n`,
+      `Next: \`npx bulwark lab <scenario>\` runs one of ${builtinScenarios().join(', ')};\n` +
+      `add \`--config my-client.json\` to try your own options. Guide: ${labGuide(io.cwd ?? process.cwd())}\n`,
   );
   return 0;
 }
@@ -138,7 +148,7 @@ async function lab(io: CliIo, out: string, args: Args, rest: readonly string[]):
       const s = await loadScenario(name);
       io.stdout.write(`  ${name.padEnd(10)} ${s.description}\n`);
     }
-    io.stdout.write(`\nRun one with \`bulwark lab <scenario>\` (npm: \`npm run lab -- <scenario>\`).\n`);
+    io.stdout.write(`\nRun one with \`npx bulwark lab <scenario>\`.\n`);
     return 0;
   }
   if (rest.length > 1) throw new LabInputError(`bulwark lab: one scenario at a time (got ${rest.join(' ')})`);
