@@ -200,18 +200,11 @@ export const redirectChannel = channel(CHANNEL_NAMES.redirect);
 export const budgetChannel = channel(CHANNEL_NAMES.budget);
 
 /**
- * True when anyone listens to `bulwark:request`. Build the context only then; Node 20.11 lacks
- * `TracingChannel#hasSubscribers`, so the five channels are asked directly.
+ * True when anyone listens to `bulwark:request`. Build the context only then. (Node 20.13+ has
+ * `TracingChannel#hasSubscribers`; the floor, 20.19, has it on every supported line.)
  */
 export function requestChannelActive(): boolean {
-  const c = requestChannel;
-  return (
-    c.start.hasSubscribers ||
-    c.end.hasSubscribers ||
-    c.asyncStart.hasSubscribers ||
-    c.asyncEnd.hasSubscribers ||
-    c.error.hasSubscribers
-  );
+  return requestChannel.hasSubscribers;
 }
 
 /** What `traceRequest` reads from the call's outcome. `BulwarkResponse` satisfies it. */
