@@ -36,7 +36,9 @@ const child = spawn(
     './test/helpers/unhandled-preload.ts',
     '--test',
     '--test-concurrency=2',
-    '--test-timeout=120000',
+    // A file that hangs fails after this; on a loaded machine a whole file (the package test,
+    // the examples, the lab) can legitimately take a couple of minutes.
+    '--test-timeout=240000',
     ...files,
   ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, BULWARK_TEST_SUITE: '1' } },

@@ -3,12 +3,18 @@
  * with apt-get), and otherwise stops at once with one line naming the command. A skip needs an
  * explicit variable and says so. Runs scripts/run-tests.mjs as a child, as `npm test` does.
  */
-import { test, describe } from 'node:test';
+import { after, test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+const coverageDir = mkdtempSync(join(tmpdir(), 'bulwark-prereq-coverage-'));
+chmodSync(coverageDir, 0o777);
+after(() => rmSync(coverageDir, { recursive: true, force: true }));
 
 function runTests(
   files: readonly string[],
@@ -17,6 +23,9 @@ function runTests(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // Without NODE_TEST_CONTEXT the child is a run of its own, not a part of this one.
   const { NODE_TEST_CONTEXT: _context, ...parentEnv } = process.env;
+  // Under c8, Node hands NODE_V8_COVERAGE to every child unless the child's env names it: point
+  // it where `nobody` may write (run-tests.mjs is not measured anyway).
+  if (parentEnv['NODE_V8_COVERAGE'] !== undefined) parentEnv['NODE_V8_COVERAGE'] = coverageDir;
   const node = [process.execPath, 'scripts/run-tests.mjs', ...files];
   // Root may install packages; `nobody` may not, which is the case of most developers' machines.
   const [command, ...args] =
