@@ -43,4 +43,8 @@ const child = spawn(
   ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, BULWARK_TEST_SUITE: '1' } },
 );
+child.on('error', (error) => {
+  console.error(`run-tests: cannot start ${process.execPath}: ${error.message}`);
+  process.exit(1);
+});
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -26,12 +26,14 @@ function runTests(
   // Under c8, Node hands NODE_V8_COVERAGE to every child unless the child's env names it: point
   // it where `nobody` may write (run-tests.mjs is not measured anyway).
   if (parentEnv['NODE_V8_COVERAGE'] !== undefined) parentEnv['NODE_V8_COVERAGE'] = coverageDir;
-  const node = [process.execPath, 'scripts/run-tests.mjs', ...files];
   // Root may install packages; `nobody` may not, which is the case of most developers' machines.
-  const [command, ...args] =
-    asUser === 'nobody' && process.getuid?.() === 0
-      ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...node]
-      : node;
+  // `nobody` runs the `node` on PATH: this test's own binary may sit in root's home (the other
+  // Node lines' cache), which `nobody` cannot enter.
+  const asNobody = asUser === 'nobody' && process.getuid?.() === 0;
+  const node = [asNobody ? 'node' : process.execPath, 'scripts/run-tests.mjs', ...files];
+  const [command, ...args] = asNobody
+    ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...node]
+    : node;
   return new Promise((resolve, reject) => {
     const child = spawn(command!, args, { cwd: root, env: { ...parentEnv, ...env } });
     let stdout = '';
