@@ -53,15 +53,17 @@ function nodeBinary(version) {
 function runSuite(bin) {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, ['scripts/run-tests.mjs'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    let tail = '';
+    // The whole output: the spec reporter prints its summary before the failures' details.
+    let output = '';
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
-      tail = (tail + chunk.toString()).slice(-4096);
+      output += chunk.toString();
     });
     child.on('error', reject);
     child.on('close', (code) => {
       // TAP (`# pass 3`) on Node 20 and 22 when piped, the spec reporter (`ℹ pass 3`) after.
-      const count = (word) => Number(new RegExp(`^(?:#|ℹ) ${word} (\\d+)$`, 'm').exec(tail)?.[1] ?? NaN);
+      const count = (word) =>
+        Number([...output.matchAll(new RegExp(`^(?:#|ℹ) ${word} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? NaN);
       resolve({ code, pass: count('pass'), fail: count('fail') });
     });
   });
