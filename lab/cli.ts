@@ -2,9 +2,10 @@
  * `bulwark lab` and `bulwark demo`: run resilience scenarios against local fake APIs and write
  * a report. `main()` is exported for bin/bulwark.js and the tests; running this file runs it.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { LabBulwark } from './engine/client.js';
 import { builtinScenarios, LabInputError, loadClientConfig, loadScenario } from './engine/files.js';
 import { summarize, type LabResult } from './engine/metrics.js';
@@ -42,7 +43,16 @@ Options:
   --json file     write the totals and verdicts of every run as JSON (for CI)
   --check         exit with status 3 when a verdict of the defaults (or of --config) fails
 
-Docs: docs/lab.md`;
+Guide: docs/lab.md in the bulwark package`;
+
+/** The lab guide shipped beside this file (lab/ in the repository, dist/lab/ once built), as cwd sees it. */
+function labGuide(cwd: string): string {
+  for (const up of ['../docs/lab.md', '../../docs/lab.md']) {
+    const file = fileURLToPath(new URL(up, import.meta.url));
+    if (existsSync(file)) return relative(cwd, file);
+  }
+  return 'docs/lab.md in the bulwark package';
+}
 
 /** Where `main` writes, and (for tests) the bulwark module to drive. */
 export interface CliIo {
@@ -96,7 +106,7 @@ export async function main(
     }
     const cwd = io.cwd ?? process.cwd();
     const out = resolve(cwd, args.flags.get('--out') ?? join('lab', 'reports'));
-    if (command === 'demo') return await demo(io, out, args);
+    if (command === 'demo') return await demo({ ...io, cwd }, out, args);
     if (command === 'lab') return await lab({ ...io, cwd }, out, args, rest);
     throw new LabInputError(`bulwark: unknown command "${command}"\n\n${USAGE}`);
   } catch (error) {
@@ -137,9 +147,9 @@ async function demo(io: CliIo, out: string, args: Args): Promise<number> {
   io.stdout.write(
     `${summaryLines(all).join('\n')}\n\n` +
       `Reports (open in a browser; they work offline):\n${all.flatMap((r) => r.reports.map((f) => `  ${f}`)).join('\n')}\n\n` +
-      `Next: \`npm run lab -- all\` runs all ${builtinScenarios().length} built-in scenarios with a verdict each\n` +
-      `(\`npm run lab\` lists them); \`npm run lab -- <scenario>\` runs one;\n` +
-      `add \`--config my-client.json\` to try your own options. See docs/lab.md.\n`,
+      `Next: \`npx bulwark lab all\` runs all ${builtinScenarios().length} built-in scenarios with a verdict each\n` +
+      `(\`npx bulwark lab\` lists them); \`npx bulwark lab <scenario>\` runs one;\n` +
+      `add \`--config my-client.json\` to try your own options. Guide: ${labGuide(io.cwd ?? process.cwd())}\n`,
   );
   return 0;
 }
@@ -152,7 +162,7 @@ async function lab(io: CliIo, out: string, args: Args, rest: readonly string[]):
       io.stdout.write(`  ${name.padEnd(12)} ${renderText(s, s.description)}\n`);
     }
     io.stdout.write(
-      `\nRun one with \`bulwark lab <scenario>\`, all of them with \`bulwark lab all\` (npm: \`npm run lab -- <scenario>\`).\n`,
+      `\nRun one with \`npx bulwark lab <scenario>\`, all of them with \`npx bulwark lab all\`.\n`,
     );
     return 0;
   }

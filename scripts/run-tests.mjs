@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { checkPrerequisites } from './test-prerequisites.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -24,6 +25,7 @@ if (files.length === 0) {
   console.error('run-tests: no test file matched', filters);
   process.exit(1);
 }
+checkPrerequisites(root, files);
 
 const child = spawn(
   process.execPath,
@@ -34,9 +36,15 @@ const child = spawn(
     './test/helpers/unhandled-preload.ts',
     '--test',
     '--test-concurrency=2',
-    '--test-timeout=120000',
+    // A file that hangs fails after this; on a loaded machine a whole file (the package test,
+    // the examples, the lab) can legitimately take a couple of minutes.
+    '--test-timeout=240000',
     ...files,
   ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, BULWARK_TEST_SUITE: '1' } },
 );
+child.on('error', (error) => {
+  console.error(`run-tests: cannot start ${process.execPath}: ${error.message}`);
+  process.exit(1);
+});
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

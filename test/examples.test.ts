@@ -54,10 +54,13 @@ const expected: Record<string, readonly RegExp[]> = {
 };
 
 function run(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  // Without NODE_TEST_CONTEXT the example's own node:test output is plain TAP, not this runner's protocol.
+  // Without NODE_TEST_CONTEXT the example's own node:test output is its own report, not this
+  // runner's protocol. The reporter is named: Node 20 prints TAP (`# pass 3`) to a pipe, newer
+  // lines print the spec reporter (`ℹ pass 3`).
   const { NODE_TEST_CONTEXT: _context, ...env } = process.env;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `examples/${file}`], { cwd: root, env });
+    const args = ['--test-reporter=tap', '--import', 'tsx', `examples/${file}`];
+    const child = spawn(process.execPath, args, { cwd: root, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

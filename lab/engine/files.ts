@@ -66,7 +66,8 @@ export async function loadClientConfig(path: string, cwd = process.cwd()): Promi
       mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     } catch (error) {
       const hint = ext.endsWith('ts')
-        ? ' (a .ts config needs TypeScript support: run the lab with `npx tsx lab/cli.ts` or `npm run lab`, or use .js/.json)'
+        ? ' (a .ts config needs TypeScript support: Node 22.18 and later load it as it is if it uses only erasable syntax;' +
+          ' otherwise install tsx and run `NODE_OPTIONS=--import=tsx npx bulwark lab …`, or use .js/.json)'
         : '';
       throw new LabInputError(
         `bulwark lab: --config: cannot load ${file}: ${(error as Error).message}${hint}`,

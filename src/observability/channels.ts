@@ -221,18 +221,11 @@ export const budgetChannel = channel(CHANNEL_NAMES.budget);
 export const cacheChannel = channel(CHANNEL_NAMES.cache);
 
 /**
- * True when anyone listens to `bulwark:request`. Build the context only then; Node 20.11 lacks
- * `TracingChannel#hasSubscribers`, so the five channels are asked directly.
+ * True when anyone listens to `bulwark:request`. Build the context only then. (Node 20.13+ has
+ * `TracingChannel#hasSubscribers`; the floor, 20.19, has it on every supported line.)
  */
 export function requestChannelActive(): boolean {
-  const c = requestChannel;
-  return (
-    c.start.hasSubscribers ||
-    c.end.hasSubscribers ||
-    c.asyncStart.hasSubscribers ||
-    c.asyncEnd.hasSubscribers ||
-    c.error.hasSubscribers
-  );
+  return requestChannel.hasSubscribers;
 }
 
 /** What `traceRequest` reads from the call's outcome. `BulwarkResponse` satisfies it. */

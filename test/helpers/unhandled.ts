@@ -1,7 +1,8 @@
 /**
  * Makes a test file (or a child-process fixture) fail on asynchronous failures nobody awaited:
  * unhandled promise rejections, and `MaxListenersExceededWarning` (how a listener leak on an
- * AbortSignal or an emitter shows itself).
+ * AbortSignal or an emitter shows itself). From Node 22 an AbortSignal has no listener limit by
+ * default, so a test that watches one signal for leaks sets it: `setMaxListeners(10, signal)`.
  *
  * node:test 20 already fails a test it can pin an unhandled rejection on. This guard adds what
  * it misses: listener leaks, rejections in plain scripts (fixtures run as child processes),

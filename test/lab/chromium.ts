@@ -12,12 +12,12 @@ import { promisify } from 'node:util';
 import { inflateSync } from 'node:zlib';
 
 const run = promisify(execFile);
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = process.env['BULWARK_CHROMIUM'] ?? '/usr/bin/chromium';
 
 /** Why the browser tests cannot run, or undefined when they can. Fails unless skipping was asked for. */
 export function chromiumMissing(): string | undefined {
   if (existsSync(CHROMIUM)) return undefined;
-  const message = `${CHROMIUM} not found: .ci/run installs it (apt-get install -y chromium); set BULWARK_SKIP_BROWSER=1 to skip`;
+  const message = `${CHROMIUM} not found: \`npm test\` installs it when run as root (apt-get install -y chromium); point BULWARK_CHROMIUM at a Chromium binary or set BULWARK_SKIP_BROWSER=1 to skip`;
   if (process.env['BULWARK_SKIP_BROWSER'] === '1') return message;
   throw new Error(message);
 }
