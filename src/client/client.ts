@@ -90,7 +90,7 @@ export class Client implements AsyncDisposable {
       if (resolved.transport === undefined) transport = testModeTransport(transport);
       else resolved.transport.blockNetwork?.();
     }
-    this.#transport = withRedirects(transport, redirectSettings(raw, safety.guard));
+    this.#transport = withRedirects(transport, redirectSettings(raw, safety.guard, events.redactor));
     this.#stages = built.stages;
     const terminal = createAttemptStage(this.#transport, { deadlineHeader: resolved.deadlineHeader });
     const [dedupe, rest] = splitDedupe(built.stages);
@@ -305,11 +305,14 @@ function guardOf(raw: Record<string, unknown>): { guard?: DestinationGuardOption
 function redirectSettings(
   raw: Record<string, unknown>,
   guard: DestinationGuardOptions | undefined,
+  redactor: Redactor,
 ): RedirectSettings {
   return {
     maxRedirects: checkNumber('options', 'maxRedirects', raw.maxRedirects, 0, 20, true) ?? 5,
     allowDowngrade: checkBoolean('options', 'allowDowngrade', raw.allowDowngrade) ?? false,
     guard,
+    // Every header a log line would hide is a secret a redirect must not carry to another origin.
+    isSecretHeader: (name) => redactor.isSecretHeader(name),
   };
 }
 
