@@ -57,18 +57,24 @@ export interface BulwarkErrorFields {
 export class BulwarkError extends Error {
   override readonly name = 'BulwarkError';
   readonly code: BulwarkErrorCode;
-  method?: string;
-  url?: string;
-  key?: string;
-  retryAfterMs?: number;
-  limit?: number;
-  inflight?: number;
-  timeoutMs?: number;
-  deadline?: number;
-  sent?: boolean;
-  response?: unknown;
-  path?: string;
-  attempts?: number;
+  // `declare`: a field is an own property only when set, so an error shows (and costs) only
+  // what it carries, not a dozen `undefined`s.
+  declare method?: string;
+  declare url?: string;
+  declare key?: string;
+  declare retryAfterMs?: number;
+  declare limit?: number;
+  declare inflight?: number;
+  declare timeoutMs?: number;
+  declare deadline?: number;
+  declare sent?: boolean;
+  /**
+   * The refused response (`HTTP_STATUS`). Serialised (JSON, pino, `util.inspect`) as its
+   * status, redacted URL and headers: never its body.
+   */
+  declare response?: unknown;
+  declare path?: string;
+  declare attempts?: number;
 
   constructor(code: BulwarkErrorCode, message: string, fields?: BulwarkErrorFields) {
     super(message, fields?.cause === undefined ? undefined : { cause: fields.cause });
@@ -86,13 +92,18 @@ export class BulwarkError extends Error {
     return true;
   }
 
-  /** A plain object safe to log: no response body, no cause stack. */
+  /**
+   * A plain object safe to log: no cause stack, and a refused response only as its own
+   * `toJSON()` gives it (status, redacted URL and headers; no body).
+   */
   toJSON(): Record<string, unknown> {
     const out: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
     for (const name of BULWARK_ERROR_FIELDS) {
-      if (name === 'response') continue;
       const value = (this as Record<string, unknown>)[name];
-      if (value !== undefined) out[name] = value;
+      if (value === undefined) continue;
+      if (name !== 'response') out[name] = value;
+      else if (typeof (value as { toJSON?: unknown }).toJSON === 'function')
+        out[name] = (value as { toJSON(): unknown }).toJSON();
     }
     return out;
   }
@@ -124,8 +135,28 @@ export function isBulwarkError(value: unknown, code?: BulwarkErrorCode): value i
   return code === undefined || (value as BulwarkError).code === code;
 }
 
+const withheldKind = Symbol('bulwark.withheld');
+
+/**
+ * A value an error message names by its kind only ("a string (not shown)"): what sits under a key
+ * nobody expected (`{ authorization: 'Bearer …' }` passed as an option) may well be a credential.
+ */
+export function withheld(value: unknown): unknown {
+  return { [withheldKind]: kindOf(value) };
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (value === undefined) return 'undefined';
+  return `a ${typeof value}`;
+}
+
 /** Describes a value for an error message without dumping large or secret content. */
 export function describeValue(value: unknown): string {
+  if (typeof value === 'object' && value !== null && withheldKind in value)
+    return `${String((value as Record<symbol, unknown>)[withheldKind])} (not shown)`;
   if (typeof value === 'string')
     return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   if (typeof value === 'function') return 'a function';

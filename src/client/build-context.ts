@@ -55,7 +55,14 @@ export function buildContext(
     if (!REQUEST_KEYS.has(key)) checkKeys('request', '', raw, [...REQUEST_KEYS]);
   }
   const method = normaliseMethod(options.method);
-  const target = resolveTarget(client.base, options.path, options.url, options.params, options.query);
+  const target = resolveTarget(
+    client.base,
+    options.path,
+    options.url,
+    options.params,
+    options.query,
+    runtime.events.redactor,
+  );
 
   const headers: Record<string, string> = { ...client.headers };
   if (options.headers !== undefined) mergeHeaders('request', 'headers', headers, options.headers);

@@ -1,4 +1,6 @@
-import { invalidOption, invalidRequest } from '../errors.js';
+import { invalidOption, invalidRequest, withheld } from '../errors.js';
+import type { Redactor } from '../observability/redact.js';
+import { redactUrlString } from '../transport/url-redaction.js';
 import { isRecord } from '../validate.js';
 
 /** Query values: arrays repeat the key; `undefined` skips it. */
@@ -22,23 +24,23 @@ const SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
 const BAD_PATH = /[\0-\x20\x7f]/;
 const PARAM = /:([A-Za-z_][A-Za-z0-9_]*)/g;
 
-/** Parses and checks `baseUrl` (http or https, no query or fragment). */
+/**
+ * Parses and checks `baseUrl` (http or https, no query or fragment). An error shows the value
+ * redacted (userinfo, secret query values), whether or not it parses.
+ */
 export function parseBaseUrl(value: string | URL): BaseUrl {
   let url: URL;
+  const shown = (): string => redactUrlString(String(value));
   try {
     url = new URL(value);
   } catch {
-    throw invalidOption(
-      'baseUrl',
-      String(value),
-      'an absolute http(s) URL such as "https://api.example.com/v1"',
-    );
+    throw invalidOption('baseUrl', shown(), 'an absolute http(s) URL such as "https://api.example.com/v1"');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalidOption('baseUrl', String(value), 'an http: or https: URL');
+    throw invalidOption('baseUrl', shown(), 'an http: or https: URL');
   }
   if (url.search !== '' || url.hash !== '') {
-    throw invalidOption('baseUrl', String(value), 'a URL without query string or fragment (use `query`)');
+    throw invalidOption('baseUrl', shown(), 'a URL without query string or fragment (use `query`)');
   }
   if (url.username !== '' || url.password !== '') {
     throw invalidOption(
@@ -63,7 +65,8 @@ export interface Target {
 /**
  * Resolves `path` against the base, or `url` on its own. With a base, an absolute `path` or one
  * starting with `//` is refused, so default credentials never follow a caller-controlled URL to
- * another host: passing `url` is how a call leaves the base on purpose.
+ * another host: passing `url` is how a call leaves the base on purpose. A refused `path` or
+ * `url` is shown redacted by `redactor` (the client's lists), so no error echoes a credential.
  */
 export function resolveTarget(
   base: BaseUrl | undefined,
@@ -71,7 +74,10 @@ export function resolveTarget(
   url: unknown,
   params: unknown,
   query: unknown,
+  redactor?: Redactor,
 ): Target {
+  const shown = (value: unknown): unknown =>
+    typeof value !== 'string' ? value : redactor === undefined ? redactUrlString(value) : redactor.url(value);
   let origin: string;
   let target: string;
   let credentials: string | undefined;
@@ -81,7 +87,7 @@ export function resolveTarget(
     try {
       parsed = url instanceof URL ? url : new URL(typeof url === 'string' ? url : '');
     } catch {
-      throw invalidRequest('url', url, 'an absolute http(s) URL');
+      throw invalidRequest('url', shown(url), 'an absolute http(s) URL');
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       throw invalidRequest('url', `${parsed.protocol}//…`, 'an http: or https: URL');
@@ -96,14 +102,14 @@ export function resolveTarget(
     if (base === undefined) {
       throw invalidRequest(
         'path',
-        path,
+        shown(path),
         'an absolute `url`, or a `baseUrl` on the client for relative paths',
       );
     }
     if (SCHEME.test(path) || path.startsWith('//') || path.startsWith('\\')) {
       throw invalidRequest(
         'path',
-        path,
+        shown(path),
         'a path relative to baseUrl (pass `url` to call another origin on purpose)',
       );
     }
@@ -117,7 +123,11 @@ export function resolveTarget(
     target = fillParams(target, params);
   }
   if (BAD_PATH.test(target))
-    throw invalidRequest(url === undefined ? 'path' : 'url', target, 'no spaces or control characters');
+    throw invalidRequest(
+      url === undefined ? 'path' : 'url',
+      shown(target),
+      'no spaces or control characters',
+    );
   if (query !== undefined) target = appendQuery(target, query);
   return { origin, path: target, template, credentials };
 }
@@ -139,7 +149,11 @@ function fillParams(path: string, params: unknown): string {
   });
   for (const name of Object.keys(params)) {
     if (!used.has(name))
-      throw invalidRequest(`params.${name}`, params[name], `a parameter that appears in the path "${path}"`);
+      throw invalidRequest(
+        `params.${name}`,
+        withheld(params[name]),
+        `a parameter that appears in the path "${path}"`,
+      );
   }
   return filled;
 }

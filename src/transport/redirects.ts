@@ -132,7 +132,7 @@ export function nextRedirect(input: RedirectInput): RedirectDecision {
   try {
     next = new URL(location, input.url);
   } catch {
-    throw refuse(input, `Location ${describeValue(location)} is not a valid URL.`);
+    throw refuse(input, `Location ${describeValue(redactUrlString(location))} is not a valid URL.`);
   }
   if (next.protocol !== 'http:' && next.protocol !== 'https:') {
     throw refuse(input, `redirect to a ${next.protocol} URL refused: only http: and https: are followed.`);
