@@ -20,6 +20,7 @@ export type BulwarkErrorCode =
   | 'REDIRECT'
   | 'TEST_MODE_BLOCKED'
   | 'BLOCKED_DESTINATION'
+  | 'CALLBACK_FAILED'
   | 'INVALID_OPTIONS'
   | 'INVALID_REQUEST';
 
@@ -47,7 +48,10 @@ export interface BulwarkErrorFields {
   sent?: boolean;
   /** The response that was refused (`HTTP_STATUS`). */
   response?: unknown;
-  /** The option path that was refused (`INVALID_OPTIONS`, `INVALID_REQUEST`). */
+  /**
+   * The option path that was refused (`INVALID_OPTIONS`, `INVALID_REQUEST`), or of the callback
+   * that threw (`CALLBACK_FAILED`: `use[0]`, `retry.shouldRetry`, `circuitBreaker.isFailure`, ...).
+   */
   path?: string;
   /** How many attempts were made before this error. */
   attempts?: number;
@@ -187,6 +191,22 @@ export function invalidRequest(path: string, value: unknown, allowed: string): B
     {
       path,
     },
+  );
+}
+
+/**
+ * `CALLBACK_FAILED`: a function the caller gave bulwark (`use` middleware, `isFailure`,
+ * `shouldRetry`, a `key` function) threw. What it threw is the `cause`, `path` names the option:
+ * a bug in the caller's code is never reported as an upstream failure (`NETWORK`), never retried
+ * and never counted by a breaker. A `BulwarkError` it threw (or passed on) is kept as it is.
+ */
+export function callbackFailed(path: string, thrown: unknown): BulwarkError {
+  if (isBulwarkError(thrown)) return thrown;
+  const what = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : describeValue(thrown);
+  return new BulwarkError(
+    'CALLBACK_FAILED',
+    `The callback \`${path}\` threw ${what.length > 200 ? `${what.slice(0, 197)}...` : what}.`,
+    { path, cause: thrown },
   );
 }
 

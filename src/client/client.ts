@@ -1,5 +1,5 @@
 import { BulwarkError, invalidRequest, isBulwarkError } from '../errors.js';
-import { compose } from '../pipeline/compose.js';
+import { compose, userMiddleware } from '../pipeline/compose.js';
 import { createAttemptStage } from '../pipeline/attempt-stage.js';
 import { nameTheCall } from '../pipeline/cancel.js';
 import { deadlineStage } from '../pipeline/deadline-stage.js';
@@ -95,7 +95,13 @@ export class Client implements AsyncDisposable {
     const terminal = createAttemptStage(this.#transport, { deadlineHeader: resolved.deadlineHeader });
     const [dedupe, rest] = splitDedupe(built.stages);
     this.#chain = compose(
-      [...resolved.use, createObserveStage(), ...dedupe, deadlineStage, ...rest.map((s) => s.middleware)],
+      [
+        ...resolved.use.map(userMiddleware),
+        createObserveStage(),
+        ...dedupe,
+        deadlineStage,
+        ...rest.map((s) => s.middleware),
+      ],
       terminal,
     );
     this.#policies = policiesOf(resolved, built.retryFor);

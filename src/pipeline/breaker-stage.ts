@@ -1,4 +1,4 @@
-import { circuitOpenError } from '../policies/circuit-breaker.js';
+import { circuitOpenError, type CircuitBreaker, type CircuitPermit } from '../policies/circuit-breaker.js';
 import type { CircuitBreakers } from '../policies/circuit-breakers.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { urlOf } from './deadline-stage.js';
@@ -54,11 +54,33 @@ async function guarded(
     response = await next(ctx);
   } catch (error) {
     if (isRejection(error) || isCallerEnded(error)) breaker.onIgnore(permit);
-    else if (judgeFailure(isFailure, ctx, undefined, error)) breaker.onFailure(permit);
+    else if (judged(isFailure, ctx, undefined, error, breaker, permit)) breaker.onFailure(permit);
     else breaker.onSuccess(permit);
     throw error;
   }
-  if (judgeFailure(isFailure, ctx, response, undefined)) breaker.onFailure(permit);
+  if (judged(isFailure, ctx, response, undefined, breaker, permit)) breaker.onFailure(permit);
   else breaker.onSuccess(permit);
   return response;
+}
+
+/**
+ * {@link judgeFailure}; when the caller's `isFailure` throws, the attempt counts for nothing (the
+ * permit, a half-open probe's included, is given back), its response is drained, and the call
+ * fails with `CALLBACK_FAILED`.
+ */
+function judged(
+  isFailure: (outcome: AttemptOutcome) => boolean,
+  ctx: CallContext,
+  response: BulwarkResponse | undefined,
+  error: unknown,
+  breaker: CircuitBreaker,
+  permit: CircuitPermit,
+): boolean {
+  try {
+    return judgeFailure(isFailure, ctx, response, error);
+  } catch (thrown) {
+    breaker.onIgnore(permit);
+    response?.dump();
+    throw thrown;
+  }
 }

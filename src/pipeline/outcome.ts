@@ -1,4 +1,4 @@
-import { isBulwarkError, type BulwarkError, type BulwarkErrorCode } from '../errors.js';
+import { callbackFailed, isBulwarkError, type BulwarkError, type BulwarkErrorCode } from '../errors.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { urlOf } from './deadline-stage.js';
 import type { CallContext } from './types.js';
@@ -23,8 +23,9 @@ export type AttemptOutcome =
       readonly url: string;
     };
 
-/** Refusals by bulwark itself: they say nothing of the upstream's health. */
+/** Refusals by bulwark itself, and the caller's own callbacks failing: they say nothing of the upstream's health. */
 const REJECTIONS: ReadonlySet<BulwarkErrorCode> = new Set<BulwarkErrorCode>([
+  'CALLBACK_FAILED',
   'CIRCUIT_OPEN',
   'RATE_LIMITED',
   'CONCURRENCY_LIMITED',
@@ -70,6 +71,8 @@ function isDefaultFailure(response: BulwarkResponse | undefined, error: unknown)
  * `isFailure(outcomeOf(ctx, response, error))`, except that the default judgement reads the
  * status or code directly: no outcome object and no redacted URL for every call of a client that
  * kept the default.
+ * @throws BulwarkError `CALLBACK_FAILED` when the caller's `isFailure` throws (the stage then
+ *   counts the attempt as neither success nor failure)
  */
 export function judgeFailure(
   isFailure: (outcome: AttemptOutcome) => boolean,
@@ -78,5 +81,9 @@ export function judgeFailure(
   error: unknown,
 ): boolean {
   if (isFailure === defaultIsFailure) return isDefaultFailure(response, error);
-  return isFailure(outcomeOf(ctx, response, error));
+  try {
+    return isFailure(outcomeOf(ctx, response, error));
+  } catch (thrown) {
+    throw callbackFailed('circuitBreaker.isFailure', thrown);
+  }
 }

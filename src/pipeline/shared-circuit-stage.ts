@@ -44,19 +44,37 @@ async function probe(
 ): Promise<BulwarkResponse> {
   const reopen = (): Promise<void> | void =>
     settings.store.open(ctx.key, Math.min(openMs * 2, settings.maxOpenDuration));
+  // A probe that says nothing of the upstream (a refusal, the caller's end, the caller's own
+  // `isFailure` throwing) gives the lease back at once.
+  const release = (): Promise<void> | void => settings.store.open(ctx.key, 1);
   let response: BulwarkResponse;
   try {
     response = await next(ctx);
   } catch (error) {
-    // A probe that says nothing of the upstream gives the lease back at once.
-    if (isRejection(error) || isCallerEnded(error)) await settings.store.open(ctx.key, 1);
-    else if (judgeFailure(settings.isFailure, ctx, undefined, error)) await reopen();
+    if (isRejection(error) || isCallerEnded(error)) await release();
+    else if (await judged(settings, ctx, undefined, error, release)) await reopen();
     else await settings.store.close(ctx.key);
     throw error;
   }
-  if (judgeFailure(settings.isFailure, ctx, response, undefined)) await reopen();
+  if (await judged(settings, ctx, response, undefined, release)) await reopen();
   else await settings.store.close(ctx.key);
   return response;
+}
+
+async function judged(
+  settings: SharedCircuitSettings,
+  ctx: CallContext,
+  response: BulwarkResponse | undefined,
+  error: unknown,
+  release: () => Promise<void> | void,
+): Promise<boolean> {
+  try {
+    return judgeFailure(settings.isFailure, ctx, response, error);
+  } catch (thrown) {
+    response?.dump();
+    await release();
+    throw thrown;
+  }
 }
 
 function reject(ctx: CallContext, retryAfterMs: number): Error {
