@@ -8,7 +8,8 @@ import { resolveTarget } from './url.js';
 import { checkDuration, checkKeys, isRecord } from '../validate.js';
 import { correlationId, isValidCorrelationId } from '../observability/correlation.js';
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+// QUERY (draft-ietf-httpbis-safe-method-w-body) is safe and idempotent: a GET with a body.
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE', 'QUERY']);
 const KNOWN_METHODS = new Set([
   'GET',
   'HEAD',
@@ -19,6 +20,7 @@ const KNOWN_METHODS = new Set([
   'POST',
   'PATCH',
   'CONNECT',
+  'QUERY',
 ]);
 const REQUEST_KEYS = new Set([
   'method',
@@ -145,6 +147,7 @@ export function buildContext(
     origin: target.origin,
     path: target.path,
     urlTemplate: target.template,
+    userinfo: target.credentials !== undefined,
     headers,
     body,
     bodyReplayable: replayable,

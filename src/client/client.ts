@@ -85,7 +85,8 @@ export class Client implements AsyncDisposable {
     const built = buildPolicies(raw, resolved, events);
     const safety = guardOf(raw);
     let transport: Transport =
-      resolved.transport ?? new UndiciTransport({ ...resolved.transportOptions, ...safety });
+      resolved.transport ??
+      new UndiciTransport({ ...resolved.transportOptions, ...safety, observePeer: events.telemetry.enabled });
     if (resolved.testMode) {
       if (resolved.transport === undefined) transport = testModeTransport(transport);
       else resolved.transport.blockNetwork?.();

@@ -6,6 +6,7 @@ import { BodySource, type BodyProducer } from '../client/body.js';
 import { BulwarkResponse } from '../client/response.js';
 import type { Readable } from 'node:stream';
 import { networkError } from './network-error.js';
+import { expectPeer, watchPeers } from './peer-info.js';
 import { closedError, type Attempt, type PoolStats, type Transport } from './attempt.js';
 
 /** TLS settings for the client's connections. Verification is always on unless turned off here. */
@@ -54,6 +55,8 @@ export interface UndiciTransportOptions extends OriginPoolOptions {
   guard?: DestinationGuardOptions;
   /** Decode gzip, deflate and br bodies (bounded by `maxResponseBytes`). @default true */
   decompress?: boolean;
+  /** Note each attempt's peer and HTTP version (`network.*` telemetry). @default false */
+  observePeer?: boolean;
 }
 
 /**
@@ -67,9 +70,11 @@ export class UndiciTransport implements Transport {
   readonly #pools = new Map<string, Dispatcher>();
   #proxy: ProxyAgent | undefined;
   #closed = false;
+  readonly #unwatchPeers: (() => void) | undefined;
 
   constructor(options: UndiciTransportOptions) {
     this.#options = options;
+    this.#unwatchPeers = options.observePeer === true ? watchPeers() : undefined;
   }
 
   send(attempt: Attempt): Promise<BulwarkResponse> {
@@ -84,6 +89,7 @@ export class UndiciTransport implements Transport {
         reject,
         this.#options.maxResponseBytes,
         this.#options.decompress !== false,
+        this.#unwatchPeers !== undefined,
       );
       if (attempt.aborted !== undefined) {
         // eslint-disable-next-line @typescript-eslint/no-deprecated -- our own handler method
@@ -123,12 +129,14 @@ export class UndiciTransport implements Transport {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#unwatchPeers?.();
     await Promise.all([...this.#pools.values(), ...(this.#proxy ? [this.#proxy] : [])].map((d) => d.close()));
     this.#pools.clear();
   }
 
   async destroy(): Promise<void> {
     this.#closed = true;
+    this.#unwatchPeers?.();
     await Promise.all(
       [...this.#pools.values(), ...(this.#proxy ? [this.#proxy] : [])].map((d) => d.destroy()),
     );
@@ -208,6 +216,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
   readonly #reject: (error: unknown) => void;
   readonly #maxBytes: number;
   readonly #decompress: boolean;
+  readonly #observePeer: boolean;
   #abort: ((error?: Error) => void) | undefined = undefined;
   #resumeFn: (() => void) | undefined = undefined;
   #body: BodySource | undefined = undefined;
@@ -218,8 +227,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
     reject: (error: unknown) => void,
     maxBytes: number,
     decompress: boolean,
+    observePeer: boolean,
   ) {
     this.#attempt = attempt;
+    this.#observePeer = observePeer;
     this.#resolve = resolve;
     this.#reject = reject;
     this.#maxBytes = maxBytes;
@@ -237,6 +248,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
     }
     attempt.sent = true;
     this.#abort = abort;
+    if (this.#observePeer) expectPeer(attempt);
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
