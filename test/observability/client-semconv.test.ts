@@ -9,6 +9,8 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import diagnostics_channel from 'node:diagnostics_channel';
+import { createSecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
 import {
   BasicTracerProvider,
@@ -20,6 +22,7 @@ import { MeterProvider, MetricReader, type DataPoint, type Histogram } from '@op
 import { createClient, type Client } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { startServer, type TestServer } from '../helpers/http-server.js';
+import { makeLoopbackCertificate } from '../chaos/fixtures/tls.js';
 
 class TestReader extends MetricReader {
   protected onShutdown(): Promise<void> {
@@ -75,6 +78,36 @@ describe('network.* attributes', () => {
       assert.equal(span.attributes['network.protocol.version'], '1.1');
       assert.equal(span.attributes['network.peer.address'], '127.0.0.1');
       assert.equal(span.attributes['network.peer.port'], port);
+    }
+  });
+
+  test("over HTTP/2 (pool.allowH2 and a TLS server speaking h2) the version is '2'", async (t) => {
+    const certificate = makeLoopbackCertificate();
+    if (certificate === undefined) {
+      t.skip('openssl is not installed');
+      return;
+    }
+    const h2 = createSecureServer({ ...certificate, allowHTTP1: true }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('h2');
+    });
+    await new Promise<void>((resolve) => h2.listen(0, '127.0.0.1', resolve));
+    const { port } = h2.address() as AddressInfo;
+    try {
+      const c = createClient({
+        baseUrl: `https://127.0.0.1:${port}`,
+        telemetry: { tracerProvider },
+        pool: { allowH2: true, tls: { ca: certificate.cert } },
+      });
+      clients.push(c);
+      assert.equal(await (await c.get('/two')).text(), 'h2');
+      const [span] = attemptSpans();
+      assert.equal(span?.attributes['network.protocol.version'], '2');
+      assert.equal(span.attributes['network.peer.address'], '127.0.0.1');
+      assert.equal(span.attributes['network.peer.port'], port);
+      await c.close();
+    } finally {
+      h2.close();
     }
   });
 
