@@ -202,12 +202,12 @@ export function invalidRequest(path: string, value: unknown, allowed: string): B
  */
 export function callbackFailed(path: string, thrown: unknown): BulwarkError {
   if (isBulwarkError(thrown)) return thrown;
-  const what = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : describeValue(thrown);
-  return new BulwarkError(
-    'CALLBACK_FAILED',
-    `The callback \`${path}\` threw ${what.length > 200 ? `${what.slice(0, 197)}...` : what}.`,
-    { path, cause: thrown },
-  );
+  // Its name only, as spans do for foreign errors: a message of the caller's may hold data.
+  const name = thrown instanceof Error ? thrown.name : typeof thrown;
+  return new BulwarkError('CALLBACK_FAILED', `The callback \`${path}\` threw a ${name} (see cause).`, {
+    path,
+    cause: thrown,
+  });
 }
 
 /** `error` when it is an Error, otherwise an Error carrying its string form (what a `catch` or a rejection may hold). */
