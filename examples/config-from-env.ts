@@ -54,6 +54,6 @@ for (const broken of [
   } catch (error) {
     if (!isBulwarkError(error, 'INVALID_OPTIONS')) throw error;
     // `path` names the option; the message says what was wrong and what is allowed.
-    console.log(`INVALID_OPTIONS at ${String(error.path)}: ${error.message}`);
+    console.log(`INVALID_OPTIONS at ${error.path}: ${error.message}`);
   }
 }

@@ -66,8 +66,7 @@ for (const [owner, repo] of [
 }
 
 // The local limiter's view of the quota, per origin.
-const limiter = github.inspect().rateLimit as { keys: { key: string; tokens: number }[] };
-for (const bucket of limiter.keys)
+for (const bucket of github.inspect().rateLimit?.keys ?? [])
   console.log(`local bucket ${bucket.key}: ${String(bucket.tokens)} requests left now`);
 
 await github.close();

@@ -17,6 +17,7 @@ export type BulwarkErrorCode =
   | 'NETWORK'
   | 'HTTP_STATUS'
   | 'RESPONSE_TOO_LARGE'
+  | 'INVALID_RESPONSE'
   | 'REDIRECT'
   | 'TEST_MODE_BLOCKED'
   | 'BLOCKED_DESTINATION'
@@ -57,7 +58,47 @@ export interface BulwarkErrorFields {
   attempts?: number;
 }
 
-/** The one error class of bulwark. Switch on `code`, never on the message. */
+/** The cause of a `NETWORK` error: the socket or undici error, with its `code` (`ECONNRESET`...) when it has one. */
+export interface NetworkErrorCause extends Error {
+  readonly code?: string;
+}
+
+/**
+ * The fields each code guarantees, on top of the optional ones every error may carry. `HTTP_STATUS`
+ * (its `response`) is added where the response type lives (client/response.ts), so this module
+ * stays below everything that imports it.
+ */
+export interface BulwarkErrorDetails {
+  CIRCUIT_OPEN: { readonly key: string; readonly retryAfterMs: number };
+  RATE_LIMITED: { readonly key: string; readonly retryAfterMs: number };
+  CONCURRENCY_LIMITED: { readonly limit: number; readonly inflight: number };
+  ATTEMPT_TIMEOUT: { readonly timeoutMs: number };
+  TIMEOUT: { readonly timeoutMs: number };
+  DEADLINE_EXCEEDED: { readonly deadline: number };
+  NETWORK: { readonly cause: NetworkErrorCause; readonly sent: boolean };
+  CALLBACK_FAILED: { readonly path: string; readonly cause: unknown };
+  INVALID_OPTIONS: { readonly path: string };
+  INVALID_REQUEST: { readonly path: string };
+}
+
+/**
+ * A {@link BulwarkError} of code `C` (any code by default, as a union that a `switch` on `code`
+ * narrows), with the fields that code guarantees typed as present.
+ * @example
+ * if (isBulwarkError(error, 'CIRCUIT_OPEN')) setTimeout(retry, error.retryAfterMs); // a number
+ */
+export type BulwarkErrorOf<C extends BulwarkErrorCode = BulwarkErrorCode> = C extends BulwarkErrorCode
+  ? BulwarkError & { readonly code: C } & DetailsOf<C>
+  : never;
+
+type DetailsOf<C extends BulwarkErrorCode> = C extends keyof BulwarkErrorDetails
+  ? BulwarkErrorDetails[C]
+  : unknown;
+
+/**
+ * The one error class of bulwark. Switch on `code`, never on the message. `instanceof` holds
+ * for an error from another copy of the package too (a registered-symbol brand, as undici does).
+ */
 export class BulwarkError extends Error {
   override readonly name = 'BulwarkError';
   readonly code: BulwarkErrorCode;
@@ -96,6 +137,11 @@ export class BulwarkError extends Error {
     return true;
   }
 
+  /** True for any bulwark error, from this copy of the package or another; narrows like {@link isBulwarkError}. */
+  static override [Symbol.hasInstance](value: unknown): value is BulwarkErrorOf {
+    return isBulwarkError(value);
+  }
+
   /**
    * A plain object safe to log: no cause stack, and a refused response only as its own
    * `toJSON()` gives it (status, redacted URL and headers; no body).
@@ -130,13 +176,28 @@ export const BULWARK_ERROR_FIELDS = [
 ] as const satisfies readonly (keyof BulwarkErrorFields)[];
 
 /**
- * True for any bulwark error, from this copy of the package or another.
- * @example if (isBulwarkError(err, 'CIRCUIT_OPEN')) useFallback();
+ * True for any bulwark error, from this copy of the package or another; with a `code`, only for
+ * that code. Narrows to {@link BulwarkErrorOf}: the code's own fields are typed as present.
+ * @example
+ * if (isBulwarkError(err, 'CIRCUIT_OPEN')) useFallback(err.retryAfterMs);
+ * if (isBulwarkError(err)) switch (err.code) { case 'NETWORK': log(err.cause.code); }
  */
-export function isBulwarkError(value: unknown, code?: BulwarkErrorCode): value is BulwarkError {
+export function isBulwarkError<C extends BulwarkErrorCode = BulwarkErrorCode>(
+  value: unknown,
+  code?: C,
+): value is BulwarkErrorOf<C> {
   if (typeof value !== 'object' || value === null) return false;
   if ((value as Record<symbol, unknown>)[brand] !== true) return false;
   return code === undefined || (value as BulwarkError).code === code;
+}
+
+/** A new error of `code`, the compiler checking that `fields` has what the code guarantees. */
+export function bulwarkError<C extends BulwarkErrorCode>(
+  code: C,
+  message: string,
+  fields: BulwarkErrorFields & DetailsOf<C>,
+): BulwarkErrorOf<C> {
+  return new BulwarkError(code, message, fields) as BulwarkErrorOf<C>;
 }
 
 const withheldKind = Symbol('bulwark.withheld');

@@ -7,13 +7,29 @@ export {
   type SafeResult,
   type SafeVerbs,
   type ClientInspection,
+  type RetryInspection,
 } from './client/client.js';
 export type { ClientOptions, TimeoutOptions, DeadlineOptions, PoolOptions } from './client/options.js';
-export type { RequestOptions, VerbOptions } from './client/request-options.js';
+export type {
+  RequestOptions,
+  VerbOptions,
+  UrlVerbOptions,
+  RequestRetryOptions,
+  RequestCircuitBreakerOptions,
+  RequestRateLimitOptions,
+} from './client/request-options.js';
 export { BulwarkResponse, type ResponseHeaders } from './client/response.js';
 export type { HeadersInit } from './client/headers.js';
 export type { QueryInit, PathParams } from './client/url.js';
-export { BulwarkError, isBulwarkError, type BulwarkErrorCode, type BulwarkErrorFields } from './errors.js';
+export {
+  BulwarkError,
+  isBulwarkError,
+  type BulwarkErrorCode,
+  type BulwarkErrorFields,
+  type BulwarkErrorOf,
+  type BulwarkErrorDetails,
+  type NetworkErrorCause,
+} from './errors.js';
 export {
   withDeadline,
   deadlineFromRequest,
@@ -37,7 +53,7 @@ export type { AttemptOutcome } from './pipeline/outcome.js';
 
 // Policies on their own, usable around any async function.
 export { RetryPolicy, retryPolicy, type RetryOptions } from './policies/retry.js';
-export { RetryBudget, RetryBudgets } from './policies/retry-budget.js';
+export { RetryBudget, RetryBudgets, type RetryBudgetOptions } from './policies/retry-budget.js';
 export { backoffDelay, type BackoffOptions } from './policies/backoff.js';
 export { parseRetryAfter, retryHintFromHeaders, rateLimitStateFromHeaders } from './policies/server-hints.js';
 export { hedge, type HedgeOptions } from './policies/hedging.js';
@@ -48,11 +64,17 @@ export {
   type CircuitSnapshot,
 } from './policies/circuit-breaker.js';
 export { CircuitBreakers } from './policies/circuit-breakers.js';
-export { RateLimiter, type RateLimiterOptions } from './policies/rate-limiter.js';
+export {
+  RateLimiter,
+  type RateLimiterOptions,
+  type RateLimiterSnapshot,
+  type RateLimitKeySnapshot,
+} from './policies/rate-limiter.js';
 export {
   ConcurrencyLimiter,
   type ConcurrencyLimiterOptions,
   type LimitAlgorithm,
+  type ConcurrencySnapshot,
 } from './policies/concurrency/index.js';
 export { MemoryStore } from './stores/memory.js';
 export type {

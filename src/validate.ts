@@ -236,14 +236,39 @@ export function checkFunction(
   return value as (...args: never[]) => unknown;
 }
 
+/**
+ * What other clients (ky, got, axios, undici, fetch) call an option, and what it is here: `hint`
+ * is shown when `known` (the keys of the object being checked) has `means`. Names only: the
+ * value given is never echoed into a hint.
+ */
+const PEER_NAMES: Readonly<Record<string, { readonly means: string; readonly hint: string }>> = {
+  prefixUrl: { means: 'baseUrl', hint: '`baseUrl`' },
+  baseURL: { means: 'baseUrl', hint: '`baseUrl`' },
+  searchParams: { means: 'query', hint: '`query`' },
+  data: { means: 'json', hint: '`json` (or `body` for a string or bytes)' },
+  limit: { means: 'maxRetries', hint: '`maxRetries`' },
+  retries: { means: 'maxRetries', hint: '`maxRetries`' },
+  maxRetries: { means: 'retry', hint: '`retry: { maxRetries }`' },
+  throwOnError: { means: 'throwHttpErrors', hint: '`throwHttpErrors`' },
+  throwOnHttpError: { means: 'throwHttpErrors', hint: '`throwHttpErrors`' },
+};
+
 function suggest(key: string, known: readonly string[]): string {
-  const hint = closest(key, known);
-  return `a known option${hint === undefined ? '' : ` (did you mean \`${hint}\`?)`}; allowed: ${known.join(', ')}`;
+  const peer = Object.hasOwn(PEER_NAMES, key) ? PEER_NAMES[key] : undefined;
+  const hint = peer !== undefined && known.includes(peer.means) ? peer.hint : closestHint(key, known);
+  return `a known option${hint === undefined ? '' : ` (did you mean ${hint}?)`}; allowed: ${known.join(', ')}`;
 }
 
+function closestHint(key: string, known: readonly string[]): string | undefined {
+  const best = closest(key, known);
+  return best === undefined ? undefined : `\`${best}\``;
+}
+
+// A short word is two edits from many others (`data` from `path`): the bar is one edit up to
+// four letters, two beyond.
 function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
-  let bestDistance = 3;
+  let bestDistance = word.length <= 4 ? 2 : 3;
   for (const candidate of candidates) {
     const d = distance(word.toLowerCase(), candidate.toLowerCase());
     if (d < bestDistance) {
@@ -254,16 +279,22 @@ function closest(word: string, candidates: readonly string[]): string | undefine
   return best;
 }
 
+/** Edits between `a` and `b`: insertions, deletions, substitutions, and swaps of two neighbours (`mdoe`). */
 function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  // Three rows of the optimal-string-alignment table: two back is what a swap needs.
+  let before: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0] ?? 0;
-    row[0] = i;
+    const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j] ?? 0;
-      row[j] = Math.min((row[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d = Math.min(d, (before[j - 2] ?? 0) + 1);
+      row.push(d);
     }
+    before = prev;
+    prev = row;
   }
-  return row[b.length] ?? 0;
+  return prev[b.length] ?? 0;
 }

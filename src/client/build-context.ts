@@ -4,8 +4,9 @@ import type { CallContext, CallPolicies, ClientRuntime, RequestBody } from '../p
 import { isToken, mergeHeaders } from './headers.js';
 import type { RequestOptions } from './request-options.js';
 import type { ResolvedClient } from './resolve-options.js';
+import { resolveTimeouts } from './timeouts.js';
 import { resolveTarget } from './url.js';
-import { checkDuration, checkKeys, isRecord } from '../validate.js';
+import { checkKeys, isRecord } from '../validate.js';
 import { correlationId, isValidCorrelationId } from '../observability/correlation.js';
 
 // QUERY (draft-ietf-httpbis-safe-method-w-body) is safe and idempotent: a GET with a body.
@@ -84,23 +85,14 @@ export function buildContext(
   let attemptTimeoutMs = client.attemptTimeoutMs;
   let totalTimeoutMs = client.totalTimeoutMs;
   if (options.timeout !== undefined) {
-    if (options.timeout === false) {
-      attemptTimeoutMs = 0;
-      totalTimeoutMs = 0;
-    } else if (isRecord(options.timeout)) {
-      checkKeys('request', 'timeout', options.timeout, ['attempt', 'total']);
-      const attempt = checkDuration('request', 'timeout.attempt', options.timeout.attempt, true);
-      const total = checkDuration('request', 'timeout.total', options.timeout.total, true);
-      if (attempt !== undefined) attemptTimeoutMs = attempt === false ? 0 : attempt;
-      if (total !== undefined) totalTimeoutMs = total === false ? 0 : total;
-      if (attemptTimeoutMs > 0 && totalTimeoutMs > 0 && attemptTimeoutMs > totalTimeoutMs) {
-        throw invalidRequest(
-          'timeout.attempt',
-          attemptTimeoutMs,
-          `at most timeout.total (${totalTimeoutMs} ms)`,
-        );
-      }
-    } else throw invalidRequest('timeout', options.timeout, 'an object { attempt, total } or false');
+    const own = resolveTimeouts(
+      'request',
+      options.timeout,
+      { attemptMs: attemptTimeoutMs, totalMs: totalTimeoutMs },
+      "the client's",
+    );
+    attemptTimeoutMs = own.attemptMs;
+    totalTimeoutMs = own.totalMs;
   }
 
   const clock = runtime.clock;

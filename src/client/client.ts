@@ -1,22 +1,33 @@
-import { BulwarkError, invalidRequest, isBulwarkError } from '../errors.js';
+import {
+  asError,
+  BulwarkError,
+  bulwarkError,
+  invalidRequest,
+  isBulwarkError,
+  type BulwarkErrorOf,
+} from '../errors.js';
 import { compose, userMiddleware } from '../pipeline/compose.js';
 import { createAttemptStage } from '../pipeline/attempt-stage.js';
 import { nameTheCall } from '../pipeline/cancel.js';
 import { deadlineStage } from '../pipeline/deadline-stage.js';
 import type { CallContext, CallPolicies, ClientRuntime, Middleware, Next } from '../pipeline/types.js';
 import type { PoolStats, Transport } from '../transport/attempt.js';
+import type { CircuitSnapshot } from '../policies/circuit-breaker.js';
+import type { ConcurrencySnapshot } from '../policies/concurrency/index.js';
+import type { RateLimiterSnapshot } from '../policies/rate-limiter.js';
 import { UndiciTransport } from '../transport/undici-transport.js';
 import { testModeTransport } from '../testing/test-mode.js';
 import { buildContext } from './build-context.js';
 import { mergeHeaders } from './headers.js';
 import type { ClientOptions } from './options.js';
-import type { RequestOptions, VerbOptions } from './request-options.js';
+import type { RequestOptions, UrlVerbOptions, VerbOptions } from './request-options.js';
 import { resolveClientOptions, type ResolvedClient } from './resolve-options.js';
 import type { BulwarkResponse } from './response.js';
 import { checkBoolean, checkFunction, checkKeys, checkNumber, checkObject, isRecord } from '../validate.js';
 import { buildPolicies } from './policies.js';
 import { CallEvents } from '../pipeline/events.js';
-import { createObserveStage } from '../pipeline/observe-stage.js';
+import { createObserveStage, traceRefusedRequest } from '../pipeline/observe-stage.js';
+import { correlationId } from '../observability/correlation.js';
 import { withRedirects, type RedirectSettings } from '../transport/redirect-transport.js';
 import { validateHostPatterns, type DestinationGuardOptions } from '../transport/destination-guard.js';
 import { defaultRedactor, REDACTOR_OPTION_KEYS, Redactor } from '../observability/redact.js';
@@ -26,26 +37,52 @@ import { parseLogLevel, type Logger } from '../observability/logger.js';
 import { invalidOption } from '../errors.js';
 
 /** The result of a `safe.*` call: it never rejects. */
-export type SafeResult = { ok: true; response: BulwarkResponse } | { ok: false; error: BulwarkError };
+export type SafeResult = { ok: true; response: BulwarkResponse } | { ok: false; error: BulwarkErrorOf };
 
 /** Verbs that never reject. */
 export interface SafeVerbs {
   request(options: RequestOptions): Promise<SafeResult>;
   get(path: string, options?: VerbOptions): Promise<SafeResult>;
+  get(options: UrlVerbOptions): Promise<SafeResult>;
   head(path: string, options?: VerbOptions): Promise<SafeResult>;
+  head(options: UrlVerbOptions): Promise<SafeResult>;
   options(path: string, options?: VerbOptions): Promise<SafeResult>;
+  options(options: UrlVerbOptions): Promise<SafeResult>;
   delete(path: string, options?: VerbOptions): Promise<SafeResult>;
+  delete(options: UrlVerbOptions): Promise<SafeResult>;
   post(path: string, options?: VerbOptions): Promise<SafeResult>;
+  post(options: UrlVerbOptions): Promise<SafeResult>;
   put(path: string, options?: VerbOptions): Promise<SafeResult>;
+  put(options: UrlVerbOptions): Promise<SafeResult>;
   patch(path: string, options?: VerbOptions): Promise<SafeResult>;
+  patch(options: UrlVerbOptions): Promise<SafeResult>;
 }
 
-/** What `inspect()` reports. */
+/** The retry section of `inspect()`. */
+export interface RetryInspection {
+  /** False on a client with `retry: false` (shown when hedging is on). */
+  readonly enabled: boolean;
+  /** The retry budget of each live key, in tokens (retries it can still pay for). */
+  readonly budgets: readonly { readonly key: string; readonly balance: number }[];
+}
+
+/**
+ * What `inspect()` reports. A policy's section is present only when the policy is on (`retry` and
+ * `circuits` by default, `rateLimit` and `concurrency` when configured).
+ */
 export interface ClientInspection {
-  name: string;
-  closed: boolean;
-  pools: Record<string, PoolStats>;
-  [section: string]: unknown;
+  readonly name: string;
+  readonly closed: boolean;
+  /** Connection statistics per origin. */
+  readonly pools: Record<string, PoolStats>;
+  /** Whether retries are on, and the retry budget of each key. */
+  readonly retry?: RetryInspection;
+  /** Every circuit breaker, by key. */
+  readonly circuits?: readonly CircuitSnapshot[];
+  /** The rate limit and its buckets that are not full. */
+  readonly rateLimit?: RateLimiterSnapshot;
+  /** The concurrency limit, requests in flight and queued. */
+  readonly concurrency?: ConcurrencySnapshot;
 }
 
 /** A policy plugged into the pipeline by the client (breaker, retry, limiters...). */
@@ -111,7 +148,12 @@ export class Client implements AsyncDisposable {
 
   /** Sends a request. Resolves with any status unless `throwHttpErrors`; rejects with a `BulwarkError`. */
   async request(options: RequestOptions): Promise<BulwarkResponse> {
-    const ctx = buildContext(this.#resolved, this.#runtime, options, this.#policies);
+    let ctx: CallContext;
+    try {
+      ctx = buildContext(this.#resolved, this.#runtime, options, this.#policies);
+    } catch (error) {
+      throw await traceRefusedRequest(refusedFields(this.#resolved, this.#runtime, options), error);
+    }
     if (this.#closed) {
       throw new BulwarkError('ABORTED', `Client "${this.name}" is closed.`, {
         method: ctx.method,
@@ -130,7 +172,7 @@ export class Client implements AsyncDisposable {
     if (ctx.policies.throwHttpErrors && response.status >= 400) {
       // The final URL (after redirects), redacted like every URL an error carries.
       const url = ctx.runtime.events.redactor.url(response.url);
-      throw new BulwarkError('HTTP_STATUS', `${ctx.method} ${url} answered ${response.status}.`, {
+      throw bulwarkError('HTTP_STATUS', `${ctx.method} ${url} answered ${response.status}.`, {
         method: ctx.method,
         url,
         response,
@@ -140,26 +182,40 @@ export class Client implements AsyncDisposable {
     return response;
   }
 
-  get(path: string, options?: VerbOptions): Promise<BulwarkResponse> {
-    return this.request(verb('GET', path, options));
+  get(path: string, options?: VerbOptions): Promise<BulwarkResponse>;
+  get(options: UrlVerbOptions): Promise<BulwarkResponse>;
+  get(target: string | UrlVerbOptions, options?: VerbOptions): Promise<BulwarkResponse> {
+    return this.request(verb('GET', target, options));
   }
-  head(path: string, options?: VerbOptions): Promise<BulwarkResponse> {
-    return this.request(verb('HEAD', path, options));
+  head(path: string, options?: VerbOptions): Promise<BulwarkResponse>;
+  head(options: UrlVerbOptions): Promise<BulwarkResponse>;
+  head(target: string | UrlVerbOptions, options?: VerbOptions): Promise<BulwarkResponse> {
+    return this.request(verb('HEAD', target, options));
   }
-  options(path: string, options?: VerbOptions): Promise<BulwarkResponse> {
-    return this.request(verb('OPTIONS', path, options));
+  options(path: string, options?: VerbOptions): Promise<BulwarkResponse>;
+  options(options: UrlVerbOptions): Promise<BulwarkResponse>;
+  options(target: string | UrlVerbOptions, options?: VerbOptions): Promise<BulwarkResponse> {
+    return this.request(verb('OPTIONS', target, options));
   }
-  delete(path: string, options?: VerbOptions): Promise<BulwarkResponse> {
-    return this.request(verb('DELETE', path, options));
+  delete(path: string, options?: VerbOptions): Promise<BulwarkResponse>;
+  delete(options: UrlVerbOptions): Promise<BulwarkResponse>;
+  delete(target: string | UrlVerbOptions, options?: VerbOptions): Promise<BulwarkResponse> {
+    return this.request(verb('DELETE', target, options));
   }
-  post(path: string, options?: VerbOptions): Promise<BulwarkResponse> {
-    return this.request(verb('POST', path, options));
+  post(path: string, options?: VerbOptions): Promise<BulwarkResponse>;
+  post(options: UrlVerbOptions): Promise<BulwarkResponse>;
+  post(target: string | UrlVerbOptions, options?: VerbOptions): Promise<BulwarkResponse> {
+    return this.request(verb('POST', target, options));
   }
-  put(path: string, options?: VerbOptions): Promise<BulwarkResponse> {
-    return this.request(verb('PUT', path, options));
+  put(path: string, options?: VerbOptions): Promise<BulwarkResponse>;
+  put(options: UrlVerbOptions): Promise<BulwarkResponse>;
+  put(target: string | UrlVerbOptions, options?: VerbOptions): Promise<BulwarkResponse> {
+    return this.request(verb('PUT', target, options));
   }
-  patch(path: string, options?: VerbOptions): Promise<BulwarkResponse> {
-    return this.request(verb('PATCH', path, options));
+  patch(path: string, options?: VerbOptions): Promise<BulwarkResponse>;
+  patch(options: UrlVerbOptions): Promise<BulwarkResponse>;
+  patch(target: string | UrlVerbOptions, options?: VerbOptions): Promise<BulwarkResponse> {
+    return this.request(verb('PATCH', target, options));
   }
 
   /**
@@ -172,9 +228,14 @@ export class Client implements AsyncDisposable {
 
   /** Circuits, limits, budgets and pool statistics, for dashboards and health checks. */
   inspect(): ClientInspection {
-    const out: ClientInspection = { name: this.name, closed: this.#closed, pools: this.#transport.stats() };
+    const out: Record<string, unknown> = {
+      name: this.name,
+      closed: this.#closed,
+      pools: this.#transport.stats(),
+    };
+    // Each stage's section is named after the stage and typed in ClientInspection.
     for (const stage of this.#stages) if (stage.inspect !== undefined) out[stage.name] = stage.inspect();
-    return out;
+    return out as unknown as ClientInspection;
   }
 
   /** Lets requests in flight finish, then closes every connection and timer. */
@@ -323,9 +384,40 @@ function redirectSettings(
   };
 }
 
-function verb(method: string, path: string, options: VerbOptions | undefined): RequestOptions {
-  if (options === undefined) return { method, path };
-  return { ...options, method, path };
+/** `get(path, options)` or `get({ url, ...options })`: the request options of a verb helper. */
+function verb(
+  method: string,
+  target: string | UrlVerbOptions,
+  options: VerbOptions | undefined,
+): RequestOptions {
+  if (typeof target === 'object' && options === undefined) return { ...target, method };
+  if (options === undefined) return { method, path: target as string };
+  return { ...options, method, path: target as string };
+}
+
+/** What the channel can say of a request whose options were refused: never more than the redactor lets through. */
+function refusedFields(
+  resolved: ResolvedClient,
+  runtime: ClientRuntime,
+  options: unknown,
+): { client: string; correlationId: string; method: string; url: string } {
+  const o = isRecord(options) ? options : {};
+  const method = typeof o.method === 'string' ? o.method.toUpperCase() : 'GET';
+  let url = '';
+  try {
+    if (typeof o.url === 'string' || o.url instanceof URL) url = new URL(o.url).href;
+    else if (typeof o.path === 'string' && resolved.base !== undefined)
+      url = new URL(resolved.base.origin + resolved.base.prefix + (o.path.split('?')[0] ?? '')).href;
+    else if (typeof o.path === 'string') url = new URL(o.path).href;
+  } catch {
+    url = '';
+  }
+  return {
+    client: runtime.name,
+    correlationId: correlationId(),
+    method,
+    url: url === '' ? '' : runtime.events.redactor.url(url),
+  };
 }
 
 /** Every error a call rejects with names the call: method, redacted URL and attempts. */
@@ -333,8 +425,11 @@ function finalError(ctx: CallContext, error: unknown): BulwarkError {
   const err = ctx.cancelled ?? error;
   if (isBulwarkError(err)) return nameTheCall(err, ctx, ctx.attempts);
   const url = ctx.runtime.events.url(ctx);
-  return new BulwarkError('NETWORK', `${ctx.method} ${url} failed: ${String(err)}`, {
-    cause: err,
+  return bulwarkError('NETWORK', `${ctx.method} ${url} failed: ${String(err)}`, {
+    cause: asError(err),
+    // Thrown outside the transport (a middleware, a hook): whether bytes left is unknown once an
+    // attempt started, so only a call that made none is known unsent.
+    sent: ctx.attempts > 0,
     method: ctx.method,
     url,
     attempts: ctx.attempts,
@@ -349,19 +444,21 @@ function makeSafe(client: Client): SafeVerbs {
     );
   return {
     request: (o) => wrap(() => client.request(o)),
-    get: (p, o) => wrap(() => client.get(p, o)),
-    head: (p, o) => wrap(() => client.head(p, o)),
-    options: (p, o) => wrap(() => client.options(p, o)),
-    delete: (p, o) => wrap(() => client.delete(p, o)),
-    post: (p, o) => wrap(() => client.post(p, o)),
-    put: (p, o) => wrap(() => client.put(p, o)),
-    patch: (p, o) => wrap(() => client.patch(p, o)),
+    get: (p: string | UrlVerbOptions, o?: VerbOptions) => wrap(() => client.request(verb('GET', p, o))),
+    head: (p: string | UrlVerbOptions, o?: VerbOptions) => wrap(() => client.request(verb('HEAD', p, o))),
+    options: (p: string | UrlVerbOptions, o?: VerbOptions) =>
+      wrap(() => client.request(verb('OPTIONS', p, o))),
+    delete: (p: string | UrlVerbOptions, o?: VerbOptions) => wrap(() => client.request(verb('DELETE', p, o))),
+    post: (p: string | UrlVerbOptions, o?: VerbOptions) => wrap(() => client.request(verb('POST', p, o))),
+    put: (p: string | UrlVerbOptions, o?: VerbOptions) => wrap(() => client.request(verb('PUT', p, o))),
+    patch: (p: string | UrlVerbOptions, o?: VerbOptions) => wrap(() => client.request(verb('PATCH', p, o))),
   };
 }
 
-function finalErrorOf(error: unknown): BulwarkError {
-  return new BulwarkError('NETWORK', error instanceof Error ? error.message : String(error), {
-    cause: error,
+function finalErrorOf(error: unknown): BulwarkErrorOf<'NETWORK'> {
+  return bulwarkError('NETWORK', error instanceof Error ? error.message : String(error), {
+    cause: asError(error),
+    sent: false,
   });
 }
 
@@ -371,14 +468,27 @@ export function mergeOptions(base: ClientOptions, overrides: ClientOptions): Cli
   if (base.use !== undefined && overrides.use !== undefined) out.use = [...base.use, ...overrides.use];
   if (base.headers !== undefined && overrides.headers !== undefined) {
     // Validated and lowercased like any headers; `undefined` in the overrides removes one.
-    out.headers = mergeHeaders(
+    const merged: Record<string, string | undefined> = mergeHeaders(
       'options',
       'headers',
       mergeHeaders('options', 'headers', {}, base.headers),
       overrides.headers,
     );
+    // A removal stays one (a default such as user-agent would otherwise come back).
+    for (const name of [...removedHeaders(base.headers), ...removedHeaders(overrides.headers)])
+      if (!(name in merged)) merged[name] = undefined;
+    out.headers = merged;
   }
   return out;
+}
+
+/** Names a plain headers object maps to `undefined` (removed), lowercase. */
+function removedHeaders(init: ClientOptions['headers']): string[] {
+  const headers: unknown = init;
+  if (!isRecord(headers) || isSpecial(headers)) return [];
+  return Object.keys(headers)
+    .filter((name) => headers[name] === undefined)
+    .map((name) => name.toLowerCase());
 }
 
 function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {

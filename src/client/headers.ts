@@ -1,4 +1,19 @@
+import { ACCEPT_ENCODING } from '../transport/decompress.js';
 import { validationError, type Scope } from '../validate.js';
+import { VERSION } from '../version.js';
+
+/** The default `user-agent`: APIs such as GitHub's refuse a request without one. */
+export const DEFAULT_USER_AGENT = `bulwark/${VERSION}`;
+
+/**
+ * The headers every client starts from, before its own `headers` (where `undefined` removes
+ * one): `user-agent`, and `accept-encoding` for what bulwark decodes when `decompress` is on.
+ */
+export function defaultHeaders(decompress: boolean): Record<string, string> {
+  const headers: Record<string, string> = { 'user-agent': DEFAULT_USER_AGENT };
+  if (decompress) headers['accept-encoding'] = ACCEPT_ENCODING.join(', ');
+  return headers;
+}
 
 /** Headers as a caller may pass them. `undefined` removes a client default for one request. */
 export type HeadersInit =

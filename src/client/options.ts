@@ -17,12 +17,14 @@ import type { RedactorOptions } from '../observability/redact.js';
 /** Attempt and total timeouts in ms; `false` disables one. */
 export interface TimeoutOptions {
   /**
-   * Longest time one attempt may take, from send to the end of its response body.
-   * @default 10_000
+   * Longest time one attempt may take in ms, from send to the end of its response body, from 1
+   * to 2_147_483_647.
+   * @default 10_000, or `total` when that is smaller
    */
   attempt?: number | false;
   /**
-   * Longest time the whole call may take, retries and backoff included. Validated ≥ `attempt`.
+   * Longest time the whole call may take in ms, retries and backoff included, from 1 to
+   * 2_147_483_647. Validated ≥ `attempt`.
    * @default 30_000
    */
   total?: number | false;
@@ -39,11 +41,11 @@ export interface DeadlineOptions {
 
 /** Connection pools of the client (never shared with another client). */
 export interface PoolOptions extends OriginPoolOptions {
-  /** Per-origin overrides, keyed by origin (`https://uploads.example.com`). */
+  /** Per-origin overrides, keyed by origin (`https://uploads.example.com`). @default none: every origin gets the settings above */
   origins?: Record<string, OriginPoolOptions>;
-  /** TLS settings; certificate verification is on unless `tls.rejectUnauthorized` is `false`. */
+  /** TLS settings; certificate verification is on unless `tls.rejectUnauthorized` is `false`. @default Node's CA store, verification on */
   tls?: TlsOptions;
-  /** An HTTP(S) proxy every request goes through. */
+  /** An HTTP(S) proxy URL every request goes through (`http://proxy:8080`). @default none: direct connections */
   proxy?: string;
 }
 
@@ -54,9 +56,17 @@ export interface ClientOptions {
    * @default 'default'
    */
   name?: string;
-  /** Base URL for `path`s (`https://api.github.com`). Without it, calls pass `url`. */
+  /**
+   * Base URL for `path`s (`https://api.github.com`): http(s), no query, fragment or credentials.
+   * Without it, a call's path is an absolute URL, or the call passes `url`.
+   * @default none
+   */
   baseUrl?: string | URL;
-  /** Headers sent with every request. */
+  /**
+   * Headers sent with every request; a request's headers merge over them, and `undefined`
+   * removes one (a default included).
+   * @default { 'user-agent': 'bulwark/<version>', 'accept-encoding': 'gzip, deflate, br' } (the latter while `decompress` is on)
+   */
   headers?: HeadersInit;
   /** Timeouts; `false` disables both. @default { attempt: 10_000, total: 30_000 } */
   timeout?: TimeoutOptions | false;
@@ -79,16 +89,16 @@ export interface ClientOptions {
    * @default 'x-request-id'
    */
   requestIdHeader?: string | false;
-  /** User middleware, outermost first; runs outside every built-in stage. */
+  /** User middleware, outermost first; runs outside every built-in stage. @default [] */
   use?: readonly Middleware[];
-  /** Replaces the network (the mock transport or a cassette of `bulwark/testing`). */
+  /** Replaces the network (the mock transport or a cassette of `bulwark/testing`). @default undici pools owned by the client */
   transport?: Transport;
   /** Time source (the virtual clock of `bulwark/testing` in tests). @default systemClock */
   clock?: Clock;
   /** Random source in [0, 1). @default Math.random */
   random?: RandomSource;
   /**
-   * Refuse every real request with `TEST_MODE_BLOCKED`. Also on when `BULWARK_TEST_MODE=1`.
+   * Refuse every real request with `TEST_MODE_BLOCKED`. Also on when the environment has `BULWARK_TEST_MODE=1` (or `true`, `yes`, `on`).
    * @default false
    */
   testMode?: boolean;
@@ -96,23 +106,23 @@ export interface ClientOptions {
   retry?: RetryClientOptions | false;
   /** Circuit breaker per key (origin); `false` disables. @default { failureRatio: 0.5, minimumCalls: 20 } */
   circuitBreaker?: CircuitBreakerClientOptions | false;
-  /** Local (or, with `store`, global) rate limit. Off unless given. */
+  /** Local (or, with `store`, global) rate limit. @default off */
   rateLimit?: RateLimitClientOptions | false;
-  /** Adaptive concurrency limit. Off unless given. */
+  /** Adaptive concurrency limit. @default off */
   concurrency?: ConcurrencyClientOptions | false;
   /** Hedged requests for idempotent calls. @default false */
   hedging?: HedgingOptions | boolean;
   /** Share identical in-flight GET/HEAD requests. @default false */
   dedupe?: boolean;
-  /** OpenTelemetry through `@opentelemetry/api` when installed; `false` turns it off. */
+  /** OpenTelemetry through `@opentelemetry/api` when installed; `false` turns it off. @default { propagate: true } with the global providers */
   telemetry?: TelemetryClientOptions | false;
-  /** Structured logs through a pino-compatible logger. Silent by default. */
+  /** Structured logs through a pino-compatible logger. @default silent (no logger) */
   logging?: LoggingOptions;
   /** Redirects followed per attempt; 0 hands 3xx back. @default 5 */
   maxRedirects?: number;
   /** Follow https → http redirects. @default false */
   allowDowngrade?: boolean;
-  /** Only these hosts may be called (`api.example.com`, `*.example.com`). */
+  /** Only these hosts may be called (`api.example.com`, `*.example.com`). @default any host */
   allowedHosts?: readonly string[];
   /** Refuse private, loopback and link-local destinations (checked on the resolved address). @default false */
   blockPrivateIps?: boolean;
@@ -124,15 +134,15 @@ export interface ClientOptions {
 export interface TelemetryClientOptions {
   /** Inject W3C trace context into requests. @default true */
   propagate?: boolean;
-  /** A tracer provider; the global one by default. */
+  /** A tracer provider. @default the global one */
   tracerProvider?: TelemetryOptions['tracerProvider'];
-  /** A meter provider; the global one by default. */
+  /** A meter provider. @default the global one */
   meterProvider?: TelemetryOptions['meterProvider'];
 }
 
 /** Logging settings. */
 export interface LoggingOptions {
-  /** A pino-compatible logger (`info`, `warn`, `error`, `debug`, `child`...). */
+  /** A pino-compatible logger (`info`, `warn`, `error`, `debug`, `child`...). @default none: silent */
   logger?: Logger;
   /** Lowest level written. @default 'info' when a logger is given */
   level?: LogLevelSetting;
@@ -140,6 +150,6 @@ export interface LoggingOptions {
   logHeaders?: boolean;
   /** Log request bodies (redacted). @default false */
   logBody?: boolean;
-  /** Extra names to redact; lists extend the defaults. */
+  /** Extra names to redact; lists extend the defaults. @default the built-in header, body-field and query lists */
   redact?: RedactorOptions;
 }

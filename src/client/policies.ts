@@ -1,11 +1,11 @@
-import { invalidOption, invalidRequest } from '../errors.js';
+import { invalidOption } from '../errors.js';
 import { CircuitBreakers, type CircuitBreakersOptions } from '../policies/circuit-breakers.js';
 import { ConcurrencyLimiter, type ConcurrencyLimiterOptions } from '../policies/concurrency/index.js';
 import { TUNABLE_LIMITER_KEYS } from '../policies/concurrency/options.js';
 import { LatencyWindow } from '../policies/latency-window.js';
 import { RateLimiter, type RateLimiterOptions } from '../policies/rate-limiter.js';
 import { RetryPolicy, type RetryOptions } from '../policies/retry.js';
-import { RetryBudgets } from '../policies/retry-budget.js';
+import { RetryBudgets, type RetryBudgetOptions } from '../policies/retry-budget.js';
 import { createBreakerStage } from '../pipeline/breaker-stage.js';
 import { createConcurrencyStage } from '../pipeline/concurrency-stage.js';
 import { createDedupeStage } from '../pipeline/dedupe-stage.js';
@@ -37,23 +37,30 @@ import {
 
 /** Retry options of a client (`retry`). */
 export interface RetryClientOptions {
-  /** Retries after the first attempt. @default 3 */
+  /** Retries after the first attempt, an integer from 0 to 100. @default 3 */
   maxRetries?: number;
-  /** Base of the exponential backoff, ms. @default 100 */
+  /** Ceiling of the first backoff delay in ms (it doubles per retry), from 0 to 86_400_000. @default 100 */
   baseDelay?: number;
-  /** Cap of one backoff delay, ms. @default 10_000 */
+  /** Cap of one backoff delay in ms, at least `baseDelay`. @default 10_000 */
   maxDelay?: number;
-  /** Jitter of the backoff. @default 'full' */
+  /** How a delay is spread below its ceiling: `'full'` (0 to ceiling), `'equal'` (half to ceiling) or `'none'`. @default 'full' */
   jitter?: 'full' | 'equal' | 'none';
-  /** Base after a throttling answer (429, 503) without a hint, ms. @default 1_000 */
+  /** Base in ms after a throttling answer (429, 503) without a hint. @default 1_000 */
   throttledBaseDelay?: number;
-  /** Statuses retried. @default [408, 429, 500, 502, 503, 504] */
+  /** Statuses retried (100 to 599). @default [408, 429, 500, 502, 503, 504] */
   statuses?: readonly number[];
-  /** Longest server hint honoured, ms; a longer one returns the response at once. @default 60_000 */
+  /** Longest server hint honoured in ms (0 to 86_400_000); a longer one returns the response at once. @default 60_000 */
   maxRetryAfter?: number;
-  /** Retry budget per key: at most `ratio` of requests plus `minPerSecond` retries, over `ttlMs`; `false` disables. */
-  budget?: { ratio?: number; minPerSecond?: number; ttlMs?: number } | false;
-  /** Overrides the decision: true retries, false stops, undefined keeps the default judgement. */
+  /**
+   * Retry budget per key: at most `ratio` of requests plus `minPerSecond` retries, counted over
+   * `ttlMs`; `false` disables it.
+   * @default { ratio: 0.2, minPerSecond: 10, ttlMs: 10_000 }
+   */
+  budget?: RetryBudgetOptions | false;
+  /**
+   * Overrides the decision: true retries, false stops, undefined keeps the default judgement.
+   * @default none: statuses, network errors and attempt timeouts of idempotent requests are retried
+   */
   shouldRetry?: (outcome: AttemptOutcome) => boolean | undefined;
 }
 
@@ -69,7 +76,7 @@ export interface HedgingOptions {
 
 /** Circuit breaker options of a client. */
 export type CircuitBreakerClientOptions = Omit<CircuitBreakersOptions, 'clock' | 'onStateChange'> & {
-  /** Shares circuit state across nodes (`redisCircuitStore` of `bulwark/redis`). */
+  /** Shares circuit state across nodes (`redisCircuitStore` of `bulwark/redis`). @default none: each process decides alone */
   store?: CircuitStore;
   /** Judges an attempt: true counts a failure. @default network errors, timeouts, 5xx and 429 */
   isFailure?: (outcome: AttemptOutcome) => boolean;
@@ -77,7 +84,7 @@ export type CircuitBreakerClientOptions = Omit<CircuitBreakersOptions, 'clock' |
 
 /** Rate limit options of a client. */
 export type RateLimitClientOptions = Omit<RateLimiterOptions, 'clock' | 'onEvent'> & {
-  /** Bucket key: the origin (or the request's `key`) by default, a fixed string, or a function of the request. */
+  /** Bucket key: a fixed string, or a function of the request returning one. @default the request's `key` (the origin) */
   key?: RateLimitKey;
 };
 
@@ -140,7 +147,7 @@ export function buildPolicies(
   let budgets: RetryBudgets | undefined;
   let retryRaw: Record<string, unknown> | undefined;
   if (options.retry !== false) {
-    retryRaw = checkObject('options', 'retry', options.retry) ?? {};
+    retryRaw = options.retry === undefined ? {} : retryObject('options', options.retry);
     checkKeys('options', 'retry', retryRaw, RETRY_KEYS);
     const budget = retryRaw.budget;
     if (budget !== false) {
@@ -288,14 +295,14 @@ export function buildPolicies(
   const retryFor = (override: unknown): RetryOverride => {
     if (override === undefined) return undefined;
     if (override === false) return false;
-    if (!isRecord(override)) throw invalidRequest('retry', override, 'an object of retry options or false');
+    const own = retryObject('request', override);
     checkKeys(
       'request',
       'retry',
-      override,
+      own,
       RETRY_KEYS.filter((k) => k !== 'budget'),
     );
-    const { statuses, shouldRetry, ...timing } = override;
+    const { statuses, shouldRetry, ...timing } = own;
     const http =
       statuses === undefined && shouldRetry === undefined
         ? undefined
@@ -314,6 +321,16 @@ export function buildPolicies(
     return { policy, http };
   };
   return { stages, retry, budgets, retryFor };
+}
+
+/** `retry` as an object; `retry: 3` is told how to say it. */
+function retryObject(scope: Scope, value: unknown): Record<string, unknown> {
+  if (isRecord(value)) return value;
+  const allowed =
+    typeof value === 'number'
+      ? `an object such as { maxRetries: ${value} }, or false`
+      : 'an object of retry options, or false';
+  throw validationError(scope, 'retry', value, allowed);
 }
 
 /** The retry policy of the client's options, or of one request's overrides (`scope: 'request'`). */

@@ -11,68 +11,119 @@ import type { PathParams, QueryInit } from './url.js';
  * `maxWait`). What belongs to shared state (a circuit's thresholds, a bucket's rate) stays the client's.
  */
 export interface RequestOptions {
-  /** HTTP method. @default 'GET' */
+  /** HTTP method; known methods are upper-cased. @default 'GET' */
   method?: string;
-  /** Path relative to `baseUrl`, with `:name` placeholders filled from `params`. */
+  /**
+   * Path relative to `baseUrl`, with `:name` placeholders filled from `params`; without a
+   * `baseUrl`, an absolute URL.
+   * @default none: `url` is given instead
+   */
   path?: string;
-  /** An absolute URL, to leave `baseUrl` on purpose. */
+  /** An absolute http(s) URL, to leave `baseUrl` on purpose. @default none: `path` is given instead */
   url?: string | URL;
-  /** Values for `:name` placeholders, encoded once. The unfilled path is telemetry's `url.template`. */
+  /**
+   * Values for `:name` placeholders, encoded once. The unfilled path is telemetry's `url.template`.
+   * A path with a placeholder and no `params` is refused.
+   * @default none
+   */
   params?: PathParams;
-  /** Query string values, appended to any in the path. */
+  /** Query string values, appended to any in the path; arrays repeat the key, `undefined` skips it. @default none */
   query?: QueryInit;
-  /** Request headers, merged over the client's (`undefined` removes one). */
+  /** Request headers, merged over the client's (`undefined` removes one). @default the client's */
   headers?: HeadersInit;
-  /** A raw body: string, Buffer, Uint8Array (replayable) or a stream (sent once, never retried). */
+  /**
+   * A raw body: string, Buffer, Uint8Array (replayable) or a stream (sent once, never retried).
+   * @default none
+   */
   body?: RequestBody;
-  /** A value sent as JSON (`content-type: application/json` unless set). */
+  /** A value sent as JSON (`content-type: application/json` unless set). @default none */
   json?: unknown;
-  /** Form fields sent as `application/x-www-form-urlencoded`. */
+  /** Form fields sent as `application/x-www-form-urlencoded`. @default none */
   form?: Record<string, string | number | boolean | readonly string[]> | URLSearchParams;
-  /** Aborts the call (`ABORTED`). */
+  /** Aborts the call (`ABORTED`). @default none */
   signal?: AbortSignal;
-  /** Timeouts of this call; `false` disables both. */
+  /**
+   * Timeouts of this call in ms; `false` disables both. A `total` alone also cuts the attempt
+   * timeout to it.
+   * @default the client's
+   */
   timeout?: TimeoutOptions | false;
-  /** A deadline for this call: ms from now or a Date. The earliest of this, the ambient deadline and `timeout.total` wins. */
+  /**
+   * A deadline for this call: ms from now (≥ 0) or a Date. The earliest of this, the ambient
+   * deadline and `timeout.total` wins.
+   * @default none
+   */
   deadline?: number | Date;
   /**
    * Mark a non-idempotent request (POST, PATCH) as safe to retry. `false` forbids retries after
    * the request reached the wire, even for GET.
+   * @default true for GET, HEAD, OPTIONS, PUT, DELETE, TRACE and requests with an Idempotency-Key
    */
   idempotent?: boolean;
-  /** Breaker and limiter key. @default the origin */
+  /** Breaker and limiter key, a non-empty string. @default the origin */
   key?: string;
   /** Reject 4xx/5xx with `HTTP_STATUS`. @default the client's */
   throwHttpErrors?: boolean;
   /**
-   * This call's retry, merged over the client's: `maxRetries`, `baseDelay`, `maxDelay`, `jitter`,
-   * `throttledBaseDelay`, `maxRetryAfter`, `statuses`, `shouldRetry`; or `false`. Works on a client
-   * with `retry: false` too (then without a budget). The retry budget stays the client's.
+   * This call's retry, merged over the client's; or `false`. Works on a client with
+   * `retry: false` too (then without a budget). The retry budget stays the client's.
+   * @default the client's
    */
-  retry?:
-    | {
-        maxRetries?: number;
-        baseDelay?: number;
-        maxDelay?: number;
-        jitter?: 'full' | 'equal' | 'none';
-        throttledBaseDelay?: number;
-        maxRetryAfter?: number;
-        statuses?: readonly number[];
-        shouldRetry?: (outcome: AttemptOutcome) => boolean | undefined;
-      }
-    | false;
+  retry?: RequestRetryOptions | false;
   /**
    * `false` bypasses the breaker for this call; `isFailure` judges this call's outcome. Thresholds
    * and durations are the client's: they belong to the circuit every call of the key shares.
+   * @default the client's
    */
-  circuitBreaker?: { isFailure?: (outcome: AttemptOutcome) => boolean } | false;
+  circuitBreaker?: RequestCircuitBreakerOptions | false;
   /**
-   * `false` bypasses the rate limiter; `key` picks the bucket, `cost` the tokens taken, `strategy`
-   * and `maxWait` whether and how long this call waits for a slot (the bucket itself, its rate
-   * and burst, is the client's: it is shared by every call).
+   * `false` bypasses the rate limiter; otherwise which bucket, how many tokens and how long to
+   * wait (the bucket itself, its rate and burst, is the client's: it is shared by every call).
+   * @default the client's
    */
-  rateLimit?: { key?: string; cost?: number; strategy?: 'wait' | 'error'; maxWait?: number } | false;
+  rateLimit?: RequestRateLimitOptions | false;
+}
+
+/** A request's `retry`: each field replaces the client's for this call only. */
+export interface RequestRetryOptions {
+  /** Retries after the first attempt, an integer from 0 to 100. @default the client's (3) */
+  maxRetries?: number;
+  /** Ceiling of the first backoff delay in ms (it doubles per retry). @default the client's (100) */
+  baseDelay?: number;
+  /** Cap of one backoff delay in ms. @default the client's (10_000) */
+  maxDelay?: number;
+  /** How a delay is spread below its ceiling. @default the client's ('full') */
+  jitter?: 'full' | 'equal' | 'none';
+  /** Base in ms after a throttling answer (429, 503) without a hint. @default the client's (1_000) */
+  throttledBaseDelay?: number;
+  /** Longest server hint honoured in ms; a longer one returns the response at once. @default the client's (60_000) */
+  maxRetryAfter?: number;
+  /** Statuses retried (100 to 599). @default the client's ([408, 429, 500, 502, 503, 504]) */
+  statuses?: readonly number[];
+  /** Overrides the decision: true retries, false stops, undefined keeps the default judgement. @default the client's */
+  shouldRetry?: (outcome: AttemptOutcome) => boolean | undefined;
+}
+
+/** A request's `circuitBreaker`. */
+export interface RequestCircuitBreakerOptions {
+  /** Judges this call's attempts: true counts a failure. @default the client's (network errors, timeouts, 5xx, 429) */
+  isFailure?: (outcome: AttemptOutcome) => boolean;
+}
+
+/** A request's `rateLimit`. */
+export interface RequestRateLimitOptions {
+  /** The bucket this call takes from, a non-empty string. @default the client's `rateLimit.key`, else the request's `key` (the origin) */
+  key?: string;
+  /** Tokens this call takes, a positive integer (more than `burst` waits for the debt). @default 1 */
+  cost?: number;
+  /** Wait for a slot, or fail at once with `RATE_LIMITED`. @default the client's ('wait') */
+  strategy?: 'wait' | 'error';
+  /** Longest wait for a slot in ms; implies `strategy: 'wait'`. @default the client's (5_000) */
+  maxWait?: number;
 }
 
 /** Request options for the verb helpers (`get(path, opts)`): no `method` or `path`. */
 export type VerbOptions = Omit<RequestOptions, 'method' | 'path'>;
+
+/** Options of a verb helper called without a path: `get({ url: 'https://...' })`. */
+export type UrlVerbOptions = VerbOptions & { url: string | URL };

@@ -3,18 +3,12 @@ import { invalidOption } from '../errors.js';
 import type { Middleware } from '../pipeline/types.js';
 import type { Transport } from '../transport/attempt.js';
 import type { UndiciTransportOptions } from '../transport/undici-transport.js';
-import { mergeHeaders } from './headers.js';
+import { defaultHeaders, mergeHeaders } from './headers.js';
 import type { ClientOptions } from './options.js';
+import { testModeFromEnv } from '../testing/test-mode.js';
+import { DEFAULT_TIMEOUTS, resolveTimeouts } from './timeouts.js';
 import { parseBaseUrl, type BaseUrl } from './url.js';
-import {
-  checkBoolean,
-  checkDuration,
-  checkKeys,
-  checkNumber,
-  checkObject,
-  checkString,
-  isRecord,
-} from '../validate.js';
+import { checkBoolean, checkKeys, checkNumber, checkObject, checkString, isRecord } from '../validate.js';
 
 /** The client's options after validation, in the shape the hot path reads. */
 export interface ResolvedClient {
@@ -86,26 +80,10 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClient {
   checkKeys('options', '', raw, CLIENT_KEYS);
   const name = checkString('options', 'name', options.name) ?? 'default';
   const base = options.baseUrl === undefined ? undefined : parseBaseUrl(options.baseUrl);
-  const headers = mergeHeaders('options', 'headers', {}, options.headers);
+  const decompress = checkBoolean('options', 'decompress', options.decompress) ?? true;
+  const headers = mergeHeaders('options', 'headers', defaultHeaders(decompress), options.headers);
 
-  let attemptTimeoutMs = 10_000;
-  let totalTimeoutMs = 30_000;
-  if (options.timeout === false) {
-    attemptTimeoutMs = 0;
-    totalTimeoutMs = 0;
-  } else {
-    const timeout = checkObject('options', 'timeout', options.timeout);
-    if (timeout !== undefined) {
-      checkKeys('options', 'timeout', timeout, ['attempt', 'total']);
-      const attempt = checkDuration('options', 'timeout.attempt', timeout.attempt, true);
-      const total = checkDuration('options', 'timeout.total', timeout.total, true);
-      if (attempt !== undefined) attemptTimeoutMs = attempt === false ? 0 : attempt;
-      if (total !== undefined) totalTimeoutMs = total === false ? 0 : total;
-    }
-  }
-  if (attemptTimeoutMs > 0 && totalTimeoutMs > 0 && attemptTimeoutMs > totalTimeoutMs) {
-    throw invalidOption('timeout.attempt', attemptTimeoutMs, `at most timeout.total (${totalTimeoutMs} ms)`);
-  }
+  const timeouts = resolveTimeouts('options', options.timeout, DEFAULT_TIMEOUTS, 'the default');
 
   let deadlineHeader: string | false = 'deadline';
   if (options.deadline === false) deadlineHeader = false;
@@ -156,15 +134,14 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClient {
   if (typeof (random as unknown) !== 'function')
     throw invalidOption('random', random, 'a function returning a number in [0, 1)');
 
-  const testMode =
-    (checkBoolean('options', 'testMode', options.testMode) ?? false) || process.env.BULWARK_TEST_MODE === '1';
+  const testMode = (checkBoolean('options', 'testMode', options.testMode) ?? false) || testModeFromEnv();
 
   return {
     name,
     base,
     headers,
-    attemptTimeoutMs,
-    totalTimeoutMs,
+    attemptTimeoutMs: timeouts.attemptMs,
+    totalTimeoutMs: timeouts.totalMs,
     deadlineHeader,
     requestIdHeader,
     throwHttpErrors: checkBoolean('options', 'throwHttpErrors', options.throwHttpErrors) ?? false,

@@ -1,10 +1,19 @@
 import type { Readable } from 'node:stream';
 import { inspect, type InspectOptionsStylized } from 'node:util';
-import { isBulwarkError } from '../errors.js';
+import { asError, bulwarkError, isBulwarkError, type BulwarkError } from '../errors.js';
 import { defaultRedactor } from '../observability/redact.js';
 import { nameTheCall } from '../pipeline/cancel.js';
 import type { CallContext } from '../pipeline/types.js';
 import { BodySource } from './body.js';
+
+declare module '../errors.js' {
+  interface BulwarkErrorDetails {
+    /** The refused response, its body unread (`throwHttpErrors`). */
+    HTTP_STATUS: { readonly response: BulwarkResponse };
+    /** The response whose body could not be read as asked (its status and headers). */
+    INVALID_RESPONSE: { readonly response: BulwarkResponse };
+  }
+}
 
 /** Response headers: lowercase names; repeated headers become arrays (set-cookie). */
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
@@ -143,9 +152,18 @@ export class BulwarkResponse {
     return (await this.#bytes()).toString('utf8');
   }
 
-  /** The body parsed as JSON (an empty body is a SyntaxError, as in fetch). */
+  /**
+   * The body parsed as JSON. A body that is not JSON (an empty one included, as in fetch) rejects
+   * with `INVALID_RESPONSE`, naming the method, the redacted URL and the status; the parser's
+   * SyntaxError is its `cause`, and no part of the body is in its message.
+   */
   async json<T = unknown>(): Promise<T> {
-    return JSON.parse((await this.#bytes()).toString('utf8')) as T;
+    const text = (await this.#bytes()).toString('utf8');
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw this.#notJson(error);
+    }
   }
 
   /** The body as an ArrayBuffer. */
@@ -188,6 +206,22 @@ export class BulwarkResponse {
   [inspect.custom](depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
     if (depth < 0) return options.stylize('[BulwarkResponse]', 'special');
     return `BulwarkResponse ${show(this.toJSON(), { ...options, depth: depth - 1 })}`;
+  }
+
+  #notJson(cause: unknown): BulwarkError {
+    const call = this.#call;
+    const type = this.headers['content-type'];
+    const what = type === undefined ? 'no content-type' : `content-type ${String(type)}`;
+    const fields = { cause: asError(cause), response: this };
+    const text = `answered ${this.status} with a body that is not JSON (${what}); text() reads it as it is.`;
+    if (call === undefined) return bulwarkError('INVALID_RESPONSE', `The response ${text}`, fields);
+    const url = call.runtime.events.redactor.url(this.url);
+    return bulwarkError('INVALID_RESPONSE', `${call.method} ${url} ${text}`, {
+      ...fields,
+      method: call.method,
+      url,
+      attempts: this.attempts,
+    });
   }
 
   async #bytes(): Promise<Buffer> {

@@ -22,7 +22,9 @@ export interface BaseUrl {
 const SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
 // Control characters and spaces in a request target are how smuggling starts.
 const BAD_PATH = /[\0-\x20\x7f]/;
-const PARAM = /:([A-Za-z_][A-Za-z0-9_]*)/g;
+// A placeholder starts a path segment (`/users/:id`); a colon inside one (`/v1/things:batchGet`,
+// Google's custom methods) is literal.
+const PARAM = /(?<=\/):([A-Za-z_][A-Za-z0-9_]*)/g;
 
 /**
  * Parses and checks `baseUrl` (http or https, no query or fragment). An error shows the value
@@ -65,8 +67,9 @@ export interface Target {
 /**
  * Resolves `path` against the base, or `url` on its own. With a base, an absolute `path` or one
  * starting with `//` is refused, so default credentials never follow a caller-controlled URL to
- * another host: passing `url` is how a call leaves the base on purpose. A refused `path` or
- * `url` is shown redacted by `redactor` (the client's lists), so no error echoes a credential.
+ * another host: passing `url` is how a call leaves the base on purpose. Without a base there is
+ * nothing to leave, so an absolute `path` is the URL (as in ky, got and axios). A refused `path`
+ * or `url` is shown redacted by `redactor` (the client's lists), so no error echoes a credential.
  */
 export function resolveTarget(
   base: BaseUrl | undefined,
@@ -81,60 +84,82 @@ export function resolveTarget(
   let origin: string;
   let target: string;
   let credentials: string | undefined;
-  if (url !== undefined) {
-    if (path !== undefined) throw invalidRequest('url', '[url]', 'either `url` or `path`, not both');
-    let parsed: URL;
-    try {
-      parsed = url instanceof URL ? url : new URL(typeof url === 'string' ? url : '');
-    } catch {
-      throw invalidRequest('url', shown(url), 'an absolute http(s) URL');
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw invalidRequest('url', `${parsed.protocol}//…`, 'an http: or https: URL');
-    }
+  const field = url === undefined ? 'path' : 'url';
+  if (url === undefined && typeof path !== 'string')
+    throw invalidRequest('path', path, 'a string path such as "/users/:id"');
+  if (url !== undefined && path !== undefined)
+    throw invalidRequest('url', '[url]', 'either `url` or `path`, not both');
+  const absolute = url ?? (base === undefined && SCHEME.test(path as string) ? path : undefined);
+  if (absolute !== undefined) {
+    const parsed = parseAbsolute(field, absolute, shown);
     if (parsed.username !== '' || parsed.password !== '') {
       credentials = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`;
     }
     origin = parsed.origin;
     target = parsed.pathname + parsed.search;
   } else {
-    if (typeof path !== 'string') throw invalidRequest('path', path, 'a string path such as "/users/:id"');
+    const relative = path as string;
     if (base === undefined) {
       throw invalidRequest(
         'path',
-        shown(path),
-        'an absolute `url`, or a `baseUrl` on the client for relative paths',
+        shown(relative),
+        'an absolute URL such as "https://api.example.com/users", or a `baseUrl` on the client for relative paths',
       );
     }
-    if (SCHEME.test(path) || path.startsWith('//') || path.startsWith('\\')) {
+    if (SCHEME.test(relative) || relative.startsWith('//') || relative.startsWith('\\')) {
       throw invalidRequest(
         'path',
-        shown(path),
+        shown(relative),
         'a path relative to baseUrl (pass `url` to call another origin on purpose)',
       );
     }
     origin = base.origin;
-    target = path.startsWith('/') ? base.prefix + path : `${base.prefix}/${path}`;
+    target = relative.startsWith('/') ? base.prefix + relative : `${base.prefix}/${relative}`;
     if (target === '') target = '/';
   }
   let template: string | undefined;
   if (params !== undefined) {
     template = target;
     target = fillParams(target, params);
+  } else {
+    // Sent as is, `/users/:id` would reach the server literally: a forgotten `params`.
+    const name = /(?<=\/):([A-Za-z_][A-Za-z0-9_]*)/.exec(pathPart(target))?.[1];
+    if (name !== undefined) {
+      throw invalidRequest(
+        `params.${name}`,
+        undefined,
+        `a value for \`:${name}\` in "${pathPart(target)}": pass \`params: { ${name}: ... }\` (a literal colon is %3A)`,
+      );
+    }
   }
-  if (BAD_PATH.test(target))
-    throw invalidRequest(
-      url === undefined ? 'path' : 'url',
-      shown(target),
-      'no spaces or control characters',
-    );
+  if (BAD_PATH.test(target)) throw invalidRequest(field, shown(target), 'no spaces or control characters');
   if (query !== undefined) target = appendQuery(target, query);
   return { origin, path: target, template, credentials };
 }
 
-function fillParams(path: string, params: unknown): string {
+function parseAbsolute(field: 'path' | 'url', value: unknown, shown: (value: unknown) => unknown): URL {
+  let parsed: URL;
+  try {
+    parsed = value instanceof URL ? value : new URL(typeof value === 'string' ? value : '');
+  } catch {
+    throw invalidRequest(field, shown(value), 'an absolute http(s) URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw invalidRequest(field, `${parsed.protocol}//…`, 'an http: or https: URL');
+  }
+  return parsed;
+}
+
+/** The part of a request target before its query string. */
+function pathPart(target: string): string {
+  const q = target.indexOf('?');
+  return q === -1 ? target : target.slice(0, q);
+}
+
+function fillParams(target: string, params: unknown): string {
   if (!isRecord(params)) throw invalidRequest('params', params, 'an object of path parameter values');
   const used = new Set<string>();
+  const path = pathPart(target);
   const filled = path.replace(PARAM, (_match, name: string) => {
     const value = params[name];
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
@@ -155,7 +180,7 @@ function fillParams(path: string, params: unknown): string {
         `a parameter that appears in the path "${path}"`,
       );
   }
-  return filled;
+  return filled + target.slice(path.length);
 }
 
 function appendQuery(path: string, query: unknown): string {

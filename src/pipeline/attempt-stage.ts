@@ -1,4 +1,4 @@
-import { BulwarkError } from '../errors.js';
+import { BulwarkError, bulwarkError } from '../errors.js';
 import { Attempt, type Transport } from '../transport/attempt.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { budgetError, cancelCall } from './cancel.js';
@@ -62,7 +62,7 @@ export function createAttemptStage(transport: Transport, options: AttemptStageOp
 function attemptTimeoutError(ctx: CallContext, timeoutMs: number, sent: boolean): BulwarkError {
   // The client's redactor, not the transport's userinfo-only placeholder: query secrets too.
   const url = urlOf(ctx);
-  return new BulwarkError(
+  return bulwarkError(
     'ATTEMPT_TIMEOUT',
     `${ctx.method} ${url}: attempt ${ctx.attempts} timed out after ${timeoutMs} ms.`,
     {

@@ -1,4 +1,4 @@
-import { BulwarkError } from '../errors.js';
+import { BulwarkError, bulwarkError } from '../errors.js';
 import type { CallContext } from './types.js';
 
 /**
@@ -42,14 +42,14 @@ export function forkContext(ctx: CallContext): CallContext {
 /** The error for a call whose budget ran out, by what set the budget. */
 export function budgetError(ctx: CallContext, url: string): BulwarkError {
   if (ctx.deadlineSource === 'timeout') {
-    return new BulwarkError('TIMEOUT', `${ctx.method} ${url} timed out after ${ctx.totalTimeoutMs} ms.`, {
+    return bulwarkError('TIMEOUT', `${ctx.method} ${url} timed out after ${ctx.totalTimeoutMs} ms.`, {
       method: ctx.method,
       url,
       timeoutMs: ctx.totalTimeoutMs,
       attempts: ctx.attempts,
     });
   }
-  return new BulwarkError('DEADLINE_EXCEEDED', `${ctx.method} ${url}: the deadline passed.`, {
+  return bulwarkError('DEADLINE_EXCEEDED', `${ctx.method} ${url}: the deadline passed.`, {
     method: ctx.method,
     url,
     deadline: ctx.deadline,

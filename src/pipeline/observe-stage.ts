@@ -1,7 +1,7 @@
 import { requestChannelActive, traceRequest, type RequestChannelContext } from '../observability/channels.js';
 import type { CallSpan } from '../observability/telemetry.js';
 import type { BulwarkResponse } from '../client/response.js';
-import { isBulwarkError } from '../errors.js';
+import { asError, isBulwarkError } from '../errors.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
 /**
@@ -27,6 +27,23 @@ export function createObserveStage(): Middleware {
     return traceRequest(context, withAttempts(run), ctx);
   };
 }
+
+/**
+ * A request refused before it became a call (`INVALID_REQUEST` while its options were checked)
+ * still shows on `bulwark:request`: a start and an error, with what is known of the request
+ * (`url` already redacted, `''` when it could not be made out). Resolves with `error`.
+ */
+export async function traceRefusedRequest(
+  fields: Pick<RequestChannelContext, 'client' | 'correlationId' | 'method' | 'url'>,
+  error: unknown,
+): Promise<unknown> {
+  if (!requestChannelActive()) return error;
+  const context: RequestChannelContext = { ...fields, urlTemplate: undefined, attempts: 0 };
+  await traceRequest(context, rejectWith, error).catch(() => undefined);
+  return error;
+}
+
+const rejectWith = (error: unknown): Promise<never> => Promise.reject(asError(error));
 
 function withAttempts(run: Next): Next {
   return async (ctx) => {

@@ -151,7 +151,7 @@ class HttpRetryHooks implements RetryHooks<unknown> {
     switch (error.code) {
       case 'NETWORK':
         // Nothing reached the wire (refused, DNS): safe for any method.
-        return ctx.idempotent || error.sent === false ? { retry: true, reason: networkReason(error) } : NO;
+        return ctx.idempotent || !error.sent ? { retry: true, reason: networkReason(error) } : NO;
       case 'ATTEMPT_TIMEOUT':
         return ctx.idempotent || error.sent === false ? { retry: true, reason: 'ATTEMPT_TIMEOUT' } : NO;
       default:

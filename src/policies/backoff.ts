@@ -88,7 +88,22 @@ export function resolveBackoff(
     DEFAULT_BACKOFF.throttledBaseDelay,
   );
   if (maxDelay < baseDelay) {
-    throw validationError(scope, `${path}.maxDelay`, maxDelay, `a number not below baseDelay (${baseDelay})`);
+    // Blame the option that was set: a baseDelay above the default maxDelay is the baseDelay's.
+    if (options.maxDelay === undefined) {
+      throw validationError(
+        scope,
+        `${path}.baseDelay`,
+        baseDelay,
+        `at most maxDelay (${maxDelay} ms, the default): raise maxDelay too`,
+      );
+    }
+    const whose = options.baseDelay === undefined ? ' ms, the default' : '';
+    throw validationError(
+      scope,
+      `${path}.maxDelay`,
+      maxDelay,
+      `a number not below baseDelay (${baseDelay}${whose})`,
+    );
   }
   const jitter = options.jitter ?? DEFAULT_BACKOFF.jitter;
   if (!JITTERS.includes(jitter))

@@ -15,7 +15,17 @@ import {
 import type { CircuitStateChange } from './circuit-breaker.js';
 
 /** Where outcomes are counted: the last `ms` in `buckets` time buckets, or the last `calls` calls. */
-export type BreakerWindow = { readonly ms: number; readonly buckets?: number } | { readonly calls: number };
+export type BreakerWindow =
+  | {
+      /** Length of a time window in ms, an integer from 1 up. */
+      readonly ms: number;
+      /** Buckets the time window slides by, an integer from 1 to 1_000 and at most `ms`. @default 10 */
+      readonly buckets?: number;
+    }
+  | {
+      /** A count window: the last `calls` calls, an integer from 1 to 100_000. */
+      readonly calls: number;
+    };
 
 /**
  * Options of {@link CircuitBreaker} (the client's `circuitBreaker` option).
@@ -179,7 +189,7 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
     throw invalidOption(
       'circuitBreaker.maxOpenDuration',
       maxOpenDuration,
-      `at least openDuration (${openDuration})`,
+      `at least openDuration (${openDuration}${options.openDuration === undefined ? ' ms, the default' : ''})`,
     );
   }
   checkFunction('options', 'circuitBreaker.onStateChange', onStateChange);

@@ -13,7 +13,7 @@
  * verdict after the current open duration frees its slot anyway (Polly's re-permit).
  */
 import { systemClock, type Clock } from '../clock.js';
-import { BulwarkError, isBulwarkError } from '../errors.js';
+import { BulwarkError, bulwarkError, isBulwarkError } from '../errors.js';
 import { CountWindow, TimeWindow, type HealthWindow } from './breaker-window.js';
 import {
   resolveBreakerOptions,
@@ -117,7 +117,7 @@ const ISOLATED_REJECTION: CircuitRejection = Object.freeze({
 /** The `CIRCUIT_OPEN` error, for `execute` and for the HTTP glue. */
 export function circuitOpenError(key: string, retryAfterMs: number): BulwarkError {
   const when = Number.isFinite(retryAfterMs) ? `retry in ${retryAfterMs} ms` : 'isolated until reset';
-  return new BulwarkError('CIRCUIT_OPEN', `Circuit "${key}" is open: ${when}.`, { key, retryAfterMs });
+  return bulwarkError('CIRCUIT_OPEN', `Circuit "${key}" is open: ${when}.`, { key, retryAfterMs });
 }
 
 function isAbort(error: unknown): boolean {

@@ -5,7 +5,7 @@
  * `maxWait` and never past the caller's deadline) or refused with `RATE_LIMITED`.
  */
 import { systemClock, type Clock } from '../clock.js';
-import { BulwarkError, invalidOption, invalidRequest } from '../errors.js';
+import { BulwarkError, bulwarkError, invalidOption, invalidRequest } from '../errors.js';
 import { MemoryStore } from '../stores/memory.js';
 import {
   checkFunction,
@@ -349,7 +349,7 @@ export class RateLimiter {
           ? "strategy is 'error'"
           : `the wait is longer than maxWait (${limitMs} ms)`;
     return Promise.reject(
-      new BulwarkError(
+      bulwarkError(
         'RATE_LIMITED',
         `Rate limit reached for "${key}": next slot in ${retryAfterMs} ms; ${why}.`,
         {

@@ -24,6 +24,7 @@ export interface RetryBudgetOptions {
   ratio?: number;
   /**
    * Retries per second always allowed, so a quiet client can still retry its rare failures.
+   * From 0 to 1_000_000.
    * @default 10
    */
   minPerSecond?: number;

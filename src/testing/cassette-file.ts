@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { BodySource } from '../client/body.js';
 import { BulwarkResponse, type ResponseHeaders } from '../client/response.js';
-import { BulwarkError } from '../errors.js';
+import { bulwarkError } from '../errors.js';
 import type { Redactor } from '../observability/redact.js';
 import type { Attempt } from '../transport/attempt.js';
 
@@ -55,7 +55,7 @@ export function load(name: string, file: string): RecordedInteraction[] {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
     const missing = (error as { code?: unknown }).code === 'ENOENT';
-    throw new BulwarkError(
+    throw bulwarkError(
       'INVALID_OPTIONS',
       missing
         ? `Cassette "${name}" has no recording at ${file}: record it first (mode 'record' or 'auto').`
@@ -65,13 +65,9 @@ export function load(name: string, file: string): RecordedInteraction[] {
   }
   const interactions: unknown = (parsed as Partial<CassetteFile> | null)?.interactions;
   if (!Array.isArray(interactions)) {
-    throw new BulwarkError(
-      'INVALID_OPTIONS',
-      `Cassette "${name}" at ${file} has no \`interactions\` array.`,
-      {
-        path: 'cassette',
-      },
-    );
+    throw bulwarkError('INVALID_OPTIONS', `Cassette "${name}" at ${file} has no \`interactions\` array.`, {
+      path: 'cassette',
+    });
   }
   return interactions as RecordedInteraction[];
 }

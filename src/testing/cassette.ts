@@ -6,11 +6,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { BulwarkResponse } from '../client/response.js';
-import { BulwarkError, invalidOption, isBulwarkError } from '../errors.js';
+import { asError, BulwarkError, bulwarkError, invalidOption, isBulwarkError } from '../errors.js';
 import { REDACTOR_OPTION_KEYS, Redactor, type RedactorOptions } from '../observability/redact.js';
 import type { Attempt, PoolStats, Transport } from '../transport/attempt.js';
 import { networkError } from '../transport/network-error.js';
 import { UndiciTransport } from '../transport/undici-transport.js';
+import { testModeFromEnv } from './test-mode.js';
 import {
   bytesOf,
   contentType,
@@ -48,7 +49,7 @@ export interface CassetteOptions {
   mode?: CassetteMode;
   /**
    * The real transport to record through.
-   * @default a fresh undici transport (refusing with `TEST_MODE_BLOCKED` under `BULWARK_TEST_MODE=1`
+   * @default a fresh undici transport (refusing with `TEST_MODE_BLOCKED` under `BULWARK_TEST_MODE=1` (or `true`, `yes`)
    * or a client's `testMode: true`, as an undici transport given here does)
    */
   transport?: Transport;
@@ -130,7 +131,7 @@ export function cassette(name: string, options: CassetteOptions = {}): Cassette 
   // Only a real network transport is blocked in test mode: recording from a mock stays possible.
   const inner = options.transport ?? new UndiciTransport({ maxResponseBytes: 52_428_800 });
   const recorder = new Recorder(name, file, inner, redactor, inner instanceof UndiciTransport);
-  if (process.env.BULWARK_TEST_MODE === '1') recorder.blockNetwork();
+  if (testModeFromEnv()) recorder.blockNetwork();
   return recorder;
 }
 
@@ -140,8 +141,8 @@ async function bodyOf(attempt: Attempt): Promise<Buffer | undefined> {
     return await bytesOf(attempt.body);
   } catch (error) {
     attempt.finish();
-    throw new BulwarkError('NETWORK', `${attempt.method} request body could not be read: ${String(error)}`, {
-      cause: error,
+    throw bulwarkError('NETWORK', `${attempt.method} request body could not be read: ${String(error)}`, {
+      cause: asError(error),
       method: attempt.method,
       sent: false,
     });
@@ -222,7 +223,7 @@ class Recorder implements Cassette {
           error: {
             code: typeof code === 'string' ? code : 'NETWORK',
             message: this.#redactor.text(error.message),
-            sent: error.sent === true,
+            sent: error.sent,
           },
         });
       }

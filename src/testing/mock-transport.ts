@@ -1,6 +1,6 @@
 import { BodySource } from '../client/body.js';
 import { BulwarkResponse, type ResponseHeaders } from '../client/response.js';
-import { BulwarkError } from '../errors.js';
+import { bulwarkError } from '../errors.js';
 import type { Attempt, Transport } from '../transport/attempt.js';
 import { networkError } from '../transport/network-error.js';
 
@@ -170,10 +170,15 @@ export function mockTransport(): MockTransport {
       if (route === undefined) {
         attempt.finish();
         const url = attempt.ctx.runtime.events.redactor.url(call.url);
-        throw new BulwarkError(
+        throw bulwarkError(
           'NETWORK',
           `mockTransport: no route for ${call.method} ${url}. Declare it with mock.on().`,
-          { method: call.method, url, sent: false },
+          {
+            cause: Object.assign(new Error(`no route for ${call.method} ${url}`), { code: 'MOCK_NO_ROUTE' }),
+            method: call.method,
+            url,
+            sent: false,
+          },
         );
       }
       const queued = route.once.shift();

@@ -16,10 +16,13 @@ import { constants as bufferConstants } from 'node:buffer';
 import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import { BulwarkError } from '../errors.js';
+import { asError, BulwarkError, bulwarkError } from '../errors.js';
 
 /** The codings bulwark decodes. */
 export type ContentCoding = 'gzip' | 'deflate' | 'br';
+
+/** The default `accept-encoding` while decompression is on: exactly the codings decoded here. */
+export const ACCEPT_ENCODING = ['gzip', 'deflate', 'br'] satisfies readonly ContentCoding[];
 
 /** How a `Content-Encoding` value will be handled. */
 export type DecodingPlan =
@@ -77,8 +80,8 @@ function tooLarge(maxBytes: number, plan: DecodingPlan): BulwarkError {
 
 function decodeFailed(coding: string, cause: unknown): BulwarkError {
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return new BulwarkError('NETWORK', `Response body could not be decoded (${coding}): ${detail}`, {
-    cause,
+  return bulwarkError('NETWORK', `Response body could not be decoded (${coding}): ${detail}`, {
+    cause: asError(cause),
     sent: true,
   });
 }

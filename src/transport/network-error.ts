@@ -1,4 +1,4 @@
-import { BulwarkError, isBulwarkError } from '../errors.js';
+import { asError, BulwarkError, bulwarkError, isBulwarkError } from '../errors.js';
 
 /** Socket error codes raised before any byte of the request could reach the server. */
 const NOT_SENT_CODES = new Set([
@@ -62,7 +62,7 @@ export function networkError(
       code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH'
         ? 'content-length'
         : (/^invalid (\S+) header$/.exec(detail)?.[1] ?? /^(\S+) header not supported$/.exec(detail)?.[1]);
-    return new BulwarkError('INVALID_REQUEST', `Invalid request to ${method} ${url}: ${detail} (${code}).`, {
+    return bulwarkError('INVALID_REQUEST', `Invalid request to ${method} ${url}: ${detail} (${code}).`, {
       cause: error,
       method,
       url,
@@ -70,11 +70,11 @@ export function networkError(
       path: header === undefined ? 'request' : `headers.${header}`,
     });
   }
-  return new BulwarkError(
+  return bulwarkError(
     'NETWORK',
     `${method} ${url} failed: ${code === undefined ? detail : `${code} ${detail}`}`,
     {
-      cause: error,
+      cause: asError(error),
       method,
       url,
       sent,

@@ -11,13 +11,13 @@ import { closedError, type Attempt, type PoolStats, type Transport } from './att
 
 /** TLS settings for the client's connections. Verification is always on unless turned off here. */
 export interface TlsOptions {
-  /** Extra CA certificates (PEM). */
+  /** Extra CA certificates (PEM). @default Node's bundled CA store */
   ca?: string | Buffer | (string | Buffer)[];
-  /** Client certificate (PEM) for mutual TLS. */
+  /** Client certificate (PEM) for mutual TLS. @default none */
   cert?: string | Buffer;
-  /** Client key (PEM) for mutual TLS. */
+  /** Client key (PEM) for mutual TLS. @default none */
   key?: string | Buffer;
-  /** SNI server name. */
+  /** SNI server name. @default the origin's host name */
   servername?: string;
   /**
    * Verify the server's certificate. Turning it off is refused unless set to exactly `false`

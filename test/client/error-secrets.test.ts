@@ -159,8 +159,13 @@ describe('no error message echoes a credential the caller passed by mistake', ()
   const TOKEN = 'sk_live_ECHO-5566778899';
 
   /** Every way the error can be read: message, stack, JSON, inspect, pino. */
-  function assertNoEcho(where: string, error: unknown, code: string, path: string): void {
-    assert.ok(isBulwarkError(error, code as never), `${where}: ${String(error)}`);
+  function assertNoEcho(
+    where: string,
+    error: unknown,
+    code: 'INVALID_OPTIONS' | 'INVALID_REQUEST',
+    path: string,
+  ): void {
+    assert.ok(isBulwarkError(error, code), `${where}: ${String(error)}`);
     assert.equal(error.path, path, where);
     const { logger, text } = pinoCapture();
     logger.error({ err: error });

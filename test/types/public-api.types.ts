@@ -8,6 +8,7 @@ import {
   withDeadline,
   type BulwarkError,
   type BulwarkErrorCode,
+  type BulwarkErrorOf,
   type BulwarkResponse,
   type ClientOptions,
   type SafeResult,
@@ -23,12 +24,13 @@ expectTypeOf(withDeadline(100, () => 42)).toEqualTypeOf<number>();
 
 declare const unknownError: unknown;
 if (isBulwarkError(unknownError)) {
-  expectTypeOf(unknownError).toEqualTypeOf<BulwarkError>();
+  expectTypeOf(unknownError).toEqualTypeOf<BulwarkErrorOf>();
+  expectTypeOf(unknownError).toExtend<BulwarkError>();
   expectTypeOf(unknownError.code).toEqualTypeOf<BulwarkErrorCode>();
 }
 
 declare const result: SafeResult;
-if (!result.ok) expectTypeOf(result.error).toEqualTypeOf<BulwarkError>();
+if (!result.ok) expectTypeOf(result.error).toEqualTypeOf<BulwarkErrorOf>();
 else expectTypeOf(result.response).toEqualTypeOf<BulwarkResponse>();
 
 // Policy options are typed on ClientOptions.

@@ -1,5 +1,5 @@
 import type { Clock } from '../../clock.js';
-import { BulwarkError } from '../../errors.js';
+import { BulwarkError, bulwarkError } from '../../errors.js';
 import type { LimitAlgorithm } from './limit.js';
 import { resolveLimiterOptions, type ConcurrencyLimiterOptions, type LimitChange } from './options.js';
 import { WaitQueue, type Waiter } from './wait-queue.js';
@@ -228,7 +228,7 @@ export class ConcurrencyLimiter {
     } else {
       message = `No concurrency slot freed before the deadline (${state}).`;
     }
-    return new BulwarkError(
+    return bulwarkError(
       'CONCURRENCY_LIMITED',
       message,
       deadline === undefined ? { limit, inflight } : { limit, inflight, deadline },
