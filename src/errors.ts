@@ -21,6 +21,7 @@ export type BulwarkErrorCode =
   | 'REDIRECT'
   | 'TEST_MODE_BLOCKED'
   | 'BLOCKED_DESTINATION'
+  | 'CALLBACK_FAILED'
   | 'INVALID_OPTIONS'
   | 'INVALID_REQUEST';
 
@@ -48,7 +49,10 @@ export interface BulwarkErrorFields {
   sent?: boolean;
   /** The response that was refused (`HTTP_STATUS`). */
   response?: unknown;
-  /** The option path that was refused (`INVALID_OPTIONS`, `INVALID_REQUEST`). */
+  /**
+   * The option path that was refused (`INVALID_OPTIONS`, `INVALID_REQUEST`), or of the callback
+   * that threw (`CALLBACK_FAILED`: `use[0]`, `retry.shouldRetry`, `circuitBreaker.isFailure`, ...).
+   */
   path?: string;
   /** How many attempts were made before this error. */
   attempts?: number;
@@ -72,6 +76,7 @@ export interface BulwarkErrorDetails {
   TIMEOUT: { readonly timeoutMs: number };
   DEADLINE_EXCEEDED: { readonly deadline: number };
   NETWORK: { readonly cause: NetworkErrorCause; readonly sent: boolean };
+  CALLBACK_FAILED: { readonly path: string; readonly cause: unknown };
   INVALID_OPTIONS: { readonly path: string };
   INVALID_REQUEST: { readonly path: string };
 }
@@ -97,18 +102,24 @@ type DetailsOf<C extends BulwarkErrorCode> = C extends keyof BulwarkErrorDetails
 export class BulwarkError extends Error {
   override readonly name = 'BulwarkError';
   readonly code: BulwarkErrorCode;
-  method?: string;
-  url?: string;
-  key?: string;
-  retryAfterMs?: number;
-  limit?: number;
-  inflight?: number;
-  timeoutMs?: number;
-  deadline?: number;
-  sent?: boolean;
-  response?: unknown;
-  path?: string;
-  attempts?: number;
+  // `declare`: a field is an own property only when set, so an error shows (and costs) only
+  // what it carries, not a dozen `undefined`s.
+  declare method?: string;
+  declare url?: string;
+  declare key?: string;
+  declare retryAfterMs?: number;
+  declare limit?: number;
+  declare inflight?: number;
+  declare timeoutMs?: number;
+  declare deadline?: number;
+  declare sent?: boolean;
+  /**
+   * The refused response (`HTTP_STATUS`). Serialised (JSON, pino, `util.inspect`) as its
+   * status, redacted URL and headers: never its body.
+   */
+  declare response?: unknown;
+  declare path?: string;
+  declare attempts?: number;
 
   constructor(code: BulwarkErrorCode, message: string, fields?: BulwarkErrorFields) {
     super(message, fields?.cause === undefined ? undefined : { cause: fields.cause });
@@ -131,13 +142,18 @@ export class BulwarkError extends Error {
     return isBulwarkError(value);
   }
 
-  /** A plain object safe to log: no response body, no cause stack. */
+  /**
+   * A plain object safe to log: no cause stack, and a refused response only as its own
+   * `toJSON()` gives it (status, redacted URL and headers; no body).
+   */
   toJSON(): Record<string, unknown> {
     const out: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
     for (const name of BULWARK_ERROR_FIELDS) {
-      if (name === 'response') continue;
       const value = (this as Record<string, unknown>)[name];
-      if (value !== undefined) out[name] = value;
+      if (value === undefined) continue;
+      if (name !== 'response') out[name] = value;
+      else if (typeof (value as { toJSON?: unknown }).toJSON === 'function')
+        out[name] = (value as { toJSON(): unknown }).toJSON();
     }
     return out;
   }
@@ -184,8 +200,28 @@ export function bulwarkError<C extends BulwarkErrorCode>(
   return new BulwarkError(code, message, fields) as BulwarkErrorOf<C>;
 }
 
+const withheldKind = Symbol('bulwark.withheld');
+
+/**
+ * A value an error message names by its kind only ("a string (not shown)"): what sits under a key
+ * nobody expected (`{ authorization: 'Bearer …' }` passed as an option) may well be a credential.
+ */
+export function withheld(value: unknown): unknown {
+  return { [withheldKind]: kindOf(value) };
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (value === undefined) return 'undefined';
+  return `a ${typeof value}`;
+}
+
 /** Describes a value for an error message without dumping large or secret content. */
 export function describeValue(value: unknown): string {
+  if (typeof value === 'object' && value !== null && withheldKind in value)
+    return `${String((value as Record<symbol, unknown>)[withheldKind])} (not shown)`;
   if (typeof value === 'string')
     return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   if (typeof value === 'function') return 'a function';
@@ -217,6 +253,22 @@ export function invalidRequest(path: string, value: unknown, allowed: string): B
       path,
     },
   );
+}
+
+/**
+ * `CALLBACK_FAILED`: a function the caller gave bulwark (`use` middleware, `isFailure`,
+ * `shouldRetry`, a `key` function) threw. What it threw is the `cause`, `path` names the option:
+ * a bug in the caller's code is never reported as an upstream failure (`NETWORK`), never retried
+ * and never counted by a breaker. A `BulwarkError` it threw (or passed on) is kept as it is.
+ */
+export function callbackFailed(path: string, thrown: unknown): BulwarkError {
+  if (isBulwarkError(thrown)) return thrown;
+  // Its name only, as spans do for foreign errors: a message of the caller's may hold data.
+  const name = thrown instanceof Error ? thrown.name : typeof thrown;
+  return new BulwarkError('CALLBACK_FAILED', `The callback \`${path}\` threw a ${name} (see cause).`, {
+    path,
+    cause: thrown,
+  });
 }
 
 /** `error` when it is an Error, otherwise an Error carrying its string form (what a `catch` or a rejection may hold). */

@@ -7,7 +7,7 @@
  * refuses it. Every text of "what is allowed" is built only on failure: these run when options
  * are resolved, and must cost nothing more when a policy re-checks a value on a call path.
  */
-import { invalidOption, invalidRequest, type BulwarkError } from './errors.js';
+import { invalidOption, invalidRequest, withheld, type BulwarkError } from './errors.js';
 
 /** Which error a check raises: client or policy options (`INVALID_OPTIONS`) or request options (`INVALID_REQUEST`). */
 export type Scope = 'options' | 'request';
@@ -24,7 +24,8 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * Refuses keys that are not in `known` (typos are bugs). By default the error suggests the
- * closest known key; `describe` replaces the whole "what is allowed" text.
+ * closest known key; `describe` replaces the whole "what is allowed" text. The value is named by
+ * its kind only: under an unexpected key it may be a credential (`{ apiKey: '…' }`).
  */
 export function checkKeys(
   scope: Scope,
@@ -39,7 +40,7 @@ export function checkKeys(
     throw validationError(
       scope,
       where,
-      value[key],
+      withheld(value[key]),
       describe === undefined ? suggest(key, known) : describe(known),
     );
   }

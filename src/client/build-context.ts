@@ -9,7 +9,8 @@ import { resolveTarget } from './url.js';
 import { checkKeys, isRecord } from '../validate.js';
 import { correlationId, isValidCorrelationId } from '../observability/correlation.js';
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+// QUERY (draft-ietf-httpbis-safe-method-w-body) is safe and idempotent: a GET with a body.
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE', 'QUERY']);
 const KNOWN_METHODS = new Set([
   'GET',
   'HEAD',
@@ -20,6 +21,7 @@ const KNOWN_METHODS = new Set([
   'POST',
   'PATCH',
   'CONNECT',
+  'QUERY',
 ]);
 const REQUEST_KEYS = new Set([
   'method',
@@ -57,7 +59,14 @@ export function buildContext(
     if (!REQUEST_KEYS.has(key)) checkKeys('request', '', raw, [...REQUEST_KEYS]);
   }
   const method = normaliseMethod(options.method);
-  const target = resolveTarget(client.base, options.path, options.url, options.params, options.query);
+  const target = resolveTarget(
+    client.base,
+    options.path,
+    options.url,
+    options.params,
+    options.query,
+    runtime.events.redactor,
+  );
 
   const headers: Record<string, string> = { ...client.headers };
   if (options.headers !== undefined) mergeHeaders('request', 'headers', headers, options.headers);
@@ -131,6 +140,7 @@ export function buildContext(
     origin: target.origin,
     path: target.path,
     urlTemplate: target.template,
+    userinfo: target.credentials !== undefined,
     headers,
     body,
     bodyReplayable: replayable,

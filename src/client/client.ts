@@ -6,7 +6,7 @@ import {
   isBulwarkError,
   type BulwarkErrorOf,
 } from '../errors.js';
-import { compose } from '../pipeline/compose.js';
+import { compose, userMiddleware } from '../pipeline/compose.js';
 import { buildCache, requestCacheMode } from './cache-options.js';
 import { createAttemptStage } from '../pipeline/attempt-stage.js';
 import { hasLiveAttempt, nameTheCall } from '../pipeline/cancel.js';
@@ -136,18 +136,25 @@ export class Client implements AsyncDisposable {
     const built = buildPolicies(raw, resolved, events);
     const safety = guardOf(raw);
     let transport: Transport =
-      resolved.transport ?? new UndiciTransport({ ...resolved.transportOptions, ...safety });
+      resolved.transport ??
+      new UndiciTransport({ ...resolved.transportOptions, ...safety, observePeer: events.telemetry.enabled });
     if (resolved.testMode) {
       if (resolved.transport === undefined) transport = testModeTransport(transport);
       else resolved.transport.blockNetwork?.();
     }
-    this.#transport = withRedirects(transport, redirectSettings(raw, safety.guard));
+    this.#transport = withRedirects(transport, redirectSettings(raw, safety.guard, events.redactor));
     const terminal = createAttemptStage(this.#transport, { deadlineHeader: resolved.deadlineHeader });
     const cache = buildCache(raw.cache, resolved.clock);
     const [dedupe, rest] = splitDedupe(built.stages);
     const outer = cache === undefined ? dedupe : [cache.middleware, ...dedupe];
     this.#chain = compose(
-      [...resolved.use, createObserveStage(), ...outer, deadlineStage, ...rest.map((s) => s.middleware)],
+      [
+        ...resolved.use.map(userMiddleware),
+        createObserveStage(),
+        ...outer,
+        deadlineStage,
+        ...rest.map((s) => s.middleware),
+      ],
       terminal,
     );
     this.#stages =
@@ -440,11 +447,14 @@ function guardOf(raw: Record<string, unknown>): { guard?: DestinationGuardOption
 function redirectSettings(
   raw: Record<string, unknown>,
   guard: DestinationGuardOptions | undefined,
+  redactor: Redactor,
 ): RedirectSettings {
   return {
     maxRedirects: checkNumber('options', 'maxRedirects', raw.maxRedirects, 0, 20, true) ?? 5,
     allowDowngrade: checkBoolean('options', 'allowDowngrade', raw.allowDowngrade) ?? false,
     guard,
+    // Every header a log line would hide is a secret a redirect must not carry to another origin.
+    isSecretHeader: (name) => redactor.isSecretHeader(name),
   };
 }
 

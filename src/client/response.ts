@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import { asError, bulwarkError, isBulwarkError, type BulwarkError } from '../errors.js';
+import { defaultRedactor } from '../observability/redact.js';
 import { nameTheCall } from '../pipeline/cancel.js';
 import type { CallContext } from '../pipeline/types.js';
 import { BodySource } from './body.js';
@@ -55,8 +57,9 @@ export class BulwarkResponse {
   readonly status: number;
   /** The reason phrase, when the server sent one. */
   readonly statusText: string;
-  /** The final URL (after redirects). */
-  url: string;
+  // The URL and the body are private, behind getters on the prototype: an inspection that skips
+  // `inspect.custom` (`console.log('%o', res)`) sees neither a raw query nor body bytes.
+  readonly #url: string;
   /** How many attempts were made for this call (1 = no retry). */
   attempts = 1;
   // The call that produced this response (private: it holds the request's headers, which must
@@ -70,8 +73,7 @@ export class BulwarkResponse {
    * stored answer confirmed by a 304; `'miss'` from the origin. `undefined` when the client has no cache.
    */
   cache: 'hit' | 'stale' | 'revalidated' | 'miss' | undefined = undefined;
-  /** @internal */
-  readonly source: BodySource;
+  readonly #source: BodySource;
   #headers: ResponseHeaders | undefined;
   #raw: readonly Buffer[] | readonly string[] | undefined;
   readonly #decode: ResponseInit['decode'];
@@ -82,13 +84,23 @@ export class BulwarkResponse {
   constructor(init: ResponseInit) {
     this.status = init.status;
     this.statusText = init.statusText ?? '';
-    this.url = init.url;
+    this.#url = init.url;
     this.#headers = init.headers;
     this.#raw = init.rawHeaders;
-    this.source = init.body;
+    this.#source = init.body;
     this.#decode = init.decode;
     this.#decodeStream = init.decodeStream;
     this.#decoded = init.decoded === true;
+  }
+
+  /** The final URL (after redirects), as sent: logs and `toJSON()` show it redacted. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** @internal The body's bytes as they arrive. */
+  get source(): BodySource {
+    return this.#source;
   }
 
   /** True for 2xx statuses. */
@@ -134,7 +146,7 @@ export class BulwarkResponse {
   /** The body as a Node Readable (decoded when compressed). Made on first access. */
   get body(): Readable {
     if (this.#stream === undefined) {
-      const stream = this.source.stream();
+      const stream = this.#source.stream();
       this.#stream = this.#decodeStream === undefined ? stream : this.#decodeStream(stream);
     }
     return this.#stream;
@@ -142,7 +154,7 @@ export class BulwarkResponse {
 
   /** True once the body was read, streamed or discarded. */
   get bodyUsed(): boolean {
-    return this.source.used;
+    return this.#source.used;
   }
 
   /** The body as a UTF-8 string. */
@@ -180,7 +192,30 @@ export class BulwarkResponse {
 
   /** Throws the body away and frees the connection. Safe to call more than once. */
   dump(): void {
-    if (!this.source.used) this.source.discard();
+    if (!this.#source.used) this.#source.discard();
+  }
+
+  /**
+   * What `JSON.stringify`, pino and every JSON logger show: status, the redacted URL and
+   * headers, attempts and redirects; never the body, never a secret query value or cookie.
+   * Redacted by the client's `logging.redact` lists (the defaults for a response of no call).
+   */
+  toJSON(): Record<string, unknown> {
+    const redactor = this.#call?.runtime.events.redactor ?? defaultRedactor;
+    return {
+      status: this.status,
+      statusText: this.statusText,
+      url: redactor.url(this.#url),
+      headers: redactor.headers(this.headers),
+      attempts: this.attempts,
+      redirects: this.redirects,
+    };
+  }
+
+  /** What `console.log`, `util.inspect` and the REPL show: the same as {@link toJSON}. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    if (depth < 0) return options.stylize('[BulwarkResponse]', 'special');
+    return `BulwarkResponse ${show(this.toJSON(), { ...options, depth: depth - 1 })}`;
   }
 
   #notJson(cause: unknown): BulwarkError {
@@ -201,7 +236,7 @@ export class BulwarkResponse {
 
   async #bytes(): Promise<Buffer> {
     try {
-      const bytes = await this.source.read();
+      const bytes = await this.#source.read();
       return this.#decode === undefined ? bytes : await this.#decode(bytes);
     } catch (error) {
       if (this.#call !== undefined && isBulwarkError(error)) nameTheCall(error, this.#call, this.attempts);

@@ -1,4 +1,6 @@
-import { invalidOption, invalidRequest } from '../errors.js';
+import { invalidOption, invalidRequest, withheld } from '../errors.js';
+import type { Redactor } from '../observability/redact.js';
+import { redactUrlString } from '../transport/url-redaction.js';
 import { isRecord } from '../validate.js';
 
 /** Query values: arrays repeat the key; `undefined` skips it. */
@@ -24,23 +26,23 @@ const BAD_PATH = /[\0-\x20\x7f]/;
 // Google's custom methods) is literal.
 const PARAM = /(?<=\/):([A-Za-z_][A-Za-z0-9_]*)/g;
 
-/** Parses and checks `baseUrl` (http or https, no query or fragment). */
+/**
+ * Parses and checks `baseUrl` (http or https, no query or fragment). An error shows the value
+ * redacted (userinfo, secret query values), whether or not it parses.
+ */
 export function parseBaseUrl(value: string | URL): BaseUrl {
   let url: URL;
+  const shown = (): string => redactUrlString(String(value));
   try {
     url = new URL(value);
   } catch {
-    throw invalidOption(
-      'baseUrl',
-      String(value),
-      'an absolute http(s) URL such as "https://api.example.com/v1"',
-    );
+    throw invalidOption('baseUrl', shown(), 'an absolute http(s) URL such as "https://api.example.com/v1"');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalidOption('baseUrl', String(value), 'an http: or https: URL');
+    throw invalidOption('baseUrl', shown(), 'an http: or https: URL');
   }
   if (url.search !== '' || url.hash !== '') {
-    throw invalidOption('baseUrl', String(value), 'a URL without query string or fragment (use `query`)');
+    throw invalidOption('baseUrl', shown(), 'a URL without query string or fragment (use `query`)');
   }
   if (url.username !== '' || url.password !== '') {
     throw invalidOption(
@@ -66,7 +68,8 @@ export interface Target {
  * Resolves `path` against the base, or `url` on its own. With a base, an absolute `path` or one
  * starting with `//` is refused, so default credentials never follow a caller-controlled URL to
  * another host: passing `url` is how a call leaves the base on purpose. Without a base there is
- * nothing to leave, so an absolute `path` is the URL (as in ky, got and axios).
+ * nothing to leave, so an absolute `path` is the URL (as in ky, got and axios). A refused `path`
+ * or `url` is shown redacted by `redactor` (the client's lists), so no error echoes a credential.
  */
 export function resolveTarget(
   base: BaseUrl | undefined,
@@ -74,7 +77,10 @@ export function resolveTarget(
   url: unknown,
   params: unknown,
   query: unknown,
+  redactor?: Redactor,
 ): Target {
+  const shown = (value: unknown): unknown =>
+    typeof value !== 'string' ? value : redactor === undefined ? redactUrlString(value) : redactor.url(value);
   let origin: string;
   let target: string;
   let credentials: string | undefined;
@@ -85,7 +91,7 @@ export function resolveTarget(
     throw invalidRequest('url', '[url]', 'either `url` or `path`, not both');
   const absolute = url ?? (base === undefined && SCHEME.test(path as string) ? path : undefined);
   if (absolute !== undefined) {
-    const parsed = parseAbsolute(field, absolute);
+    const parsed = parseAbsolute(field, absolute, shown);
     if (parsed.username !== '' || parsed.password !== '') {
       credentials = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`;
     }
@@ -96,14 +102,14 @@ export function resolveTarget(
     if (base === undefined) {
       throw invalidRequest(
         'path',
-        relative,
+        shown(relative),
         'an absolute URL such as "https://api.example.com/users", or a `baseUrl` on the client for relative paths',
       );
     }
     if (SCHEME.test(relative) || relative.startsWith('//') || relative.startsWith('\\')) {
       throw invalidRequest(
         'path',
-        relative,
+        shown(relative),
         'a path relative to baseUrl (pass `url` to call another origin on purpose)',
       );
     }
@@ -129,17 +135,17 @@ export function resolveTarget(
       );
     }
   }
-  if (BAD_PATH.test(target)) throw invalidRequest(field, target, 'no spaces or control characters');
+  if (BAD_PATH.test(target)) throw invalidRequest(field, shown(target), 'no spaces or control characters');
   if (query !== undefined) target = appendQuery(target, query);
   return { origin, path: target, template, credentials };
 }
 
-function parseAbsolute(field: 'path' | 'url', value: unknown): URL {
+function parseAbsolute(field: 'path' | 'url', value: unknown, shown: (value: unknown) => unknown): URL {
   let parsed: URL;
   try {
     parsed = value instanceof URL ? value : new URL(typeof value === 'string' ? value : '');
   } catch {
-    throw invalidRequest(field, value, 'an absolute http(s) URL');
+    throw invalidRequest(field, shown(value), 'an absolute http(s) URL');
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw invalidRequest(field, `${parsed.protocol}//…`, 'an http: or https: URL');
@@ -181,7 +187,11 @@ function fillParams(target: string, params: unknown): string {
   });
   for (const name of Object.keys(params)) {
     if (!used.has(name))
-      throw invalidRequest(`params.${name}`, params[name], `a parameter that appears in the path "${path}"`);
+      throw invalidRequest(
+        `params.${name}`,
+        withheld(params[name]),
+        `a parameter that appears in the path "${path}"`,
+      );
   }
   return filled + target.slice(path.length);
 }

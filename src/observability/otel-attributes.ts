@@ -6,7 +6,10 @@
 
 import { isBulwarkError } from '../errors.js';
 
-/** The methods the HTTP semantic conventions know; anything else is reported as `_OTHER`. */
+/**
+ * The methods the HTTP semantic conventions know (RFC 9110's, PATCH, and QUERY from
+ * draft-ietf-httpbis-safe-method-w-body); anything else is reported as `_OTHER`.
+ */
 const KNOWN_METHODS: ReadonlySet<string> = new Set([
   'CONNECT',
   'DELETE',
@@ -16,6 +19,7 @@ const KNOWN_METHODS: ReadonlySet<string> = new Set([
   'PATCH',
   'POST',
   'PUT',
+  'QUERY',
   'TRACE',
 ]);
 
@@ -88,6 +92,17 @@ const SECRET_QUERY_KEYS: ReadonlySet<string> = new Set([
   'password',
   'secret',
 ]);
+
+/**
+ * `scheme://REDACTED:REDACTED@host/...`: what the conventions ask `url.full` to show for a URL
+ * that carried credentials (bulwark takes them out of the URL before any of this runs).
+ */
+export function withRedactedUserinfo(url: string): string {
+  const authority = url.indexOf('://');
+  return authority === -1
+    ? url
+    : `${url.slice(0, authority + 3)}REDACTED:REDACTED@${url.slice(authority + 3)}`;
+}
 
 /**
  * A URL safe for `url.full`: userinfo replaced by `REDACTED:REDACTED` (as the conventions ask),

@@ -12,6 +12,7 @@ import {
   normaliseMethod,
   sanitizeText,
   sanitizeUrl,
+  withRedactedUserinfo,
   spanName,
   type ServerEndpoint,
 } from './otel-attributes.js';
@@ -140,7 +141,8 @@ export function startAttemptSpan(
     parent,
   );
   if (span.isRecording()) {
-    span.setAttribute('url.full', redactUrl(target.origin + target.path));
+    const url = redactUrl(target.origin + target.path);
+    span.setAttribute('url.full', target.userinfo === true ? withRedactedUserinfo(url) : url);
     if (method === '_OTHER') span.setAttribute('http.request.method_original', target.method);
     if (resendCount > 0) span.setAttribute('http.request.resend_count', resendCount);
   }

@@ -28,6 +28,7 @@ import {
   type CallSpan,
   type CallTarget,
   type CircuitStateName,
+  type NetworkPeer,
   type ReportCircuit,
   type ReportConcurrency,
   type Telemetry,
@@ -246,12 +247,25 @@ class OtelTelemetry implements Telemetry {
     return new AttemptHandle(span, parent, this.#clock.now(), method, endpoint);
   }
 
-  endAttempt(attempt: AttemptSpan | undefined, status: number | undefined, error?: unknown): void {
+  endAttempt(
+    attempt: AttemptSpan | undefined,
+    status: number | undefined,
+    error?: unknown,
+    network?: NetworkPeer,
+  ): void {
     if (attempt === undefined) return;
     const handle = attempt as AttemptState;
     if (handle.ended) return;
     handle.ended = true;
     const type = errorType(status, error);
+    if (network !== undefined && handle.span?.isRecording() === true) {
+      // Recommended on client spans by the stable HTTP conventions.
+      handle.span.setAttribute('network.protocol.version', network.protocolVersion);
+      if (network.peerAddress !== undefined) {
+        handle.span.setAttribute('network.peer.address', network.peerAddress);
+        if (network.peerPort !== undefined) handle.span.setAttribute('network.peer.port', network.peerPort);
+      }
+    }
     if (handle.span !== undefined) finishSpan(this.#api, handle.span, status, error, type, this.#redact);
     // A cancelled attempt (the caller's abort, a hedge loser) measures nothing about the server.
     if (this.#instruments === undefined || isAbortError(error)) return;
@@ -263,6 +277,9 @@ class OtelTelemetry implements Telemetry {
     };
     if (status !== undefined) attributes['http.response.status_code'] = status;
     if (type !== undefined) attributes['error.type'] = type;
+    // The metric takes the protocol version (Recommended) but not the peer: an address per
+    // socket would multiply its series.
+    if (network !== undefined) attributes['network.protocol.version'] = network.protocolVersion;
     this.#instruments.requestDuration.record((this.#clock.now() - handle.startedAt) / 1000, attributes);
   }
 

@@ -36,6 +36,17 @@ export interface AttemptTarget {
   readonly path: string;
   /** The unfilled path template, recorded as `url.template` when present. */
   readonly urlTemplate: string | undefined;
+  /** The URL the caller gave carried userinfo: `url.full` shows it as `REDACTED:REDACTED`. */
+  readonly userinfo?: boolean;
+}
+
+/** The connection an attempt went over: `network.protocol.version`, `network.peer.address`/`port`. */
+export interface NetworkPeer {
+  /** `'1.1'` or `'2'`. */
+  readonly protocolVersion: string;
+  /** The IP the socket is connected to (a proxy's, through a proxy). */
+  readonly peerAddress: string | undefined;
+  readonly peerPort: number | undefined;
 }
 
 /** A breaker state as the telemetry names it (`bulwark.circuit.state`: 0, 1, 2). */
@@ -84,7 +95,12 @@ export interface Telemetry {
    * Ends the attempt once: sets status code, `error.type` and span status, records the duration
    * (not for an aborted attempt). Pass the response status when one arrived, the error otherwise.
    */
-  endAttempt(attempt: AttemptSpan | undefined, status: number | undefined, error?: unknown): void;
+  endAttempt(
+    attempt: AttemptSpan | undefined,
+    status: number | undefined,
+    error?: unknown,
+    network?: NetworkPeer,
+  ): void;
   /**
    * Writes `traceparent`/`tracestate` for the attempt into `headers` through the global propagator
    * (the ambient context when `attempt` is undefined). Nothing when `propagate` is false.

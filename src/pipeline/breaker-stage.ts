@@ -58,10 +58,10 @@ async function guarded(
     response = await next(ctx);
   } catch (error) {
     if (isRejection(error) || isCallerEnded(error)) breaker.onIgnore(permit);
-    else report(breaker, permit, judgeHealth(isFailure, ctx, undefined, error, deadlineHeader));
+    else report(breaker, permit, judged(isFailure, ctx, undefined, error, deadlineHeader, breaker, permit));
     throw error;
   }
-  report(breaker, permit, judgeHealth(isFailure, ctx, response, undefined, deadlineHeader));
+  report(breaker, permit, judged(isFailure, ctx, response, undefined, deadlineHeader, breaker, permit));
   return response;
 }
 
@@ -69,4 +69,27 @@ function report(breaker: CircuitBreaker, permit: CircuitPermit, health: Health):
   if (health === 'failure') breaker.onFailure(permit);
   else if (health === 'success') breaker.onSuccess(permit);
   else breaker.onIgnore(permit);
+}
+
+/**
+ * {@link judgeHealth}; when the caller's `isFailure` throws, the attempt counts for nothing (the
+ * permit, a half-open probe's included, is given back), its response is drained, and the call
+ * fails with `CALLBACK_FAILED`.
+ */
+function judged(
+  isFailure: (outcome: AttemptOutcome) => boolean,
+  ctx: CallContext,
+  response: BulwarkResponse | undefined,
+  error: unknown,
+  deadlineHeader: string | false,
+  breaker: CircuitBreaker,
+  permit: CircuitPermit,
+): Health {
+  try {
+    return judgeHealth(isFailure, ctx, response, error, deadlineHeader);
+  } catch (thrown) {
+    breaker.onIgnore(permit);
+    response?.dump();
+    throw thrown;
+  }
 }

@@ -1,3 +1,5 @@
+import type { BulwarkResponse } from '../client/response.js';
+import { callbackFailed } from '../errors.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
 /**
@@ -13,4 +15,26 @@ export function compose(stages: readonly Middleware[], terminal: Next): Next {
     next = (ctx: CallContext) => stage(ctx, inner);
   }
   return next;
+}
+
+/**
+ * Wraps the caller's `use[index]` middleware: what it throws (synchronously or as a rejection)
+ * ends the call with `CALLBACK_FAILED` (`path: 'use[index]'`, the thrown value as `cause`), not
+ * with `NETWORK`. A `BulwarkError` it throws or passes on from `next` is kept as it is.
+ */
+export function userMiddleware(middleware: Middleware, index: number): Middleware {
+  const path = `use[${index}]`;
+  // Built once per client: a call pays one `then`, no closure.
+  const fail = (thrown: unknown): never => {
+    throw callbackFailed(path, thrown);
+  };
+  return (ctx, next) => {
+    let result: Promise<BulwarkResponse>;
+    try {
+      result = middleware(ctx, next);
+    } catch (thrown) {
+      return Promise.reject(callbackFailed(path, thrown));
+    }
+    return Promise.resolve(result).then(undefined, fail);
+  };
 }

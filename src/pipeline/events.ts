@@ -203,7 +203,7 @@ export class CallEvents {
       // A deadline has no duration of its own: the attribute is left out rather than reading 0.
       this.telemetry.timeout(span, code, (error as BulwarkError).timeoutMs);
     }
-    this.telemetry.endAttempt(span, response?.status, error);
+    this.telemetry.endAttempt(span, response?.status, error, attempt.network);
     const durationMs = ctx.runtime.clock.now() - attempt.startedAt;
     if (response !== undefined) {
       if (this.#logging('info')) {

@@ -1,4 +1,4 @@
-import { isBulwarkError, type BulwarkError, type BulwarkErrorCode } from '../errors.js';
+import { callbackFailed, isBulwarkError, type BulwarkError, type BulwarkErrorCode } from '../errors.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { urlOf } from './deadline-stage.js';
 import type { CallContext } from './types.js';
@@ -23,8 +23,9 @@ export type AttemptOutcome =
       readonly url: string;
     };
 
-/** Refusals by bulwark itself: they say nothing of the upstream's health. */
+/** Refusals by bulwark itself, and the caller's own callbacks failing: they say nothing of the upstream's health. */
 const REJECTIONS: ReadonlySet<BulwarkErrorCode> = new Set<BulwarkErrorCode>([
+  'CALLBACK_FAILED',
   'CIRCUIT_OPEN',
   'RATE_LIMITED',
   'CONCURRENCY_LIMITED',
@@ -95,6 +96,8 @@ function underCallerDeadline(ctx: CallContext, deadlineHeader: string | false): 
  * user gave one (true: failure, false: success), else the default judgement, which reads the
  * status or code directly: no outcome object and no redacted URL for every call of a client that
  * kept the default.
+ * @throws BulwarkError `CALLBACK_FAILED` when the caller's `isFailure` throws (the stage then
+ *   counts the attempt as neither success nor failure)
  */
 export function judgeHealth(
   isFailure: (outcome: AttemptOutcome) => boolean,
@@ -104,5 +107,11 @@ export function judgeHealth(
   deadlineHeader: string | false,
 ): Health {
   if (isFailure === defaultIsFailure) return defaultHealth(ctx, response, error, deadlineHeader);
-  return isFailure(outcomeOf(ctx, response, error)) ? 'failure' : 'success';
+  let failed: boolean;
+  try {
+    failed = isFailure(outcomeOf(ctx, response, error));
+  } catch (thrown) {
+    throw callbackFailed('circuitBreaker.isFailure', thrown);
+  }
+  return failed ? 'failure' : 'success';
 }

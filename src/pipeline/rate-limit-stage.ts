@@ -1,4 +1,4 @@
-import { isBulwarkError } from '../errors.js';
+import { asError, callbackFailed, isBulwarkError } from '../errors.js';
 import type { RateLimiter, RateLimitStrategy } from '../policies/rate-limiter.js';
 import { rateLimitStateFromHeaders, retryHintFromHeaders } from '../policies/server-hints.js';
 import type { BulwarkResponse } from '../client/response.js';
@@ -31,7 +31,12 @@ export function createRateLimitStage(limiter: RateLimiter, key: RateLimitKey | u
   return (ctx, next) => {
     const override = ctx.policies.rateLimit as RateLimitOverride | false | undefined;
     if (override === false) return next(ctx);
-    const bucket = override?.key ?? keyOf(ctx, key);
+    let bucket: string;
+    try {
+      bucket = override?.key ?? keyOf(ctx, key);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
     const clock = ctx.runtime.clock;
     const started = clock.now();
     let wait: Promise<void> | undefined;
@@ -70,7 +75,11 @@ const HINT_PREFIXES = ['ratelimit', 'x-ratelimit', 'retry-after'];
 function keyOf(ctx: CallContext, key: RateLimitKey | undefined): string {
   if (key === undefined) return ctx.key;
   if (typeof key === 'string') return key;
-  return key({ method: ctx.method, origin: ctx.origin, path: ctx.path, key: ctx.key });
+  try {
+    return key({ method: ctx.method, origin: ctx.origin, path: ctx.path, key: ctx.key });
+  } catch (thrown) {
+    throw callbackFailed('rateLimit.key', thrown);
+  }
 }
 
 async function sendAndLearn(

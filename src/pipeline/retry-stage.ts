@@ -1,4 +1,4 @@
-import { isBulwarkError, type BulwarkError } from '../errors.js';
+import { callbackFailed, isBulwarkError, type BulwarkError } from '../errors.js';
 import { hedge } from '../policies/hedging.js';
 import type { LatencyWindow } from '../policies/latency-window.js';
 import type {
@@ -145,8 +145,19 @@ class HttpRetryHooks implements RetryHooks<unknown> {
     const ctx = this.#ctx;
     const response = outcome.ok ? (outcome.value as BulwarkResponse) : undefined;
     const error = outcome.ok ? undefined : outcome.error;
+    // The caller's own code failed (a middleware inside, a key function): no retry can mend it.
+    if (isBulwarkError(error, 'CALLBACK_FAILED')) return NO;
     const decision = this.#judge(response, error);
-    const user = this.#http.shouldRetry?.(outcomeOf(ctx, response, error));
+    const shouldRetry = this.#http.shouldRetry;
+    if (shouldRetry === undefined) return decision;
+    let user: boolean | undefined;
+    try {
+      user = shouldRetry(outcomeOf(ctx, response, error));
+    } catch (thrown) {
+      // Thrown out of the policy, which ends the call with it: the answer in hand is drained.
+      response?.dump();
+      throw callbackFailed('retry.shouldRetry', thrown);
+    }
     if (user === undefined) return decision;
     if (!user) return NO;
     // The caller said so, but a stream body cannot be sent twice whatever anyone says.

@@ -56,11 +56,27 @@ async function probe(
     response = await next(ctx);
   } catch (error) {
     if (isRejection(error) || isCallerEnded(error)) await settle('neutral');
-    else await settle(judgeHealth(settings.isFailure, ctx, undefined, error, settings.deadlineHeader));
+    else await settle(await judged(settings, ctx, undefined, error, () => settle('neutral')));
     throw error;
   }
-  await settle(judgeHealth(settings.isFailure, ctx, response, undefined, settings.deadlineHeader));
+  await settle(await judged(settings, ctx, response, undefined, () => settle('neutral')));
   return response;
+}
+
+async function judged(
+  settings: SharedCircuitSettings,
+  ctx: CallContext,
+  response: BulwarkResponse | undefined,
+  error: unknown,
+  release: () => Promise<void> | void,
+): Promise<Health> {
+  try {
+    return judgeHealth(settings.isFailure, ctx, response, error, settings.deadlineHeader);
+  } catch (thrown) {
+    response?.dump();
+    await release();
+    throw thrown;
+  }
 }
 
 function reject(ctx: CallContext, retryAfterMs: number): Error {

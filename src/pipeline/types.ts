@@ -19,6 +19,11 @@ export interface CallContext {
   path: string;
   /** The unfilled path template (`/users/:id`) when `params` were used: telemetry's `url.template`. */
   urlTemplate: string | undefined;
+  /**
+   * True when the caller's `url` carried userinfo (`https://user:pass@host/`): it is sent as
+   * `Authorization`, and `url.full` shows `REDACTED:REDACTED@` for it, as the conventions ask.
+   */
+  userinfo?: boolean;
   /** Lowercase header names to values. Copied before the first attempt; attempts copy again. */
   headers: Record<string, string>;
   body: RequestBody;

@@ -134,6 +134,12 @@ const PERIODS = { second: 1_000, minute: 60_000, hour: 3_600_000 } as const;
 const KEYS = ['requests', 'per', 'burst', 'strategy', 'maxWait', 'store', 'clock', 'onEvent'];
 /** The longest timer Node accepts: a larger delay would silently fire after 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
+/**
+ * The longest a server's hint holds a bucket, unless the limit's own window is longer: a
+ * `Retry-After` of a year (a bug or a hostile upstream) must not stop every call, and through a
+ * shared store the whole fleet, for a year. Past it, one call goes through and asks again.
+ */
+export const MAX_HOLD_MS = 3_600_000;
 const MAX_REQUESTS = 1_000_000_000;
 const MAX_WAIT_ALLOWED = `milliseconds from 0 to ${MAX_TIMER_MS}`;
 
@@ -275,10 +281,12 @@ export class RateLimiter {
   }
 
   /**
-   * Takes nothing on `key` before `forMs` from now (a server's `Retry-After` or RateLimit reset).
+   * Takes nothing on `key` before `forMs` from now (a server's `Retry-After` or RateLimit reset),
+   * bounded by the longer of {@link MAX_HOLD_MS} and the limit's window `per`.
    * Fire and forget: a store that fails is reported as a `store-error` event, never thrown.
+   * @returns the hold applied, ms
    */
-  hold(key: string, forMs: number): void {
+  hold(key: string, forMs: number): number {
     requireFinite(
       'options',
       'rateLimit.hold.forMs',
@@ -286,13 +294,15 @@ export class RateLimiter {
       isNonNegative,
       'a finite number of milliseconds, 0 or more',
     );
+    const heldMs = Math.min(forMs, Math.max(MAX_HOLD_MS, this.#perMs));
     const report = (error: unknown): void => this.#onEvent?.({ type: 'store-error', key, error });
     try {
-      const pending = this.#store.hold(key, this.params, forMs);
+      const pending = this.#store.hold(key, this.params, heldMs);
       if (isPromiseLike(pending)) pending.then(undefined, report);
     } catch (error) {
       report(error);
     }
+    return heldMs;
   }
 
   /** For `client.inspect()`: the parameters and every bucket that is not full. */

@@ -4,15 +4,16 @@
  * `RateLimit-Limit/-Remaining/-Reset` and the vendor `X-RateLimit-*` trio.
  *
  * Header values are untrusted. Every parser here returns a finite, non-negative number of
- * milliseconds or `undefined` (garbage, negative, NaN, or more than {@link MAX_HINT_MS} away),
- * never throws, and never runs a regular expression on more than a few dozen characters.
+ * milliseconds or `undefined` (garbage, negative, NaN), never throws, and never runs a regular
+ * expression on more than a few dozen characters. A hint further away than {@link MAX_HINT_MS}
+ * is read as exactly that: "not before next year" is an answer (give up now), not garbage.
  */
-import { parseSfList, type SfItem } from './structured-fields.js';
+import { parseSfList, type SfItem, type SfValue } from './structured-fields.js';
 
 /** Lowercase header names to values, as undici hands them over. */
 export type HeaderRecord = Readonly<Record<string, string | string[] | undefined>>;
 
-/** Hints further away than this (366 days) are treated as garbage and ignored. */
+/** Hints further away than this (366 days) are read as this: far beyond any `maxRetryAfter`, so never waited for. */
 export const MAX_HINT_MS = 366 * 86_400_000;
 
 /** A server's "retry after this long", and which header said so. */
@@ -64,9 +65,10 @@ function plainNumber(value: string | undefined): number | undefined {
   return s.length === 0 ? undefined : Number(s);
 }
 
-/** Clamps a delay to the contract: past means 0, garbage or too far means `undefined`. */
+/** Clamps a delay to the contract: past means 0, too far means {@link MAX_HINT_MS}, NaN means `undefined`. */
 function toDelay(ms: number): number | undefined {
-  if (!(ms <= MAX_HINT_MS)) return undefined;
+  if (Number.isNaN(ms)) return undefined;
+  if (ms > MAX_HINT_MS) return MAX_HINT_MS;
   return ms <= 0 ? 0 : Math.ceil(ms);
 }
 
@@ -119,7 +121,7 @@ export function parseHttpDate(value: string, nowMs: number): number | undefined 
 /**
  * Parses `Retry-After`: delay-seconds (decimals tolerated, as AWS does) or an HTTP-date.
  * @param nowMs the current time, epoch ms, for dates
- * @returns the delay in ms (a past date is 0), or `undefined` for garbage, negative or more than {@link MAX_HINT_MS}
+ * @returns the delay in ms (a past date is 0, one past {@link MAX_HINT_MS} is {@link MAX_HINT_MS}), or `undefined` for garbage or negative
  * @example parseRetryAfter('120', now) // 120_000
  * @example parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', now) // 0: in the past
  */
@@ -143,8 +145,18 @@ export function parseResetValue(value: string | undefined, nowMs: number): numbe
   return toDelay(n * 1000);
 }
 
-const nonNegative = (v: unknown): number | undefined =>
-  typeof v === 'number' && v >= 0 && Number.isFinite(v) ? v : undefined;
+/** A non-negative Integer, the only value the RateLimit draft allows for `r`, `t`, `q` and `w`. */
+const count = (v: SfValue | undefined): number | undefined =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+
+/** `params[name]`: its count, `undefined` when absent, or {@link MALFORMED} when present but not a count. */
+function countParam(item: SfItem, name: string): number | undefined | typeof MALFORMED {
+  const value = item.params.get(name);
+  if (value === undefined) return undefined;
+  return count(value) ?? MALFORMED;
+}
+
+const MALFORMED = Symbol('malformed');
 
 interface ParsedLimit {
   readonly name: string | undefined;
@@ -152,19 +164,23 @@ interface ParsedLimit {
   readonly resetMs: number | undefined;
 }
 
-/** The `RateLimit` members that carry a valid `r`; the others are ignored one by one. */
+/**
+ * The members of a `RateLimit` field. A malformed field is ignored whole, as the draft requires:
+ * not a Structured Field List, or a member whose `r` is missing or whose `r` or `t` is not a
+ * non-negative Integer (a decimal, a string, a boolean).
+ */
 function rateLimitItems(value: string | undefined): ParsedLimit[] | undefined {
   const items = value === undefined ? undefined : parseSfList(value);
-  if (items === undefined) return undefined;
+  if (items === undefined || items.length === 0) return undefined;
   const out: ParsedLimit[] = [];
   for (const item of items) {
-    const remaining = nonNegative(item.params.get('r'));
-    if (remaining === undefined) continue;
-    const t = nonNegative(item.params.get('t'));
+    const remaining = countParam(item, 'r');
+    const t = countParam(item, 't');
+    if (remaining === undefined || remaining === MALFORMED || t === MALFORMED) return undefined;
     const name = typeof item.value === 'string' ? item.value : undefined;
     out.push({ name, remaining, resetMs: t === undefined ? undefined : toDelay(t * 1000) });
   }
-  return out.length === 0 ? undefined : out;
+  return out;
 }
 
 function joined(value: string | string[] | undefined): string | undefined {
@@ -209,27 +225,37 @@ interface Policy {
 
 const NO_POLICY: Policy = { limit: undefined, windowMs: undefined };
 
-function windowOf(item: SfItem | undefined): number | undefined {
-  const w = nonNegative(item?.params.get('w'));
-  return w === undefined || w === 0 ? undefined : toDelay(w * 1000);
+function windowOf(item: SfItem | undefined): number | undefined | typeof MALFORMED {
+  if (item === undefined) return undefined;
+  const w = countParam(item, 'w');
+  return w === undefined || w === MALFORMED ? w : w === 0 ? undefined : toDelay(w * 1000);
 }
 
-/** `RateLimit-Policy`: quota `q` and window `w` of the policy named `name`, else of the first. */
+/**
+ * `RateLimit-Policy`: quota `q` and window `w` of the policy named `name`, else of the first. A
+ * field whose `q` or `w` is not a non-negative Integer is malformed and ignored.
+ */
 function namedPolicy(value: string | undefined, name: string | undefined): Policy {
   const items = value === undefined ? undefined : parseSfList(value);
   if (items === undefined) return NO_POLICY;
-  const chosen = items.find((item) => item.value === name) ?? items[0];
-  return { limit: nonNegative(chosen?.params.get('q')), windowMs: windowOf(chosen) };
+  const policies: Policy[] = [];
+  for (const item of items) {
+    const limit = countParam(item, 'q');
+    const windowMs = windowOf(item);
+    if (limit === MALFORMED || windowMs === MALFORMED) return NO_POLICY;
+    policies.push({ limit, windowMs });
+  }
+  const named = items.findIndex((item) => item.value === name);
+  return policies[named === -1 ? 0 : named] ?? NO_POLICY;
 }
 
 /** Older drafts: `RateLimit-Limit: 100` or `100, 100;w=60`, the first member being the quota. */
 function legacyPolicy(value: string | undefined): Policy {
   const items = value === undefined ? undefined : parseSfList(value);
   if (items === undefined) return NO_POLICY;
-  return {
-    limit: nonNegative(items[0]?.value),
-    windowMs: windowOf(items.find((item) => item.params.has('w'))),
-  };
+  const windowMs = windowOf(items.find((item) => item.params.has('w')));
+  if (windowMs === MALFORMED) return NO_POLICY;
+  return { limit: count(items[0]?.value), windowMs };
 }
 
 /**

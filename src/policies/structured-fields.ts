@@ -5,8 +5,19 @@
  * `undefined` so the caller ignores it whole, as the RateLimit draft requires.
  */
 
-/** A bare item: numbers and integers as `number`, strings and tokens as `string`, booleans, or `null` for byte sequences, dates and display strings (parsed, not kept). */
-export type SfValue = number | string | boolean | null;
+/** A Decimal (`1.5`, `1.0`): kept apart from Integers, which RateLimit parameters must be. */
+export class SfDecimal {
+  readonly value: number;
+  constructor(value: number) {
+    this.value = value;
+  }
+}
+
+/**
+ * A bare item: Integers as `number`, Decimals as {@link SfDecimal}, strings and tokens as
+ * `string`, booleans, or `null` for byte sequences, dates and display strings (checked, not kept).
+ */
+export type SfValue = number | SfDecimal | string | boolean | null;
 
 /** One list member: its bare item and its parameters. */
 export interface SfItem {
@@ -28,7 +39,9 @@ const isTokenChar = (c: number): boolean =>
   isAlpha(c) || isDigit(c) || (c > 32 && c < 127 && "!#$%&'*+-.^_`|~:/".includes(String.fromCharCode(c)));
 const isKeyChar = (c: number): boolean =>
   isLcAlpha(c) || isDigit(c) || c === 95 || c === 45 || c === 46 || c === 42;
-const isBase64Char = (c: number): boolean => isAlpha(c) || isDigit(c) || c === 43 || c === 47 || c === 61;
+const isBase64Char = (c: number): boolean => isAlpha(c) || isDigit(c) || c === 43 || c === 47;
+const isLcHex = (c: number): boolean => isDigit(c) || (c >= 97 && c <= 102);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 class Cursor {
   i = 0;
@@ -47,7 +60,7 @@ class Cursor {
   }
 }
 
-function parseNumber(cur: Cursor): Parsed<number> {
+function parseNumber(cur: Cursor, decimal = true): Parsed<number | SfDecimal> {
   const start = cur.i;
   if (cur.peek() === 45) cur.i++;
   let intDigits = 0;
@@ -56,15 +69,16 @@ function parseNumber(cur: Cursor): Parsed<number> {
     intDigits++;
   }
   if (intDigits === 0) return FAIL;
-  if (cur.peek() !== 46) return intDigits > 15 ? FAIL : Number(cur.s.slice(start, cur.i));
-  if (intDigits > 12) return FAIL;
+  // `+ 0` turns `-0` into 0, as RFC 9651 reads it.
+  if (cur.peek() !== 46) return intDigits > 15 ? FAIL : Number(cur.s.slice(start, cur.i)) + 0;
+  if (intDigits > 12 || !decimal) return FAIL;
   cur.i++;
   let fracDigits = 0;
   while (isDigit(cur.peek())) {
     cur.i++;
     fracDigits++;
   }
-  return fracDigits === 0 || fracDigits > 3 ? FAIL : Number(cur.s.slice(start, cur.i));
+  return fracDigits === 0 || fracDigits > 3 ? FAIL : new SfDecimal(Number(cur.s.slice(start, cur.i)) + 0);
 }
 
 function parseString(cur: Cursor): Parsed<string> {
@@ -95,15 +109,63 @@ function parseToken(cur: Cursor): string {
   return cur.s.slice(start, cur.i);
 }
 
-function skipUntil(cur: Cursor, end: number, allowed: (c: number) => boolean): Parsed<null> {
+/** `:base64:`: padding only at the end (at most two `=`), as RFC 9651 §4.2.7 reads it. Not kept. */
+function skipBinary(cur: Cursor): Parsed<null> {
   cur.i++;
+  let padding = 0;
   for (;;) {
     const c = cur.peek();
     if (c === -1) return FAIL;
     cur.i++;
-    if (c === end) return null;
-    if (!allowed(c)) return FAIL;
+    if (c === 58) return null;
+    if (c === 61) {
+      if (++padding > 2) return FAIL;
+    } else if (padding > 0 || !isBase64Char(c)) return FAIL;
   }
+}
+
+/**
+ * `%"..."`: printable ASCII, with `%xx` (lowercase hex) escapes that must decode to valid UTF-8
+ * (RFC 9651 §4.2.10). Checked, not kept: no RateLimit parameter is a display string.
+ */
+function skipDisplayString(cur: Cursor): Parsed<null> {
+  cur.i++;
+  if (cur.peek() !== 34) return FAIL;
+  cur.i++;
+  let bytes: number[] | undefined;
+  for (;;) {
+    const c = cur.peek();
+    if (c === -1) return FAIL;
+    cur.i++;
+    if (c === 34) break;
+    if (c < 32 || c > 126) return FAIL;
+    if (c !== 37) {
+      bytes?.push(c);
+      continue;
+    }
+    const hi = cur.peek();
+    if (!isLcHex(hi)) return FAIL;
+    cur.i++;
+    const lo = cur.peek();
+    if (!isLcHex(lo)) return FAIL;
+    cur.i++;
+    // Only bytes outside ASCII can make the text invalid UTF-8: plain ASCII never is.
+    const byte = Number.parseInt(String.fromCharCode(hi, lo), 16);
+    if (byte > 127 || bytes !== undefined) (bytes ??= []).push(byte);
+  }
+  if (bytes === undefined) return null;
+  try {
+    utf8.decode(Uint8Array.from(bytes));
+    return null;
+  } catch {
+    return FAIL;
+  }
+}
+
+/** `@` and an Integer of seconds (a decimal is not a date). Checked, not kept. */
+function skipDate(cur: Cursor): Parsed<null> {
+  cur.i++;
+  return parseNumber(cur, false) === FAIL ? FAIL : null;
 }
 
 function parseBareItem(cur: Cursor): Parsed<SfValue> {
@@ -111,22 +173,15 @@ function parseBareItem(cur: Cursor): Parsed<SfValue> {
   if (c === 45 || isDigit(c)) return parseNumber(cur);
   if (c === 34) return parseString(cur);
   if (c === 42 || isAlpha(c)) return parseToken(cur);
-  if (c === 58) return skipUntil(cur, 58, isBase64Char);
+  if (c === 58) return skipBinary(cur);
   if (c === 63) {
     cur.i++;
     const b = cur.peek();
     cur.i++;
     return b === 49 ? true : b === 48 ? false : FAIL;
   }
-  if (c === 64) {
-    cur.i++;
-    return parseNumber(cur) === FAIL ? FAIL : null;
-  }
-  if (c === 37) {
-    cur.i++;
-    if (cur.peek() !== 34) return FAIL;
-    return skipUntil(cur, 34, (x) => x >= 32 && x <= 126);
-  }
+  if (c === 64) return skipDate(cur);
+  if (c === 37) return skipDisplayString(cur);
   return FAIL;
 }
 

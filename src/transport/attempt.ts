@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import { BulwarkError } from '../errors.js';
 import type { BulwarkResponse } from '../client/response.js';
-import type { AttemptSpan } from '../observability/telemetry.js';
+import type { AttemptSpan, NetworkPeer } from '../observability/telemetry.js';
 import type { AttemptControl, CallContext, RequestBody } from '../pipeline/types.js';
 
 /**
@@ -32,6 +32,8 @@ export class Attempt implements AttemptControl {
   nextLive: AttemptControl | undefined = undefined;
   /** Set by the transport: how to abort the exchange in flight. */
   onAbort: ((reason: BulwarkError) => void) | undefined = undefined;
+  /** The connection this hop went over, when the transport watches peers (telemetry on). */
+  network: NetworkPeer | undefined = undefined;
   /** This hop's CLIENT span (and duration metric), when attempts are observed. */
   span: AttemptSpan | undefined = undefined;
   /** The next hop, once a redirect was followed from this one. */
@@ -107,6 +109,11 @@ export class Attempt implements AttemptControl {
   /** The call's path template, for telemetry. */
   get urlTemplate(): string | undefined {
     return this.ctx.urlTemplate;
+  }
+
+  /** True when this attempt goes where the caller's `url` named credentials (its own origin). */
+  get userinfo(): boolean {
+    return this.ctx.userinfo === true && this.origin === this.ctx.origin;
   }
 
   get finished(): boolean {

@@ -1,7 +1,7 @@
 import { isBulwarkError } from '../errors.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { checkDestinationUrl, type DestinationGuardOptions } from './destination-guard.js';
-import { CREDENTIAL_HEADERS, nextRedirect, REDIRECT_STATUSES } from './redirects.js';
+import { isCrossOriginSecret, nextRedirect, REDIRECT_STATUSES } from './redirects.js';
 import type { Attempt, Transport } from './attempt.js';
 
 /** Redirect and destination settings of a client. */
@@ -12,6 +12,8 @@ export interface RedirectSettings {
   readonly allowDowngrade: boolean;
   /** `allowedHosts` / `blockPrivateIps`, checked on the first URL and on every hop. */
   readonly guard: DestinationGuardOptions | undefined;
+  /** Headers that never follow a redirect to another origin (the redactor's secret list). */
+  readonly isSecretHeader?: (name: string) => boolean;
 }
 
 /**
@@ -46,6 +48,7 @@ export function withRedirects(inner: Transport, settings: RedirectSettings): Tra
           redirectCount: current.redirects,
           maxRedirects: settings.maxRedirects,
           allowDowngrade: settings.allowDowngrade,
+          ...(settings.isSecretHeader === undefined ? {} : { isSecretHeader: settings.isSecretHeader }),
         });
       } catch (error) {
         response.dump();
@@ -57,7 +60,7 @@ export function withRedirects(inner: Transport, settings: RedirectSettings): Tra
       }
       response.dump();
       const dropped = decision.crossOrigin
-        ? CREDENTIAL_HEADERS.filter((h) => current.headers[h] !== undefined)
+        ? Object.keys(current.headers).filter((h) => isCrossOriginSecret(h.toLowerCase(), settings))
         : [];
       current.ctx.runtime.events.redirect(
         current.ctx,

@@ -13,8 +13,10 @@
  *   does). Either way the body and every `content-*` header are dropped.
  * - 307/308 (and 301/302 of a method other than POST) keep method and body; a body that cannot
  *   be replayed (a stream) is refused rather than sent empty or partial.
- * - `authorization`, `cookie`, `proxy-authorization` and `sensitiveHeaders` are dropped when the
- *   origin (scheme, host, port) changes, whatever the status: http→https on one host included.
+ * - `authorization`, `cookie`, `proxy-authorization`, `sensitiveHeaders` and every header
+ *   `isSecretHeader` names (the redactor's list: `x-api-key`, `api-key`, `x-auth-token`, names
+ *   with `token` or `secret` in them, configured ones) are dropped when the origin (scheme,
+ *   host, port) changes, whatever the status: http→https on one host included.
  * - `host` is always dropped: the transport derives it from the next URL.
  * - Userinfo in `Location` is removed: a server cannot plant credentials in the next hop.
  */
@@ -55,6 +57,12 @@ export interface RedirectInput {
    * @default []
    */
   sensitiveHeaders?: readonly string[];
+  /**
+   * True for a header that carries a secret and never crosses an origin (the client passes its
+   * redactor's judgement, so every header a log would hide is also kept from another origin).
+   * @default only {@link CREDENTIAL_HEADERS} and `sensitiveHeaders`
+   */
+  isSecretHeader?: (name: string) => boolean;
 }
 
 /** Why a response is handed back instead of followed. */
@@ -94,8 +102,15 @@ function refuse(input: RedirectInput, why: string): BulwarkError {
   });
 }
 
-function isSensitive(name: string, extra: readonly string[] | undefined): boolean {
-  return extra !== undefined && extra.some((h) => h.toLowerCase() === name);
+/** True when header `name` (lower case) must not follow a redirect to another origin. */
+export function isCrossOriginSecret(
+  name: string,
+  input: Pick<RedirectInput, 'sensitiveHeaders' | 'isSecretHeader'>,
+): boolean {
+  if (CREDENTIAL_HEADERS.includes(name)) return true;
+  const extra = input.sensitiveHeaders;
+  if (extra !== undefined && extra.some((h) => h.toLowerCase() === name)) return true;
+  return input.isSecretHeader?.(name) === true;
 }
 
 /**
@@ -117,7 +132,7 @@ export function nextRedirect(input: RedirectInput): RedirectDecision {
   try {
     next = new URL(location, input.url);
   } catch {
-    throw refuse(input, `Location ${describeValue(location)} is not a valid URL.`);
+    throw refuse(input, `Location ${describeValue(redactUrlString(location))} is not a valid URL.`);
   }
   if (next.protocol !== 'http:' && next.protocol !== 'https:') {
     throw refuse(input, `redirect to a ${next.protocol} URL refused: only http: and https: are followed.`);
@@ -149,8 +164,7 @@ export function nextRedirect(input: RedirectInput): RedirectDecision {
     const name = key.toLowerCase(); // keys should already be lower case; credentials must not slip by on case
     if (name === 'host') continue;
     if (toGet && name.startsWith('content-')) continue;
-    if (crossOrigin && (CREDENTIAL_HEADERS.includes(name) || isSensitive(name, input.sensitiveHeaders)))
-      continue;
+    if (crossOrigin && isCrossOriginSecret(name, input)) continue;
     headers[name] = value;
   }
   return {

@@ -6,6 +6,7 @@ import { BodySource, type BodyProducer } from '../client/body.js';
 import { BulwarkResponse } from '../client/response.js';
 import { pipeline, type Readable } from 'node:stream';
 import { networkError } from './network-error.js';
+import { expectPeer, watchPeers } from './peer-info.js';
 import { closedError, type Attempt, type PoolStats, type Transport } from './attempt.js';
 
 /** TLS settings for the client's connections. Verification is always on unless turned off here. */
@@ -54,6 +55,8 @@ export interface UndiciTransportOptions extends OriginPoolOptions {
   guard?: DestinationGuardOptions;
   /** Decode gzip, deflate and br bodies (bounded by `maxResponseBytes`). @default true */
   decompress?: boolean;
+  /** Note each attempt's peer and HTTP version (`network.*` telemetry). @default false */
+  observePeer?: boolean;
 }
 
 /**
@@ -69,9 +72,11 @@ export class UndiciTransport implements Transport {
   #closed = false;
   /** True once destroy() was called: what fails from then on failed because of it. */
   destroyed = false;
+  readonly #unwatchPeers: (() => void) | undefined;
 
   constructor(options: UndiciTransportOptions) {
     this.#options = options;
+    this.#unwatchPeers = options.observePeer === true ? watchPeers() : undefined;
   }
 
   send(attempt: Attempt): Promise<BulwarkResponse> {
@@ -87,6 +92,7 @@ export class UndiciTransport implements Transport {
         this.#options.maxResponseBytes,
         this.#options.decompress !== false,
         this,
+        this.#unwatchPeers !== undefined,
       );
       if (attempt.aborted !== undefined) {
         // eslint-disable-next-line @typescript-eslint/no-deprecated -- our own handler method
@@ -126,6 +132,7 @@ export class UndiciTransport implements Transport {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#unwatchPeers?.();
     await Promise.all([...this.#pools.values(), ...(this.#proxy ? [this.#proxy] : [])].map((d) => d.close()));
     this.#pools.clear();
   }
@@ -133,6 +140,7 @@ export class UndiciTransport implements Transport {
   async destroy(): Promise<void> {
     this.#closed = true;
     this.destroyed = true;
+    this.#unwatchPeers?.();
     await Promise.all(
       [...this.#pools.values(), ...(this.#proxy ? [this.#proxy] : [])].map((d) => d.destroy()),
     );
@@ -213,6 +221,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
   readonly #maxBytes: number;
   readonly #decompress: boolean;
   readonly #transport: { readonly destroyed: boolean };
+  readonly #observePeer: boolean;
   #abort: ((error?: Error) => void) | undefined = undefined;
   #resumeFn: (() => void) | undefined = undefined;
   #body: BodySource | undefined = undefined;
@@ -224,9 +233,11 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
     maxBytes: number,
     decompress: boolean,
     transport: { readonly destroyed: boolean },
+    observePeer: boolean,
   ) {
     this.#attempt = attempt;
     this.#transport = transport;
+    this.#observePeer = observePeer;
     this.#resolve = resolve;
     this.#reject = reject;
     this.#maxBytes = maxBytes;
@@ -244,6 +255,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
     }
     attempt.sent = true;
     this.#abort = abort;
+    if (this.#observePeer) expectPeer(attempt);
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {

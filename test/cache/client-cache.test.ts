@@ -318,7 +318,7 @@ describe('HTTP cache: stale-if-error', () => {
     const clock = createVirtualClock();
     const client = cachingClient(clock, {
       cache: { staleIfError: 600_000 },
-      circuitBreaker: { failureThreshold: 1, window: { calls: 5 } },
+      circuitBreaker: { failureThreshold: 1, window: { calls: 5 }, openDuration: 60_000 },
     });
     replies.set('/cb', answer(200, 'ok', { 'cache-control': 'max-age=1' }));
     replies.set('/other', answer(500, 'fail'));

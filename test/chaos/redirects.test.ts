@@ -8,7 +8,8 @@ import { once } from 'node:events';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { createClient, type ClientOptions } from '../../src/index.js';
+import { createClient, type ClientOptions, type RedirectMessage } from '../../src/index.js';
+import { captureChannel } from '../helpers/channel-capture.js';
 import { acceptNeverAnswer, countingServer, type CountingServer } from '../helpers/hostile-server.js';
 import { assertCode } from '../helpers/assert-error.js';
 import { failOnUnhandledRejections } from '../helpers/unhandled.js';
@@ -121,13 +122,24 @@ describe('credentials across origins', () => {
     authorization: 'Bearer top-secret',
     cookie: 'session=top-secret',
     'proxy-authorization': 'Basic top-secret',
+    'x-api-key': 'key-top-secret',
+    'api-key': 'key-top-secret',
+    'x-auth-token': 'token-top-secret',
+    'x-csrf-token': 'csrf-top-secret',
+    'x-amz-security-token': 'amz-top-secret',
+    'x-session-id': 'session-top-secret',
+    'x-partner-signature': 'sig-top-secret',
+    'x-partner-ref': 'configured-secret',
     'x-trace': 'kept',
   };
+  /** Every header above but `x-trace` is on the secret list (`x-partner-ref` by configuration). */
+  const secretNames = Object.keys(secrets).filter((name) => name !== 'x-trace');
+  const withConfiguredSecret: ClientOptions = { logging: { redact: { headers: ['x-partner-ref'] } } };
 
-  test('Authorization, Cookie and Proxy-Authorization are dropped on a hop to another port', async () => {
+  test('every header on the secret list is dropped on a hop to another port, configured ones included', async () => {
     for (const status of [301, 302, 303, 307, 308]) {
       const path = `/cross-${status}`;
-      const res = await client().get(go(status, `${b.url}${path}`), { headers: secrets });
+      const res = await client(withConfiguredSecret).get(go(status, `${b.url}${path}`), { headers: secrets });
       assert.equal(await res.text(), `final GET ${path}`);
       const first = seen(a, `/go/${status}`).at(-1);
       assert.equal(first?.headers.authorization, 'Bearer top-secret', 'the first origin got them');
@@ -135,17 +147,32 @@ describe('credentials across origins', () => {
       assert.ok(hop, `${status}: the hop reached the second origin`);
       assert.equal(hop.headers.authorization, undefined, `${status}: authorization crossed`);
       assert.equal(hop.headers.cookie, undefined, `${status}: cookie crossed`);
-      assert.equal(hop.headers['proxy-authorization'], undefined);
+      for (const name of secretNames)
+        assert.equal(hop.headers[name], undefined, `${status}: ${name} crossed`);
       assert.equal(hop.headers['x-trace'], 'kept', 'other headers follow');
     }
   });
 
+  test('the redirect event names every header it dropped, never a value', async () => {
+    const events = captureChannel<RedirectMessage>('bulwark:redirect');
+    events.start();
+    try {
+      await (
+        await client(withConfiguredSecret).get(go(302, `${b.url}/cross-event`), { headers: secrets })
+      ).text();
+      const message = events.messages.at(-1);
+      assert.deepEqual([...(message?.droppedHeaders ?? [])].sort(), [...secretNames].sort());
+      assert.ok(!JSON.stringify(message).includes('secret'));
+    } finally {
+      events.stop();
+    }
+  });
+
   test('they are kept on the same origin', async () => {
-    const res = await client().get(go(302, '/same-origin'), { headers: secrets });
+    const res = await client(withConfiguredSecret).get(go(302, '/same-origin'), { headers: secrets });
     await res.text();
     const [hop] = seen(a, '/same-origin');
-    assert.equal(hop?.headers.authorization, 'Bearer top-secret');
-    assert.equal(hop.headers.cookie, 'session=top-secret');
+    for (const [name, value] of Object.entries(secrets)) assert.equal(hop?.headers[name], value, name);
   });
 
   test('client default headers and URL credentials do not cross either', async () => {

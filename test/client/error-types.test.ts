@@ -43,7 +43,7 @@ describe('error types at run time', () => {
 
   test('CIRCUIT_OPEN carries a numeric retryAfterMs and its key', async () => {
     const mock = mockTransport();
-    mock.on('GET', '/down').reply(503);
+    mock.on('GET', '/down').reply(500);
     const client = createClient({
       baseUrl: 'http://api.test',
       transport: mock,

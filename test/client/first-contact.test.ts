@@ -155,9 +155,9 @@ describe('first contact', () => {
       const delay = optionError({ retry: { baseDelay: 20_000 } });
       assert.equal(delay.path, 'retry.baseDelay');
       assert.match(delay.message, /at most maxDelay \(10000 ms, the default\)/);
-      const open = optionError({ circuitBreaker: { maxOpenDuration: 1_000 } });
+      const open = optionError({ circuitBreaker: { maxOpenDuration: 50 } });
       assert.equal(open.path, 'circuitBreaker.maxOpenDuration');
-      assert.match(open.message, /at least openDuration \(5000 ms, the default\)/);
+      assert.match(open.message, /at least openDuration \(100 ms, the default\)/);
     });
 
     test('timeout: 5000 and retry: 3 name the fix, for a client and a request', async () => {

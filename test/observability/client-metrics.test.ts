@@ -120,6 +120,7 @@ describe('metrics of a run that retries, trips a breaker and is refused', () => 
       'bulwark.client': 'billing',
       'http.response.status_code': 500,
       'error.type': '500',
+      'network.protocol.version': '1.1',
     });
     assert.equal(byStatus.get(200)?.attributes['error.type'], undefined);
     const all = JSON.stringify(points(duration).map((p) => p.attributes));

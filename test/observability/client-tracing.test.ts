@@ -139,6 +139,9 @@ describe('spans of a call through the client', () => {
       'url.template': '/users/:id',
       'url.full': `${server.origin}/users/42?page=2`,
       'http.response.status_code': 200,
+      'network.protocol.version': '1.1',
+      'network.peer.address': '127.0.0.1',
+      'network.peer.port': port,
     });
     assert.equal(attempt.status.code, SpanStatusCode.UNSET);
   });

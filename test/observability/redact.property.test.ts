@@ -52,11 +52,37 @@ const safeName = fc.constantFrom(
   'tokens_remaining',
 );
 
-/** A Luhn-valid card number of 13-19 digits, written plain, in groups of 4 with spaces, or with dashes. */
+/** How cards of each length are printed (ISO/IEC 7812 issuers' groupings), for wide separators. */
+const PRINTED_GROUPS: Record<number, readonly number[]> = {
+  13: [4, 3, 3, 3],
+  14: [4, 6, 4],
+  15: [4, 6, 5],
+  16: [4, 4, 4, 4],
+  17: [4, 4, 4, 5],
+  18: [4, 4, 4, 6],
+  19: [4, 4, 4, 4, 3],
+};
+
+function printed(digits: string, sep: string): string {
+  if (sep === '') return digits;
+  if (sep.length === 1) return (digits.match(/.{1,4}/g) ?? []).join(sep);
+  const parts: string[] = [];
+  let at = 0;
+  for (const size of PRINTED_GROUPS[digits.length] ?? [digits.length]) {
+    parts.push(digits.slice(at, at + size));
+    at += size;
+  }
+  return parts.join(sep);
+}
+
+/**
+ * A Luhn-valid card number of 13-19 digits, written plain, in groups of 4 with a space or a
+ * dash, or as printed with double spaces or spaced dashes.
+ */
 const cardNumber = fc
   .tuple(
     fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 12, maxLength: 18 }),
-    fc.constantFrom('', ' ', '-'),
+    fc.constantFrom('', ' ', '-', '  ', ' - ', '- ', ' -'),
     fc.integer({ min: 2, max: 6 }),
   )
   .map(([body, sep, first]) => {
@@ -67,8 +93,7 @@ const cardNumber = fc
       if (i % 2 === 0) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
       sum += d;
     }
-    const all = [...digits, (10 - (sum % 10)) % 10].join('');
-    return sep === '' ? all : (all.match(/.{1,4}/g) ?? []).join(sep);
+    return printed([...digits, (10 - (sum % 10)) % 10].join(''), sep);
   });
 
 interface Planted {

@@ -306,6 +306,57 @@ describe('value and options', () => {
   });
 });
 
+describe('card numbers with wide separators', () => {
+  const redacted = (text: string): string => r.body(text, 'text/plain') as string;
+
+  test('double spaces, spaced dashes and mixed spacing are redacted', () => {
+    for (const card of [
+      '4111  1111  1111  1111',
+      '4111 - 1111 - 1111 - 1111',
+      '4111- 1111 -1111 - 1111',
+      '5555  5555  5555  4444',
+      '3782  822463  10005',
+      '3782 - 822463 - 10005',
+      '4222  222  222  222',
+    ]) {
+      const out = redacted(`card: ${card} thanks`);
+      assert.equal(out, 'card: [REDACTED] thanks', card);
+    }
+    assert.equal(redacted('pay 4111  1111  1111  1111 - 2024 now'), 'pay [REDACTED] - 2024 now');
+  });
+
+  test('ordinary numbers with the same separators are kept', () => {
+    for (const text of [
+      // Luhn-invalid: a typo'd card is not a card.
+      'ref 4111  1111  1111  1112',
+      'ref 4111 - 1111 - 1111 - 1112',
+      // Date ranges and timestamps: 2-digit groups are no card's.
+      'valid 2019-01-01 - 2020-12-31',
+      'from 2024-03-05  10 30 - 2024-03-06  11 45',
+      // Phone numbers, prices, versions, too short to be a card.
+      'call +1 555  123  4567',
+      'total 1 299  99',
+      // A list of small numbers joined by spaced dashes.
+      'pages 1200 - 12 - 13 - 14 - 15 - 16 - 17',
+      'scores 10  20  30  40  50  60  70  80',
+    ]) {
+      assert.equal(redacted(text), text, text);
+    }
+  });
+
+  test('a spaced-dash date range that passes Luhn when its digits are joined is still kept', () => {
+    // 2019-01-01 - 2020-12-31 → 2019010120201231; find a range whose digits pass Luhn.
+    let kept = 0;
+    for (let day = 1; day <= 28; day++) {
+      const text = `2019-01-${String(day).padStart(2, '0')} - 2020-12-31`;
+      if (!luhnValid(text.replace(/[ -]/g, ''))) continue;
+      assert.equal(redacted(text), text);
+      kept++;
+    }
+    assert.ok(kept > 0, 'at least one Luhn-valid date range was tried');
+  });
+});
+
 describe('luhn', () => {
   test('checks digits and numbers', () => {
     assert.equal(luhnValid(CARD), true);

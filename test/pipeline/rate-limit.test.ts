@@ -2,7 +2,7 @@ import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { isBulwarkError, withDeadline, type BulwarkError } from '../../src/index.js';
 import type { RateLimitMessage } from '../../src/observability/channels.js';
-import type { RateLimiterSnapshot } from '../../src/policies/rate-limiter.js';
+import { MAX_HOLD_MS, type RateLimiterSnapshot } from '../../src/policies/rate-limiter.js';
 import { fallbackStore } from '../../src/stores/fallback-store.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import type { RateLimitStore } from '../../src/stores/store.js';
@@ -206,6 +206,35 @@ describe('rate limit through the client (virtual clock)', () => {
       sentAt.map((t) => t - t0),
       [0, 2_000],
     );
+  });
+
+  test('a 429 with Retry-After: 31536000 holds the bucket for at most an hour, not a year', async () => {
+    const { clock, mock, client, sentAt } = setup({ requests: 100, per: 'second', strategy: 'error' });
+    mock.on('GET', '/x').handle(() => {
+      sentAt.push(clock.now());
+      return sentAt.length === 1 ? { status: 429, headers: { 'retry-after': '31536000' } } : { status: 200 };
+    });
+    const t0 = clock.now();
+    assert.equal((await client.get('/x')).status, 429);
+    const held = await rejection(client.get('/x'));
+    assertCode(held, 'RATE_LIMITED');
+    assert.equal(held.retryAfterMs, MAX_HOLD_MS);
+    await clock.advance(MAX_HOLD_MS);
+    assert.equal((await client.get('/x')).status, 200);
+    assert.deepEqual(
+      sentAt.map((t) => t - t0),
+      [0, MAX_HOLD_MS],
+    );
+  });
+
+  test("a limit whose own window is longer than an hour may be held for that window ('per' a day)", async () => {
+    const { clock, mock, client } = setup({ requests: 1000, per: 86_400_000, strategy: 'error' });
+    mock.on('GET', '/x').reply(429, '', { headers: { 'retry-after': String(10 * 86_400) } });
+    await client.get('/x');
+    const held = await rejection(client.get('/x'));
+    assert.equal(held.retryAfterMs, 86_400_000);
+    await clock.advance(86_400_000);
+    assert.equal((await client.get('/x')).status, 429, 'after the window a call asks again');
   });
 
   test('X-RateLimit-Remaining: 0 with a reset holds the bucket until then; remaining > 0 does not', async () => {

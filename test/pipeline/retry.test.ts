@@ -117,6 +117,31 @@ describe('retry through the client (virtual clock)', () => {
     assert.equal(res.attempts, 1);
   });
 
+  test('a hint beyond 366 days (seconds, a far HTTP-date, a RateLimit reset) returns at once, never retried', async () => {
+    const hints: Record<string, string>[] = [
+      { 'retry-after': String(366 * 86_400 + 1) },
+      { 'retry-after': '9'.repeat(30) },
+      { 'retry-after': 'Fri, 31 Dec 9999 23:59:59 GMT' },
+      { ratelimit: `"default";r=0;t=${400 * 86_400}` },
+      { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(400 * 86_400) },
+    ];
+    for (const headers of hints) {
+      const { clock, mock, client } = setup();
+      mock.on('GET', '/x').sequence([{ status: 429, headers }, { status: 200 }]);
+      const p = client.get('/x');
+      await clock.runAll();
+      const res = await p;
+      assert.equal(res.status, 429, JSON.stringify(headers));
+      assert.equal(res.attempts, 1, JSON.stringify(headers));
+      assert.equal(mock.calls.length, 1);
+      assert.deepEqual(
+        clock.scheduled.filter((d) => d < 10_000),
+        [],
+        JSON.stringify(headers),
+      );
+    }
+  });
+
   test('a POST is never resent after it reached the wire; idempotent: true or an Idempotency-Key allows it', async () => {
     const { clock, mock, client } = setup();
     mock.on('POST', '/charge').reply(503);

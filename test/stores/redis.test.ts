@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { gcraTake } from '../../src/policies/gcra.js';
-import { RateLimiter } from '../../src/policies/rate-limiter.js';
+import { MAX_HOLD_MS, RateLimiter } from '../../src/policies/rate-limiter.js';
 import { RedisRateLimitStore, redisStore } from '../../src/stores/redis.js';
 import type { RedisClientLike } from '../../src/stores/redis-client.js';
 import type { StoreEvent } from '../../src/stores/store-health.js';
@@ -230,6 +230,22 @@ void describe('redisStore on a real redis-server', redisTestOptions(), () => {
     });
     for (let i = 0; i < 3; i++) await limiter.acquire('api');
     await assert.rejects(Promise.resolve(limiter.acquire('api')), { code: 'RATE_LIMITED', key: 'api' });
+  });
+
+  void test("a year-long server hold reaches Redis bounded to an hour: the fleet's bucket is not shut for a year", async () => {
+    const store = redisStore({ client: io, prefix: 'yearhold' });
+    const limiter = new RateLimiter({ requests: 10, per: 'second', strategy: 'error', store });
+    assert.equal(limiter.hold('api', 31_536_000_000), MAX_HOLD_MS);
+    await until(async () => (await io.exists('yearhold:{api}:rl')) === 1, 'the hold reached Redis');
+    const other = redisStore({ client: nodeRedis, prefix: 'yearhold' });
+    const refused = await other.take({ key: 'api', params: perSecond(10), maxWaitMs: 0 });
+    assert.ok(!refused.allowed);
+    assert.ok(
+      refused.retryAfterMs > MAX_HOLD_MS - 5_000 && refused.retryAfterMs <= MAX_HOLD_MS,
+      `another node is held ${refused.retryAfterMs} ms`,
+    );
+    const ttlMs = await io.pttl('yearhold:{api}:rl');
+    assert.ok(ttlMs > 0 && ttlMs <= MAX_HOLD_MS + 2_000, `the key expires in ${ttlMs} ms`);
   });
 
   void test('default prefix `bulwark`; an unbounded wait is reserved, not refused', async () => {
