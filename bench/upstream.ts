@@ -3,12 +3,16 @@
  * request head with the same canned response. It parses nothing but the end of each head, so
  * on one core it outruns every client measured and the numbers compare the clients, not it.
  * Run: node --import tsx bench/upstream.ts [port]  → prints "listening <port>".
+ * BENCH_CACHE_CONTROL=<value> adds that `cache-control` to the response (the cache benchmark).
  */
 import { createServer } from 'node:net';
 
 const body = JSON.stringify({ ok: true, service: 'bench', items: [1, 2, 3] });
+const cacheControl = process.env['BENCH_CACHE_CONTROL'];
 const response = Buffer.from(
-  `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: keep-alive\r\n\r\n${body}`,
+  `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+    (cacheControl === undefined ? '' : `cache-control: ${cacheControl}\r\n`) +
+    `connection: keep-alive\r\n\r\n${body}`,
 );
 const END = Buffer.from('\r\n\r\n');
 

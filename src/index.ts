@@ -77,6 +77,9 @@ export {
   type ConcurrencySnapshot,
 } from './policies/concurrency/index.js';
 export { MemoryStore } from './stores/memory.js';
+export { MemoryCacheStore, type MemoryCacheStoreOptions } from './stores/memory-cache.js';
+export type { CacheStore, CacheEntry } from './policies/cache-store.js';
+export type { CacheOptions, RequestCacheMode } from './client/cache-options.js';
 export type {
   RateLimitStore,
   CircuitStore,

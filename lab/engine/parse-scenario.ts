@@ -160,8 +160,9 @@ export function parseScenario(input: unknown, source: string): Scenario {
   const path = r.string(req, 'path', 'request.path', /^\/[\x21-\x7e]*$/, 'a path starting with "/"', '/');
   const deadline =
     req['deadline'] === undefined ? undefined : r.integer(req, 'deadline', 'request.deadline', 1, 600_000);
-  const up = r.object(doc['upstream'] ?? {}, 'upstream', ['latency', 'phases']);
+  const up = r.object(doc['upstream'] ?? {}, 'upstream', ['latency', 'phases', 'headers']);
   const latency = r.latency(up, 'latency', 'upstream.latency', [2, 8]);
+  const headers = parseHeaders(r, up['headers'] ?? {});
   const phases = parsePhases(r, up['phases'] ?? [], duration, latency);
   for (const [field, text] of [
     ['description', description],
@@ -172,7 +173,35 @@ export function parseScenario(input: unknown, source: string): Scenario {
   }
   const clients = parseClients(r, doc['clients'] ?? ['plain', 'defaults']);
   const request = deadline === undefined ? { method, path } : { method, path, deadline };
-  return { name, description, notes, seed, duration, bucket, load, request, phases, latency, clients };
+  return {
+    name,
+    description,
+    notes,
+    seed,
+    duration,
+    bucket,
+    load,
+    request,
+    phases,
+    latency,
+    headers,
+    clients,
+  };
+}
+
+/** `upstream.headers`: response headers the API sends with every successful answer (`cache-control`...). */
+function parseHeaders(r: Reader, value: unknown): Readonly<Record<string, string>> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    r.fail('upstream.headers', value, 'an object of header names to string values');
+  }
+  const out: Record<string, string> = {};
+  for (const [name, v] of Object.entries(value)) {
+    const path = `upstream.headers.${name}`;
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) r.fail(path, name, 'a header name (a token)');
+    if (typeof v !== 'string' || /[\r\n]/.test(v)) r.fail(path, v, 'a string without CR or LF');
+    out[name.toLowerCase()] = v;
+  }
+  return out;
 }
 
 function parseLoad(r: Reader, value: unknown): Load {

@@ -154,6 +154,8 @@ export interface Scenario {
   /** Phases sorted by `from`, non-overlapping; gaps are healthy at `latency`. */
   readonly phases: readonly Phase[];
   readonly latency: Latency;
+  /** Response headers the API sends with every successful answer (`upstream.headers`), e.g. `cache-control`. */
+  readonly headers: Readonly<Record<string, string>>;
   readonly clients: readonly ClientConfig[];
 }
 

@@ -51,7 +51,7 @@ export interface Upstream {
 }
 
 /** What an upstream needs from a scenario. */
-export type UpstreamSpec = Pick<Scenario, 'phases' | 'latency' | 'seed'>;
+export type UpstreamSpec = Pick<Scenario, 'phases' | 'latency' | 'seed'> & Partial<Pick<Scenario, 'headers'>>;
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
@@ -102,7 +102,7 @@ export async function startUpstream(spec: UpstreamSpec): Promise<Upstream> {
       const send = (): void => {
         if (logged) return;
         res
-          .writeHead(status, { ...JSON_HEADERS, ...headers })
+          .writeHead(status, { ...JSON_HEADERS, ...(status < 400 ? spec.headers : undefined), ...headers })
           .end(status < 400 ? '{"ok":true}' : `{"status":${status}}`);
         log(status);
       };

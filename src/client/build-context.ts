@@ -40,6 +40,7 @@ const REQUEST_KEYS = new Set([
   'retry',
   'circuitBreaker',
   'rateLimit',
+  'cache',
 ]);
 
 /** Builds the call context of one request: validates everything before anything is sent. */

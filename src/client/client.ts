@@ -7,6 +7,7 @@ import {
   type BulwarkErrorOf,
 } from '../errors.js';
 import { compose } from '../pipeline/compose.js';
+import { buildCache, requestCacheMode } from './cache-options.js';
 import { createAttemptStage } from '../pipeline/attempt-stage.js';
 import { nameTheCall } from '../pipeline/cancel.js';
 import { deadlineStage } from '../pipeline/deadline-stage.js';
@@ -83,6 +84,8 @@ export interface ClientInspection {
   readonly rateLimit?: RateLimiterSnapshot;
   /** The concurrency limit, requests in flight and queued. */
   readonly concurrency?: ConcurrencySnapshot;
+  /** The HTTP cache (`cache` option): revalidations running in the background. */
+  readonly cache?: { readonly revalidating: number };
 }
 
 /** A policy plugged into the pipeline by the client (breaker, retry, limiters...). */
@@ -128,14 +131,27 @@ export class Client implements AsyncDisposable {
       else resolved.transport.blockNetwork?.();
     }
     this.#transport = withRedirects(transport, redirectSettings(raw, safety.guard));
-    this.#stages = built.stages;
     const terminal = createAttemptStage(this.#transport, { deadlineHeader: resolved.deadlineHeader });
+    const cache = buildCache(raw.cache, resolved.clock);
     const [dedupe, rest] = splitDedupe(built.stages);
+    const outer = cache === undefined ? dedupe : [cache.middleware, ...dedupe];
     this.#chain = compose(
-      [...resolved.use, createObserveStage(), ...dedupe, deadlineStage, ...rest.map((s) => s.middleware)],
+      [...resolved.use, createObserveStage(), ...outer, deadlineStage, ...rest.map((s) => s.middleware)],
       terminal,
     );
-    this.#policies = policiesOf(resolved, built.retryFor);
+    this.#stages =
+      cache === undefined
+        ? built.stages
+        : [
+            {
+              name: 'cache',
+              middleware: cache.middleware,
+              inspect: () => ({ revalidating: cache.revalidating }),
+              close: () => cache.close(),
+            },
+            ...built.stages,
+          ];
+    this.#policies = policiesOf(resolved, built.retryFor, cache !== undefined);
     this.safe = makeSafe(this);
   }
 
@@ -267,11 +283,13 @@ export function createClient(options: ClientOptions = {}): Client {
 function policiesOf(
   resolved: ResolvedClient,
   retryFor: (override: unknown) => unknown,
+  hasCache: boolean,
 ): (o: RequestOptions) => CallPolicies {
   const defaults: CallPolicies = {
     retry: undefined,
     circuitBreaker: undefined,
     rateLimit: undefined,
+    cache: hasCache ? 'default' : false,
     throwHttpErrors: resolved.throwHttpErrors,
   };
   return (o) => {
@@ -279,7 +297,8 @@ function policiesOf(
       o.throwHttpErrors === undefined &&
       o.retry === undefined &&
       o.circuitBreaker === undefined &&
-      o.rateLimit === undefined
+      o.rateLimit === undefined &&
+      o.cache === undefined
     ) {
       return defaults;
     }
@@ -298,6 +317,7 @@ function policiesOf(
       retry: retryFor(o.retry),
       circuitBreaker,
       rateLimit,
+      cache: requestCacheMode(o.cache, hasCache) ?? defaults.cache,
       throwHttpErrors:
         checkBoolean('request', 'throwHttpErrors', o.throwHttpErrors) ?? defaults.throwHttpErrors,
     };

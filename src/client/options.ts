@@ -3,6 +3,7 @@ import type { Middleware } from '../pipeline/types.js';
 import type { Transport } from '../transport/attempt.js';
 import type { OriginPoolOptions, TlsOptions } from '../transport/undici-transport.js';
 import type { HeadersInit } from './headers.js';
+import type { CacheOptions } from './cache-options.js';
 import type {
   CircuitBreakerClientOptions,
   ConcurrencyClientOptions,
@@ -114,6 +115,12 @@ export interface ClientOptions {
   hedging?: HedgingOptions | boolean;
   /** Share identical in-flight GET/HEAD requests. @default false */
   dedupe?: boolean;
+  /**
+   * An HTTP cache (RFC 9111) whose stale entries stand in for errors and refusals
+   * (`stale-if-error`); `true` is a private cache in memory. See docs/caching.md.
+   * @default false
+   */
+  cache?: CacheOptions | boolean;
   /** OpenTelemetry through `@opentelemetry/api` when installed; `false` turns it off. @default { propagate: true } with the global providers */
   telemetry?: TelemetryClientOptions | false;
   /** Structured logs through a pino-compatible logger. @default silent (no logger) */

@@ -1,4 +1,5 @@
 import type { RequestBody } from '../pipeline/types.js';
+import type { RequestCacheMode } from './cache-options.js';
 import type { AttemptOutcome } from '../pipeline/outcome.js';
 import type { HeadersInit } from './headers.js';
 import type { TimeoutOptions } from './options.js';
@@ -82,6 +83,14 @@ export interface RequestOptions {
    * @default the client's
    */
   rateLimit?: RequestRateLimitOptions | false;
+  /**
+   * How this call uses the client's HTTP cache: `false` leaves it alone (no read, no write);
+   * `'no-cache'` always asks the origin (conditionally, when an entry has a validator);
+   * `'force-cache'` uses any stored answer, however stale; `'only-if-cached'` never touches the
+   * network (504 when nothing is stored). Only `false` is allowed on a client without a cache.
+   * @default 'default' (RFC 9111: fresh answers are reused, stale ones revalidated)
+   */
+  cache?: RequestCacheMode | 'default';
 }
 
 /** A request's `retry`: each field replaces the client's for this call only. */

@@ -51,6 +51,7 @@ export const CLIENT_KEYS = [
   'rateLimit',
   'hedging',
   'dedupe',
+  'cache',
   'telemetry',
   'logging',
   'maxRedirects',

@@ -64,6 +64,12 @@ export class BulwarkResponse {
   #call: CallContext | undefined = undefined;
   /** How many redirects were followed. */
   redirects = 0;
+  /**
+   * How the HTTP cache answered (`cache` option): `'hit'` fresh from the cache, nothing sent;
+   * `'stale'` a stale answer (while revalidating, or in place of an error); `'revalidated'` the
+   * stored answer confirmed by a 304; `'miss'` from the origin. `undefined` when the client has no cache.
+   */
+  cache: 'hit' | 'stale' | 'revalidated' | 'miss' | undefined = undefined;
   /** @internal */
   readonly source: BodySource;
   #headers: ResponseHeaders | undefined;

@@ -22,6 +22,7 @@ export const CHANNEL_NAMES = {
   hedge: 'bulwark:hedge',
   redirect: 'bulwark:redirect',
   budget: 'bulwark:budget',
+  cache: 'bulwark:cache',
 } as const;
 
 /** Fields shared by point-channel payloads. */
@@ -180,6 +181,19 @@ export interface BudgetMessage extends CallMessageFields {
   readonly kind: 'retry' | 'hedge';
 }
 
+/** How the HTTP cache answered a call (`bulwark:cache`, and `response.cache`). */
+export type CacheStatus = 'hit' | 'stale' | 'revalidated' | 'miss';
+
+/** `bulwark:cache`: the HTTP cache answered a call, stored its answer, or served stale in place of an error. */
+export interface CacheMessage extends CallMessageFields {
+  /** `hit` fresh, `stale` (while revalidating, or in place of an error), `revalidated` after a 304, `miss` from the origin. */
+  readonly status: CacheStatus;
+  /** Age of the answer served, in seconds (0 for a miss). */
+  readonly age: number;
+  /** Why a stale answer was served: `'stale-while-revalidate'`, `'only-if-cached'`, or the error code or status it stood in for. */
+  readonly reason: string | undefined;
+}
+
 /** The TracingChannel `bulwark:request` (`tracing:bulwark:request:start`, `:end`, `:asyncStart`, `:asyncEnd`, `:error`). */
 export const requestChannel = tracingChannel<unknown, RequestChannelContext>(CHANNEL_NAMES.request);
 /** `bulwark:retry` */
@@ -198,6 +212,8 @@ export const hedgeChannel = channel(CHANNEL_NAMES.hedge);
 export const redirectChannel = channel(CHANNEL_NAMES.redirect);
 /** `bulwark:budget` */
 export const budgetChannel = channel(CHANNEL_NAMES.budget);
+/** `bulwark:cache` */
+export const cacheChannel = channel(CHANNEL_NAMES.cache);
 
 /**
  * True when anyone listens to `bulwark:request`. Build the context only then; Node 20.11 lacks
@@ -291,4 +307,9 @@ export function publishRedirect(message: RedirectMessage): void {
 /** Publishes on `bulwark:budget` when someone listens. */
 export function publishBudget(message: BudgetMessage): void {
   if (budgetChannel.hasSubscribers) budgetChannel.publish(message);
+}
+
+/** Publishes on `bulwark:cache` when someone listens. */
+export function publishCache(message: CacheMessage): void {
+  if (cacheChannel.hasSubscribers) cacheChannel.publish(message);
 }

@@ -99,7 +99,7 @@ export function levelEnabled(
  * A breaker's change of state is logged too, at `warn`, as `event: 'circuit'` with `key`, `from`
  * and `to` (`circuit open: https://api.test`); it belongs to no call, so it is not a LogEvent.
  */
-export type LogEvent = 'request' | 'response' | 'retry' | 'error' | 'rejected';
+export type LogEvent = 'request' | 'response' | 'retry' | 'error' | 'rejected' | 'cache';
 
 /** The level each event is written at by default. */
 export const LOG_EVENT_LEVELS: Readonly<Record<LogEvent, LogLevel>> = {
@@ -108,6 +108,7 @@ export const LOG_EVENT_LEVELS: Readonly<Record<LogEvent, LogLevel>> = {
   retry: 'warn',
   error: 'error',
   rejected: 'warn',
+  cache: 'info',
 };
 
 /** What the pipeline knows when it logs; raw values, redacted by {@link logFields}. */
@@ -126,6 +127,12 @@ export interface LogInput {
   delayMs?: number;
   /** A `BulwarkError` code (`error`, `rejected`, `retry`). */
   code?: string;
+  /** `cache`: how the HTTP cache answered (`hit`, `stale`, `revalidated`). */
+  cache?: string;
+  /** `cache`: age of the answer served, in seconds. */
+  age?: number;
+  /** `cache`: why a stale answer was served (the error code or status it stood in for). */
+  reason?: string;
   error?: unknown;
   headers?: HeadersInput;
   body?: unknown;
@@ -144,6 +151,9 @@ export interface LogFields {
   key?: string;
   delayMs?: number;
   code?: string;
+  cache?: string;
+  age?: number;
+  reason?: string;
   err?: RedactedError;
   headers?: Record<string, string | string[]>;
   body?: unknown;
@@ -173,6 +183,8 @@ export function logMessage(input: LogInput, redactor: Redactor = defaultRedactor
       return `← ${printable(input.code ?? 'error')} (${ms}ms)`;
     case 'rejected':
       return `✕ ${printable(input.code ?? 'rejected')} ${requestLine(input.method, input.url, redactor).slice(2)}`;
+    case 'cache':
+      return `◆ cache ${printable(input.cache ?? 'hit')} ${requestLine(input.method, input.url, redactor).slice(2)} (age ${Math.round(input.age ?? 0)}s${input.reason === undefined ? '' : `, for ${printable(input.reason)}`})`;
   }
 }
 
@@ -190,6 +202,9 @@ export function logFields(input: LogInput, redactor: Redactor = defaultRedactor)
   if (input.key !== undefined) fields.key = redactor.text(input.key);
   if (input.delayMs !== undefined) fields.delayMs = Math.round(input.delayMs);
   if (input.code !== undefined) fields.code = input.code;
+  if (input.cache !== undefined) fields.cache = input.cache;
+  if (input.age !== undefined) fields.age = input.age;
+  if (input.reason !== undefined) fields.reason = input.reason;
   if (input.error !== undefined) fields.err = redactor.error(input.error);
   if (input.headers !== undefined) fields.headers = redactor.headers(input.headers);
   if (input.body !== undefined) fields.body = redactor.body(input.body, input.contentType);

@@ -284,6 +284,13 @@ class OtelTelemetry implements Telemetry {
     return spanOf(handle)?.isRecording() ?? false;
   }
 
+  cache(handle: CallSpan | undefined, status: string, ageSeconds: number | undefined): void {
+    const span = spanOf(handle);
+    if (span?.isRecording() !== true) return;
+    span.setAttribute('bulwark.cache', status);
+    if (ageSeconds !== undefined) span.setAttribute('bulwark.cache.age', ageSeconds);
+  }
+
   event(handle: Handle, name: string, attributes?: Attributes): void {
     const span = spanOf(handle);
     if (span?.isRecording() === true) span.addEvent(name, attributes);

@@ -134,6 +134,8 @@ export interface Telemetry {
   timeout(span: CallSpan | AttemptSpan | undefined, code: TimeoutCode, timeoutMs: number | undefined): void;
   /** A redirect is being followed; `location` is redacted here; `count` from 1. */
   redirect(span: CallSpan | AttemptSpan | undefined, status: number, location: string, count: number): void;
+  /** The HTTP cache answered or stored the call: `bulwark.cache` (and `bulwark.cache.age` in s) on the call span. */
+  cache(span: CallSpan | undefined, status: string, ageSeconds: number | undefined): void;
 
   /**
    * Registers the reader of `bulwark.circuit.state`: at each collection it must call `report`
@@ -169,6 +171,7 @@ export const NOOP_TELEMETRY: Telemetry = Object.freeze({
   concurrencyRejected: nothing,
   timeout: nothing,
   redirect: nothing,
+  cache: nothing,
   observeCircuits: () => nothing,
   observeConcurrency: () => nothing,
 });

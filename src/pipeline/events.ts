@@ -4,11 +4,13 @@ import type { BulwarkResponse } from '../client/response.js';
 // redact URLs, and the docs promise that an unobserved channel costs nothing.
 import {
   budgetChannel,
+  cacheChannel,
   circuitChannel,
   concurrencyChannel,
   deadlineChannel,
   hedgeChannel,
   publishBudget,
+  publishCache,
   publishCircuit,
   publishConcurrency,
   publishDeadline,
@@ -19,6 +21,7 @@ import {
   rateLimitChannel,
   redirectChannel,
   retryChannel,
+  type CacheStatus,
 } from '../observability/channels.js';
 import { levelEnabled, logEvent, type Logger, type LogLevelSetting } from '../observability/logger.js';
 import type { Redactor } from '../observability/redact.js';
@@ -281,6 +284,30 @@ export class CallEvents {
           key: ctx.key,
           ...(status === undefined ? {} : { status }),
           ...(code === undefined ? {} : { code }),
+        },
+        this.redactor,
+      );
+    }
+  }
+
+  /** The HTTP cache answered the call (or stored its answer): channel, call-span attribute, log line. */
+  cache(ctx: CallContext, status: CacheStatus, age: number, reason: string | undefined): void {
+    if (cacheChannel.hasSubscribers) publishCache({ ...this.#fields(ctx), status, age, reason });
+    this.telemetry.cache(ctx.span as CallSpan | undefined, status, status === 'miss' ? undefined : age);
+    // A miss is logged by its attempt's own lines; what the cache answered is logged here.
+    if (status !== 'miss' && this.#logging('info')) {
+      logEvent(
+        this.log.logger,
+        this.log.level,
+        {
+          event: 'cache',
+          correlationId: ctx.correlationId,
+          method: ctx.method,
+          url: ctx.origin + ctx.path,
+          cache: status,
+          age,
+          key: ctx.key,
+          ...(reason === undefined ? {} : { reason }),
         },
         this.redactor,
       );

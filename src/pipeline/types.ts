@@ -61,6 +61,8 @@ export interface CallPolicies {
   retry: unknown;
   circuitBreaker: unknown;
   rateLimit: unknown;
+  /** The HTTP cache mode of this call (`false`: leave the cache alone). */
+  cache: unknown;
   throwHttpErrors: boolean;
 }
 

@@ -34,6 +34,8 @@ import type {
 } from './store.js';
 
 export { redisCircuitStore } from './redis-circuit.js';
+export { redisCacheStore, RedisCacheStore, type RedisCacheStoreOptions } from './redis-cache.js';
+export type { CacheStore, CacheEntry } from '../policies/cache-store.js';
 export type { RedisCircuitStore, RedisCircuitStoreOptions } from './redis-circuit.js';
 export type { IoredisLikeClient, NodeRedisLikeClient, RedisClientLike } from './redis-client.js';
 export type { FallbackStore, StoreErrorMode } from './fallback-store.js';

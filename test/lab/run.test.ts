@@ -203,7 +203,7 @@ describe('bulwark CLI input errors', () => {
     [['lab', 'outage', '--speed', '3'], /unknown option --speed/],
     [
       ['lab', 'nope'],
-      /no built-in scenario "nope" \(built-in: blackhole, brownout, deadline, flaky, outage, overload, resets, slow, throttle, warm-outage/,
+      /no built-in scenario "nope" \(built-in: blackhole, brownout, cached-outage, deadline, flaky, outage, overload, resets, slow, throttle, warm-outage/,
     ],
     [['lab', 'outage', '--duration', 'ten'], /--duration is "ten", expected seconds from 1 to 3600/],
     [['lab', 'outage', '--seed', '-1'], /--seed is "-1"/],

@@ -176,6 +176,7 @@ describe('parseScenario', () => {
     const faults: Record<string, string> = {
       blackhole: 'blackhole',
       brownout: 'flaky',
+      'cached-outage': 'outage',
       deadline: 'deadline',
       flaky: 'flaky',
       outage: 'outage',
@@ -207,6 +208,19 @@ describe('parseScenario', () => {
     const brown = await loadScenario('brownout');
     const phase = brown.phases[0]!;
     assert.ok(phase.fault === 'flaky' && phase.status === 500 && phase.errorRate < 0.5);
+  });
+
+  test("upstream.headers are the API's own response headers (cached-outage sends cache-control)", async () => {
+    const cached = await loadScenario('cached-outage');
+    assert.match(cached.headers['cache-control'] ?? '', /stale-if-error=60/);
+    assert.throws(
+      () => parseScenario({ ...minimal, upstream: { headers: { 'bad name': 'x' } } }, 'x.json'),
+      /upstream\.headers\.bad name/,
+    );
+    assert.throws(
+      () => parseScenario({ ...minimal, upstream: { headers: { 'cache-control': 5 } } }, 'x.json'),
+      /upstream\.headers\.cache-control/,
+    );
   });
 
   test('placeholders in the description and notes follow --duration', () => {
@@ -269,7 +283,8 @@ describe('loading files', () => {
     await assert.rejects(
       loadScenario('nope'),
       (e: unknown) =>
-        e instanceof LabInputError && /built-in: blackhole, brownout, deadline, flaky/.test(e.message),
+        e instanceof LabInputError &&
+        /built-in: blackhole, brownout, cached-outage, deadline, flaky/.test(e.message),
     );
   });
 
