@@ -57,13 +57,17 @@ describe('lab upstreams', () => {
   });
 
   test('outage (refuse): the port is closed during the phase and listens again after it', async () => {
-    const up = await upstreamAt(800, [{ fault: 'outage', mode: 'refuse', from: 1, to: 1.5 }]);
+    const up = await upstreamAt(500, [{ fault: 'outage', mode: 'refuse', from: 1, to: 2 }]);
     const agent = new Agent();
     open.push(agent);
+    // Waits on the upstream's own clock, so a busy machine shifts nothing but the test's length.
+    const until = async (t: number): Promise<void> => {
+      while (up.now() < t) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
     assert.equal(statusOf(await get(up, {}, agent)), 200);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await until(1200);
     assert.equal(statusOf(await get(up, {}, agent)), 'ECONNREFUSED');
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await until(2300);
     assert.equal(statusOf(await get(up, {}, agent)), 200);
   });
 
