@@ -8,6 +8,7 @@ export {
   type SafeVerbs,
   type ClientInspection,
 } from './client/client.js';
+export type { CircuitHandle } from './client/circuit-handle.js';
 export type { ClientOptions, TimeoutOptions, DeadlineOptions, PoolOptions } from './client/options.js';
 export type { RequestOptions, VerbOptions } from './client/request-options.js';
 export { BulwarkResponse, type ResponseHeaders } from './client/response.js';

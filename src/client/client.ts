@@ -15,6 +15,7 @@ import { resolveClientOptions, type ResolvedClient } from './resolve-options.js'
 import type { BulwarkResponse } from './response.js';
 import { checkBoolean, checkFunction, checkKeys, checkNumber, checkObject, isRecord } from '../validate.js';
 import { buildPolicies } from './policies.js';
+import { circuitHandle, type CircuitControl, type CircuitHandle } from './circuit-handle.js';
 import { CallEvents } from '../pipeline/events.js';
 import { createObserveStage } from '../pipeline/observe-stage.js';
 import { withRedirects, type RedirectSettings } from '../transport/redirect-transport.js';
@@ -71,6 +72,7 @@ export class Client implements AsyncDisposable {
   readonly #chain: Next;
   readonly #events: CallEvents;
   readonly #policies: (o: RequestOptions) => CallPolicies;
+  readonly #circuits: CircuitControl | undefined;
   #closed = false;
 
   constructor(options: ClientOptions = {}) {
@@ -92,6 +94,7 @@ export class Client implements AsyncDisposable {
     }
     this.#transport = withRedirects(transport, redirectSettings(raw, safety.guard));
     this.#stages = built.stages;
+    this.#circuits = built.circuits;
     const terminal = createAttemptStage(this.#transport, { deadlineHeader: resolved.deadlineHeader });
     const [dedupe, rest] = splitDedupe(built.stages);
     this.#chain = compose(
@@ -168,6 +171,19 @@ export class Client implements AsyncDisposable {
     const out: ClientInspection = { name: this.name, closed: this.#closed, pools: this.#transport.stats() };
     for (const stage of this.#stages) if (stage.inspect !== undefined) out[stage.name] = stage.inspect();
     return out;
+  }
+
+  /**
+   * The circuit of `key` (the client's default circuit when omitted: `circuitBreaker.key` when it
+   * is a string, else the `baseUrl`'s origin), to read its state, `isolate()` it or `reset()` it.
+   * @throws BulwarkError `INVALID_REQUEST` without a breaker, or without a key and no default.
+   * @example
+   * const payments = client.circuit(); // https://api.stripe.com
+   * payments.isolate();                // every call fails fast with CIRCUIT_OPEN
+   * await payments.reset();            // back to closed, window emptied
+   */
+  circuit(key?: string): CircuitHandle {
+    return circuitHandle(this.#circuits, key);
   }
 
   /** Lets requests in flight finish, then closes every connection and timer. */

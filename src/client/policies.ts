@@ -19,6 +19,8 @@ import {
   type RetryOverride,
 } from '../pipeline/retry-stage.js';
 import type { Middleware } from '../pipeline/types.js';
+import { checkPolicyKey, type PolicyKey } from '../pipeline/policy-key.js';
+import type { CircuitControl } from './circuit-handle.js';
 import { createSharedCircuitStage } from '../pipeline/shared-circuit-stage.js';
 import type { CircuitStore } from '../stores/store.js';
 import type { BulwarkResponse } from './response.js';
@@ -69,6 +71,14 @@ export interface HedgingOptions {
 
 /** Circuit breaker options of a client. */
 export type CircuitBreakerClientOptions = Omit<CircuitBreakersOptions, 'clock' | 'onStateChange'> & {
+  /**
+   * Which circuit a request belongs to: a fixed string (one circuit for the whole client, as
+   * HTTPower's `circuit_breaker_key`), or a function of the request returning a non-empty string.
+   * A fixed string takes precedence over the request's `key` option; a function receives it.
+   * @default the request's `key`, else its origin (one circuit per origin)
+   * @example circuitBreaker: { key: (req) => `${req.origin}${req.path.split('/', 2).join('/')}` }
+   */
+  key?: PolicyKey;
   /** Shares circuit state across nodes (`redisCircuitStore` of `bulwark/redis`). */
   store?: CircuitStore;
   /** Judges an attempt: true counts a failure. @default network errors, timeouts, 5xx and 429 */
@@ -77,7 +87,11 @@ export type CircuitBreakerClientOptions = Omit<CircuitBreakersOptions, 'clock' |
 
 /** Rate limit options of a client. */
 export type RateLimitClientOptions = Omit<RateLimiterOptions, 'clock' | 'onEvent'> & {
-  /** Bucket key: the origin (or the request's `key`) by default, a fixed string, or a function of the request. */
+  /**
+   * Bucket key: a fixed string (one bucket for the client), or a function of the request returning
+   * a non-empty string. A fixed string takes precedence over the request's `key` option.
+   * @default the request's `key`, else its origin (one bucket per origin)
+   */
   key?: RateLimitKey;
 };
 
@@ -91,6 +105,8 @@ export interface BuiltPolicies {
   readonly budgets: RetryBudgets | undefined;
   /** Builds a per-request retry policy from overrides, sharing the client's budget. */
   readonly retryFor: (override: unknown) => RetryOverride;
+  /** The circuits, for `client.circuit(key)`; undefined with `circuitBreaker: false`. */
+  readonly circuits: CircuitControl | undefined;
 }
 
 const RETRY_KEYS = [
@@ -116,6 +132,7 @@ const BREAKER_KEYS = [
   'idleTimeout',
   'isFailure',
   'store',
+  'key',
 ];
 
 /** Builds the policy stages in DESIGN order: dedupe → (deadline) → retry → breaker → rate limit → concurrency. */
@@ -182,6 +199,7 @@ export function buildPolicies(
   });
 
   // Circuit breaker: on unless `circuitBreaker: false`.
+  let circuits: CircuitControl | undefined;
   if (options.circuitBreaker !== false) {
     const raw = { ...(checkObject('options', 'circuitBreaker', options.circuitBreaker) ?? {}) };
     checkKeys('options', 'circuitBreaker', raw, BREAKER_KEYS);
@@ -198,8 +216,10 @@ export function buildPolicies(
         'a CircuitStore such as redisCircuitStore({ client })',
       );
     }
+    const key = checkPolicyKey('circuitBreaker.key', raw.key);
     delete raw.isFailure;
     delete raw.store;
+    delete raw.key;
     const breakers: CircuitBreakers = new CircuitBreakers({
       ...(raw as CircuitBreakersOptions),
       clock,
@@ -226,14 +246,16 @@ export function buildPolicies(
             (raw.maxOpenDuration as number | undefined) ??
             Math.max(60_000, (raw.openDuration as number | undefined) ?? 0),
           defaultLeaseMs: 10_000,
+          key,
         }),
       });
     }
     stages.push({
       name: 'circuits',
-      middleware: createBreakerStage(breakers, isFailure),
+      middleware: createBreakerStage(breakers, isFailure, key),
       inspect: () => breakers.snapshot(),
     });
+    circuits = { breakers, store, key, origin: resolved.base?.origin };
   }
 
   // Rate limit: off unless configured.
@@ -248,10 +270,7 @@ export function buildPolicies(
       'store',
       'key',
     ]);
-    const key = raw.key;
-    if (key !== undefined && typeof key !== 'string' && typeof key !== 'function') {
-      throw invalidOption('rateLimit.key', key, 'a string or a function of the request returning a string');
-    }
+    const key = checkPolicyKey('rateLimit.key', raw.key);
     delete raw.key;
     const limiter = new RateLimiter({
       ...(raw as unknown as RateLimiterOptions),
@@ -264,7 +283,7 @@ export function buildPolicies(
     });
     stages.push({
       name: 'rateLimit',
-      middleware: createRateLimitStage(limiter, key as RateLimitKey | undefined),
+      middleware: createRateLimitStage(limiter, key),
       inspect: () => limiter.snapshot(),
     });
   }
@@ -313,7 +332,7 @@ export function buildPolicies(
     const policy = makeRetry({ ...(retryRaw ?? {}), ...timing }, budgets, clock, random, 'request');
     return { policy, http };
   };
-  return { stages, retry, budgets, retryFor };
+  return { stages, retry, budgets, retryFor, circuits };
 }
 
 /** The retry policy of the client's options, or of one request's overrides (`scope: 'request'`). */

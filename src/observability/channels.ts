@@ -73,8 +73,8 @@ export interface RetryMessage extends CallMessageFields {
   readonly delaySource: 'backoff' | 'retry-after' | 'rate-limit-reset';
 }
 
-/** A breaker state as the channels name it. */
-export type CircuitState = 'closed' | 'half-open' | 'open';
+/** A breaker state as the channels name it; `isolated` is open by hand (`client.circuit(key).isolate()`) until reset. */
+export type CircuitState = 'closed' | 'half-open' | 'open' | 'isolated';
 
 /** `bulwark:circuit`: a breaker changed state, or refused an attempt. */
 export type CircuitMessage =

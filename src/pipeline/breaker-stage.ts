@@ -9,6 +9,7 @@ import {
   judgeFailure,
   type AttemptOutcome,
 } from './outcome.js';
+import { policyKeyOf, type PolicyKey } from './policy-key.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
 /** Request-level breaker settings: `false` bypasses the breaker for this call. */
@@ -18,7 +19,8 @@ export interface BreakerOverride {
 }
 
 /**
- * The circuit breaker stage: one breaker per key (the origin unless `key` is given). Each
+ * The circuit breaker stage: one breaker per key (the origin unless the request's `key` or the
+ * client's `circuitBreaker.key` says otherwise). Each
  * attempt is one outcome. Rejections by inner stages (rate limit, concurrency) and the caller's
  * own abort or deadline are ignored, never counted as failures; an open circuit fails fast with
  * `CIRCUIT_OPEN` before anything is sent.
@@ -26,11 +28,12 @@ export interface BreakerOverride {
 export function createBreakerStage(
   breakers: CircuitBreakers,
   isFailure: (outcome: AttemptOutcome) => boolean = defaultIsFailure,
+  key?: PolicyKey,
 ): Middleware {
   return (ctx, next) => {
     const override = ctx.policies.circuitBreaker as BreakerOverride | false | undefined;
     if (override === false) return next(ctx);
-    return guarded(ctx, next, breakers, override?.isFailure ?? isFailure);
+    return guarded(ctx, next, breakers, override?.isFailure ?? isFailure, key);
   };
 }
 
@@ -39,16 +42,12 @@ async function guarded(
   next: Next,
   breakers: CircuitBreakers,
   isFailure: (outcome: AttemptOutcome) => boolean,
+  keyOption: PolicyKey | undefined,
 ): Promise<BulwarkResponse> {
-  const breaker = breakers.get(ctx.key);
+  const key = policyKeyOf(ctx, keyOption, 'circuitBreaker.key');
+  const breaker = breakers.get(key);
   const permit = breaker.tryAcquire();
-  if (!permit.allowed) {
-    const error = circuitOpenError(ctx.key, permit.retryAfterMs);
-    error.method = ctx.method;
-    error.url = urlOf(ctx);
-    ctx.runtime.events.circuitRejected(ctx, permit.retryAfterMs, error);
-    throw error;
-  }
+  if (!permit.allowed) throw circuitRejection(ctx, key, permit.retryAfterMs);
   let response: BulwarkResponse;
   try {
     response = await next(ctx);
@@ -61,4 +60,13 @@ async function guarded(
   if (judgeFailure(isFailure, ctx, response, undefined)) breaker.onFailure(permit);
   else breaker.onSuccess(permit);
   return response;
+}
+
+/** The `CIRCUIT_OPEN` error of this call, reported to the events (channel, span, metric, log). */
+export function circuitRejection(ctx: CallContext, key: string, retryAfterMs: number): Error {
+  const error = circuitOpenError(key, retryAfterMs);
+  error.method = ctx.method;
+  error.url = urlOf(ctx);
+  ctx.runtime.events.circuitRejected(ctx, key, retryAfterMs, error);
+  return error;
 }

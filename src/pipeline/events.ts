@@ -64,12 +64,12 @@ export class CallEvents {
     failureRatio: number | undefined,
     openMs: number | undefined,
   ): void {
-    const f = channelState(from);
-    const t = channelState(to);
+    const f = stateName(from);
+    const t = stateName(to);
     if (circuitChannel.hasSubscribers) {
       publishCircuit({ client: this.#client, type: 'transition', key, from: f, to: t, failureRatio, openMs });
     }
-    this.telemetry.circuitTransition(key, f, t);
+    this.telemetry.circuitTransition(key, channelState(from), channelState(to));
     if (levelEnabled(this.log.logger, 'warn', this.log.level)) {
       try {
         this.log.logger?.warn(
@@ -210,7 +210,7 @@ export class CallEvents {
   }
 
   /** A policy refused the call before anything was sent. */
-  rejected(ctx: CallContext, error: BulwarkError): void {
+  rejected(ctx: CallContext, error: BulwarkError, key: string = ctx.key): void {
     if (this.#logging('warn')) {
       logEvent(
         this.log.logger,
@@ -220,7 +220,7 @@ export class CallEvents {
           correlationId: ctx.correlationId,
           method: ctx.method,
           url: ctx.origin + ctx.path,
-          key: ctx.key,
+          key,
           code: error.code,
         },
         this.redactor,
@@ -229,7 +229,7 @@ export class CallEvents {
   }
 
   /** An open circuit (local or shared through a store) refused the call: channel, span, metric, log. */
-  circuitRejected(ctx: CallContext, retryAfterMs: number, error: BulwarkError): void {
+  circuitRejected(ctx: CallContext, key: string, retryAfterMs: number, error: BulwarkError): void {
     if (circuitChannel.hasSubscribers) {
       publishCircuit({
         client: this.#client,
@@ -237,12 +237,12 @@ export class CallEvents {
         correlationId: ctx.correlationId,
         method: ctx.method,
         url: error.url ?? this.url(ctx),
-        key: ctx.key,
+        key,
         retryAfterMs,
       });
     }
-    this.telemetry.circuitRejected(ctx.span as CallSpan | undefined, ctx.key, retryAfterMs);
-    this.rejected(ctx, error);
+    this.telemetry.circuitRejected(ctx.span as CallSpan | undefined, key, retryAfterMs);
+    this.rejected(ctx, error, key);
   }
 
   retry(
@@ -416,6 +416,12 @@ function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
 }
 
+/** The state as channels and logs name it (isolation kept apart from an open window). */
+function stateName(state: string): 'closed' | 'half-open' | 'open' | 'isolated' {
+  return state === 'isolated' ? 'isolated' : channelState(state);
+}
+
+/** The state as the telemetry gauge counts it: an isolated circuit is open. */
 function channelState(state: string): 'closed' | 'half-open' | 'open' {
   return state === 'closed' ? 'closed' : state === 'half-open' ? 'half-open' : 'open';
 }

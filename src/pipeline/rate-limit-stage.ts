@@ -3,6 +3,7 @@ import type { RateLimiter, RateLimitStrategy } from '../policies/rate-limiter.js
 import { rateLimitStateFromHeaders, retryHintFromHeaders } from '../policies/server-hints.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { urlOf } from './deadline-stage.js';
+import { policyKeyOf, type PolicyKey } from './policy-key.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
 /** Request-level rate limit settings: `false` bypasses the limiter for this call. */
@@ -18,8 +19,7 @@ export interface RateLimitOverride {
 }
 
 /** How the client keys buckets: the origin (or the request's `key`), a fixed string, or a function. */
-export type RateLimitKey =
-  string | ((request: { method: string; origin: string; path: string; key: string }) => string);
+export type RateLimitKey = PolicyKey;
 
 /**
  * The rate limit stage: one token per attempt (quotas count what reaches the wire). A free slot
@@ -31,7 +31,12 @@ export function createRateLimitStage(limiter: RateLimiter, key: RateLimitKey | u
   return (ctx, next) => {
     const override = ctx.policies.rateLimit as RateLimitOverride | false | undefined;
     if (override === false) return next(ctx);
-    const bucket = override?.key ?? keyOf(ctx, key);
+    let bucket: string;
+    try {
+      bucket = override?.key ?? policyKeyOf(ctx, key, 'rateLimit.key');
+    } catch (error) {
+      return Promise.reject(decorate(ctx, '', error));
+    }
     const clock = ctx.runtime.clock;
     const started = clock.now();
     let wait: Promise<void> | undefined;
@@ -66,12 +71,6 @@ export function createRateLimitStage(limiter: RateLimiter, key: RateLimitKey | u
 
 /** Names of the headers that carry quota hints (`RateLimit*`, `X-RateLimit-*`, `Retry-After`). */
 const HINT_PREFIXES = ['ratelimit', 'x-ratelimit', 'retry-after'];
-
-function keyOf(ctx: CallContext, key: RateLimitKey | undefined): string {
-  if (key === undefined) return ctx.key;
-  if (typeof key === 'string') return key;
-  return key({ method: ctx.method, origin: ctx.origin, path: ctx.path, key: ctx.key });
-}
 
 async function sendAndLearn(
   ctx: CallContext,

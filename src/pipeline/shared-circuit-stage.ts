@@ -1,8 +1,8 @@
-import { circuitOpenError } from '../policies/circuit-breaker.js';
 import type { CircuitStore } from '../stores/store.js';
 import type { BulwarkResponse } from '../client/response.js';
-import { urlOf } from './deadline-stage.js';
+import { circuitRejection } from './breaker-stage.js';
 import { isCallerEnded, isRejection, judgeFailure, type AttemptOutcome } from './outcome.js';
+import { policyKeyOf, type PolicyKey } from './policy-key.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
 /** Settings of the shared circuit stage. */
@@ -13,6 +13,8 @@ export interface SharedCircuitSettings {
   readonly maxOpenDuration: number;
   /** Probe lease when the attempt has no timeout, ms. */
   readonly defaultLeaseMs: number;
+  /** The client's `circuitBreaker.key`, as the local breaker uses it. */
+  readonly key?: PolicyKey | undefined;
 }
 
 /**
@@ -26,13 +28,14 @@ export function createSharedCircuitStage(settings: SharedCircuitSettings): Middl
   return async (ctx, next) => {
     if (ctx.policies.circuitBreaker === false) return next(ctx);
     const { store } = settings;
-    const shared = await store.check(ctx.key);
+    const key = policyKeyOf(ctx, settings.key, 'circuitBreaker.key');
+    const shared = await store.check(key);
     if (shared.state === 'closed') return next(ctx);
-    if (shared.state === 'open') throw reject(ctx, shared.retryAfterMs);
+    if (shared.state === 'open') throw circuitRejection(ctx, key, shared.retryAfterMs);
     const lease = ctx.attemptTimeoutMs > 0 ? ctx.attemptTimeoutMs : settings.defaultLeaseMs;
-    if (shared.probing || !(await store.acquireProbe(ctx.key, lease)))
-      throw reject(ctx, Math.min(lease, shared.openMs));
-    return probe(ctx, next, settings, shared.openMs);
+    if (shared.probing || !(await store.acquireProbe(key, lease)))
+      throw circuitRejection(ctx, key, Math.min(lease, shared.openMs));
+    return probe(ctx, next, settings, key, shared.openMs);
   };
 }
 
@@ -40,29 +43,22 @@ async function probe(
   ctx: CallContext,
   next: Next,
   settings: SharedCircuitSettings,
+  key: string,
   openMs: number,
 ): Promise<BulwarkResponse> {
   const reopen = (): Promise<void> | void =>
-    settings.store.open(ctx.key, Math.min(openMs * 2, settings.maxOpenDuration));
+    settings.store.open(key, Math.min(openMs * 2, settings.maxOpenDuration));
   let response: BulwarkResponse;
   try {
     response = await next(ctx);
   } catch (error) {
     // A probe that says nothing of the upstream gives the lease back at once.
-    if (isRejection(error) || isCallerEnded(error)) await settings.store.open(ctx.key, 1);
+    if (isRejection(error) || isCallerEnded(error)) await settings.store.open(key, 1);
     else if (judgeFailure(settings.isFailure, ctx, undefined, error)) await reopen();
-    else await settings.store.close(ctx.key);
+    else await settings.store.close(key);
     throw error;
   }
   if (judgeFailure(settings.isFailure, ctx, response, undefined)) await reopen();
-  else await settings.store.close(ctx.key);
+  else await settings.store.close(key);
   return response;
-}
-
-function reject(ctx: CallContext, retryAfterMs: number): Error {
-  const error = circuitOpenError(ctx.key, retryAfterMs);
-  error.method = ctx.method;
-  error.url = urlOf(ctx);
-  ctx.runtime.events.circuitRejected(ctx, retryAfterMs, error);
-  return error;
 }
