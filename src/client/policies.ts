@@ -2,6 +2,7 @@ import { invalidOption, invalidRequest } from '../errors.js';
 import { CircuitBreakers, type CircuitBreakersOptions } from '../policies/circuit-breakers.js';
 import { ConcurrencyLimiter, type ConcurrencyLimiterOptions } from '../policies/concurrency/index.js';
 import { TUNABLE_LIMITER_KEYS } from '../policies/concurrency/options.js';
+import { AimdLimit, type AimdOptions } from '../policies/concurrency/aimd.js';
 import { LatencyWindow } from '../policies/latency-window.js';
 import { RateLimiter, type RateLimiterOptions } from '../policies/rate-limiter.js';
 import { RetryPolicy, type RetryOptions } from '../policies/retry.js';
@@ -96,7 +97,26 @@ export type RateLimitClientOptions = Omit<RateLimiterOptions, 'clock' | 'onEvent
 };
 
 /** Concurrency options of a client. */
-export type ConcurrencyClientOptions = Omit<ConcurrencyLimiterOptions, 'clock' | 'random' | 'onLimitChange'>;
+export type ConcurrencyClientOptions = Omit<
+  ConcurrencyLimiterOptions,
+  'clock' | 'random' | 'onLimitChange'
+> & {
+  /**
+   * With `algorithm: 'aimd'` only: the limit is multiplied by this on a drop, in [0.5, 1)
+   * (Hardhat's Regulator `backoff_ratio`; 0.5 halves it).
+   * @default 0.9
+   */
+  backoffRatio?: number;
+  /**
+   * Judges an attempt for the limiter (Hardhat's `should_regulate`): true makes it a drop, which
+   * lowers the limit; false a normal latency sample (for an error: no sample). The caller's abort
+   * and bulwark's own refusals are never samples, and a timeout while reading the body is always
+   * a drop.
+   * @default timeouts, network errors, 429 and 503 are drops
+   * @example isDropped: (o) => o.error !== undefined || o.response.status === 429
+   */
+  isDropped?: (outcome: AttemptOutcome) => boolean;
+};
 
 /** The stages and state the client owns. */
 export interface BuiltPolicies {
@@ -290,8 +310,26 @@ export function buildPolicies(
 
   // Concurrency: off unless configured.
   if (options.concurrency !== undefined && options.concurrency !== false) {
-    const raw = checkObject('options', 'concurrency', options.concurrency) ?? {};
-    checkKeys('options', 'concurrency', raw, TUNABLE_LIMITER_KEYS);
+    const raw = { ...(checkObject('options', 'concurrency', options.concurrency) ?? {}) };
+    checkKeys('options', 'concurrency', raw, [...TUNABLE_LIMITER_KEYS, 'backoffRatio', 'isDropped']);
+    const isDropped = checkFunction('options', 'concurrency.isDropped', raw.isDropped) as
+      ((o: AttemptOutcome) => boolean) | undefined;
+    delete raw.isDropped;
+    if (raw.backoffRatio !== undefined) {
+      if (raw.algorithm !== 'aimd') {
+        throw invalidOption(
+          'concurrency.backoffRatio',
+          raw.backoffRatio,
+          "no value unless `concurrency.algorithm` is 'aimd' (the other algorithms do not back off by a ratio)",
+        );
+      }
+      const { initialLimit, minLimit, maxLimit, backoffRatio } = raw;
+      delete raw.initialLimit;
+      delete raw.minLimit;
+      delete raw.maxLimit;
+      delete raw.backoffRatio;
+      raw.algorithm = new AimdLimit({ initialLimit, minLimit, maxLimit, backoffRatio } as AimdOptions);
+    }
     const limiter = new ConcurrencyLimiter({ ...(raw as ConcurrencyLimiterOptions), clock, random });
     limiter.onLimitChange((change) => {
       events.concurrencyLimit(resolved.name, change.from, change.to, limiter.inflight);
@@ -299,7 +337,7 @@ export function buildPolicies(
     events.observeConcurrency(resolved.name, limiter);
     stages.push({
       name: 'concurrency',
-      middleware: createConcurrencyStage(limiter),
+      middleware: createConcurrencyStage(limiter, isDropped),
       inspect: () => limiter.snapshot(),
     });
   }
