@@ -273,7 +273,7 @@ function splitDedupe(stages: readonly PolicyStage[]): [Middleware[], readonly Po
 
 function buildEvents(raw: Record<string, unknown>, resolved: ResolvedClient): CallEvents {
   const l = checkObject('options', 'logging', raw.logging) ?? {};
-  checkKeys('options', 'logging', l, ['logger', 'level', 'logHeaders', 'logBody', 'redact']);
+  checkKeys('options', 'logging', l, ['logger', 'level', 'logHeaders', 'logBody', 'bodyLimit', 'redact']);
   const redactOptions = checkObject('options', 'logging.redact', l.redact);
   if (redactOptions !== undefined) {
     checkKeys('options', 'logging.redact', redactOptions, REDACTOR_OPTION_KEYS);
@@ -306,6 +306,7 @@ function buildEvents(raw: Record<string, unknown>, resolved: ResolvedClient): Ca
     level: l.level === undefined ? (logger === undefined ? 'silent' : 'info') : parseLogLevel(l.level),
     logHeaders: checkBoolean('options', 'logging.logHeaders', l.logHeaders) ?? false,
     logBody: checkBoolean('options', 'logging.logBody', l.logBody) ?? false,
+    bodyLimit: checkNumber('options', 'logging.bodyLimit', l.bodyLimit, 0, 1_048_576, true) ?? 4_096,
   });
 }
 

@@ -20,7 +20,14 @@ import {
   redirectChannel,
   retryChannel,
 } from '../observability/channels.js';
-import { levelEnabled, logEvent, type Logger, type LogLevelSetting } from '../observability/logger.js';
+import {
+  levelEnabled,
+  logEvent,
+  type Logger,
+  type LogInput,
+  type LogLevel,
+  type LogLevelSetting,
+} from '../observability/logger.js';
 import type { Redactor } from '../observability/redact.js';
 import type { AttemptSpan, CallSpan, Telemetry } from '../observability/telemetry.js';
 import type { Attempt } from '../transport/attempt.js';
@@ -32,6 +39,8 @@ export interface LogSettings {
   readonly level: LogLevelSetting;
   readonly logHeaders: boolean;
   readonly logBody: boolean;
+  /** Longest body written in a line, characters (after redaction). */
+  readonly bodyLimit: number;
 }
 
 /**
@@ -73,7 +82,7 @@ export class CallEvents {
     if (levelEnabled(this.log.logger, 'warn', this.log.level)) {
       try {
         this.log.logger?.warn(
-          { event: 'circuit', key: this.redactor.text(key), from: f, to: t },
+          { client: this.#client, event: 'circuit', key: this.redactor.text(key), from: f, to: t },
           `circuit ${t}: ${this.redactor.text(key)}`,
         );
       } catch {
@@ -114,6 +123,11 @@ export class CallEvents {
     return { client: this.#client, correlationId: ctx.correlationId, method: ctx.method, url: this.url(ctx) };
   }
 
+  /** One line of a call, with the client's name on it (redacted by `logEvent`). */
+  #write(input: LogInput, level?: LogLevel): void {
+    logEvent(this.log.logger, this.log.level, input, this.redactor, level);
+  }
+
   #logging(level: 'info' | 'warn' | 'error' | 'debug'): boolean {
     return levelEnabled(this.log.logger, level, this.log.level);
   }
@@ -129,23 +143,23 @@ export class CallEvents {
     );
     this.telemetry.inject(attempt.headers, span);
     if (this.#logging('info')) {
-      logEvent(
-        this.log.logger,
-        this.log.level,
-        {
-          event: 'request',
-          correlationId: ctx.correlationId,
-          method: attempt.method,
-          url: attempt.origin + attempt.path,
-          attempt: attempt.number,
-          key: ctx.key,
-          ...(this.log.logHeaders ? { headers: attempt.headers } : {}),
-          ...(this.log.logBody && typeof ctx.body === 'string'
-            ? { body: ctx.body, contentType: attempt.headers['content-type'] ?? '' }
-            : {}),
-        },
-        this.redactor,
-      );
+      this.#write({
+        client: this.#client,
+        event: 'request',
+        correlationId: ctx.correlationId,
+        method: attempt.method,
+        url: attempt.origin + attempt.path,
+        attempt: attempt.number,
+        key: ctx.key,
+        ...(this.log.logHeaders ? { headers: attempt.headers } : {}),
+        ...(this.log.logBody && typeof ctx.body === 'string'
+          ? {
+              body: ctx.body,
+              contentType: attempt.headers['content-type'] ?? '',
+              bodyLimit: this.log.bodyLimit,
+            }
+          : {}),
+      });
     }
     return span;
   }
@@ -168,31 +182,26 @@ export class CallEvents {
     const durationMs = ctx.runtime.clock.now() - attempt.startedAt;
     if (response !== undefined) {
       if (this.#logging('info')) {
-        logEvent(
-          this.log.logger,
-          this.log.level,
-          {
-            event: 'response',
-            correlationId: ctx.correlationId,
-            method: attempt.method,
-            url: attempt.origin + attempt.path,
-            status: response.status,
-            durationMs,
-            attempt: attempt.number,
-            key: ctx.key,
-            ...(this.log.logHeaders ? { headers: response.headers as Record<string, string> } : {}),
-          },
-          this.redactor,
-        );
+        this.#write({
+          client: this.#client,
+          event: 'response',
+          correlationId: ctx.correlationId,
+          method: attempt.method,
+          url: attempt.origin + attempt.path,
+          status: response.status,
+          durationMs,
+          attempt: attempt.number,
+          key: ctx.key,
+          ...(this.log.logHeaders ? { headers: response.headers as Record<string, string> } : {}),
+        });
       }
       return;
     }
     const level = code === 'ABORTED' ? 'debug' : 'error';
     if (this.#logging(level)) {
-      logEvent(
-        this.log.logger,
-        this.log.level,
+      this.#write(
         {
+          client: this.#client,
           event: 'error',
           correlationId: ctx.correlationId,
           method: attempt.method,
@@ -203,28 +212,45 @@ export class CallEvents {
           ...(code === undefined ? {} : { code }),
           error,
         },
-        this.redactor,
         level,
       );
     }
   }
 
+  /**
+   * With `logBody`: the call's final response body, once read whole by the caller (decoded).
+   * Only the first 64 KiB are redacted and at most `bodyLimit` characters written.
+   */
+  responseBody(ctx: CallContext, response: BulwarkResponse, bytes: Buffer): void {
+    if (!this.log.logBody || !this.#logging('info')) return;
+    const contentType = response.headers['content-type'];
+    this.#write({
+      client: this.#client,
+      event: 'body',
+      correlationId: ctx.correlationId,
+      method: ctx.method,
+      url: response.url,
+      status: response.status,
+      key: ctx.key,
+      body: utf8Prefix(bytes, SCANNED_BODY_BYTES),
+      contentType: typeof contentType === 'string' ? contentType : '',
+      bodyLimit: this.log.bodyLimit,
+      bytes: bytes.byteLength,
+    });
+  }
+
   /** A policy refused the call before anything was sent. */
   rejected(ctx: CallContext, error: BulwarkError, key: string = ctx.key): void {
     if (this.#logging('warn')) {
-      logEvent(
-        this.log.logger,
-        this.log.level,
-        {
-          event: 'rejected',
-          correlationId: ctx.correlationId,
-          method: ctx.method,
-          url: ctx.origin + ctx.path,
-          key,
-          code: error.code,
-        },
-        this.redactor,
-      );
+      this.#write({
+        client: this.#client,
+        event: 'rejected',
+        correlationId: ctx.correlationId,
+        method: ctx.method,
+        url: ctx.origin + ctx.path,
+        key,
+        code: error.code,
+      });
     }
   }
 
@@ -268,22 +294,18 @@ export class CallEvents {
     }
     this.telemetry.retry(ctx.span as CallSpan | undefined, ctx.key, reason, attempt, delayMs);
     if (this.#logging('warn')) {
-      logEvent(
-        this.log.logger,
-        this.log.level,
-        {
-          event: 'retry',
-          correlationId: ctx.correlationId,
-          method: ctx.method,
-          url: ctx.origin + ctx.path,
-          attempt,
-          delayMs,
-          key: ctx.key,
-          ...(status === undefined ? {} : { status }),
-          ...(code === undefined ? {} : { code }),
-        },
-        this.redactor,
-      );
+      this.#write({
+        client: this.#client,
+        event: 'retry',
+        correlationId: ctx.correlationId,
+        method: ctx.method,
+        url: ctx.origin + ctx.path,
+        attempt,
+        delayMs,
+        key: ctx.key,
+        ...(status === undefined ? {} : { status }),
+        ...(code === undefined ? {} : { code }),
+      });
     }
   }
 
@@ -409,6 +431,17 @@ export class CallEvents {
     }
     this.telemetry.redirect(ctx.span as CallSpan | undefined, status, redacted, count);
   }
+}
+
+/** How much of a response body is redacted for the log: the line keeps at most `bodyLimit` of it. */
+const SCANNED_BODY_BYTES = 65_536;
+
+/** The first `max` bytes, cut at a character boundary so the text decoder still sees valid UTF-8. */
+function utf8Prefix(bytes: Buffer, max: number): Buffer {
+  if (bytes.byteLength <= max) return bytes;
+  let end = max;
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end);
 }
 
 /** A code for an error that has none: its class name (`StoreTimeoutError`), never its message. */
