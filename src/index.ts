@@ -68,6 +68,7 @@ export type {
 // Observability.
 export { Redactor, defaultRedactor, type RedactorOptions } from './observability/redact.js';
 export type { Logger, LogLevelSetting } from './observability/logger.js';
+export type { SpanNameRequest } from './observability/otel.js';
 export { CHANNEL_NAMES } from './observability/channels.js';
 export type {
   RequestChannelContext,
@@ -79,6 +80,7 @@ export type {
   HedgeMessage,
   RedirectMessage,
   BudgetMessage,
+  AttemptMessage,
 } from './observability/channels.js';
 
 // Destination guards.

@@ -282,7 +282,14 @@ function buildEvents(raw: Record<string, unknown>, resolved: ResolvedClient): Ca
   let telemetry: Telemetry = NOOP_TELEMETRY;
   if (raw.telemetry !== false) {
     const t = checkObject('options', 'telemetry', raw.telemetry) ?? {};
-    checkKeys('options', 'telemetry', t, ['propagate', 'tracerProvider', 'meterProvider']);
+    checkKeys('options', 'telemetry', t, [
+      'propagate',
+      'tracerProvider',
+      'meterProvider',
+      'spanName',
+      'okStatuses',
+      'successStatus',
+    ]);
     telemetry = createTelemetry({
       clientName: resolved.name,
       ...(t as Omit<TelemetryOptions, 'clientName'>),

@@ -128,6 +128,21 @@ export interface TelemetryClientOptions {
   tracerProvider?: TelemetryOptions['tracerProvider'];
   /** A meter provider; the global one by default. */
   meterProvider?: TelemetryOptions['meterProvider'];
+  /**
+   * Names the call and attempt spans (Hardhat's `span_name`); a throw or an empty result keeps the default.
+   * @default `{METHOD} {url.template}`, or `{METHOD}` without a template
+   */
+  spanName?: TelemetryOptions['spanName'];
+  /**
+   * Statuses (400–599) spans count as a success (Hardhat's `mark_status_ok`): no ERROR, no `error.type`.
+   * @default []
+   */
+  okStatuses?: readonly number[];
+  /**
+   * The span status a success sets: `'unset'` (the HTTP semantic conventions) or `'ok'`.
+   * @default 'unset'
+   */
+  successStatus?: 'unset' | 'ok';
 }
 
 /** Logging settings. */

@@ -22,6 +22,7 @@ export const CHANNEL_NAMES = {
   hedge: 'bulwark:hedge',
   redirect: 'bulwark:redirect',
   budget: 'bulwark:budget',
+  attempt: 'bulwark:attempt',
 } as const;
 
 /** Fields shared by point-channel payloads. */
@@ -180,6 +181,32 @@ export interface BudgetMessage extends CallMessageFields {
   readonly kind: 'retry' | 'hedge';
 }
 
+/**
+ * `bulwark:attempt`: one attempt (or redirect hop) was sent, then ended, as Tesla's telemetry
+ * reports each request with its duration. `end` comes once per `start`.
+ */
+export type AttemptMessage =
+  | (CallMessageFields & {
+      readonly type: 'start';
+      readonly key: string;
+      /** The attempt's number, from 1 (a redirect hop keeps its attempt's number). */
+      readonly attempt: number;
+      /** Redirects followed before this hop, 0 for the first. */
+      readonly redirects: number;
+    })
+  | (CallMessageFields & {
+      readonly type: 'end';
+      readonly key: string;
+      readonly attempt: number;
+      readonly redirects: number;
+      /** From sending to the response's headers (or the error), ms of the client's clock. */
+      readonly durationMs: number;
+      /** The status, when an answer arrived. */
+      readonly status: number | undefined;
+      /** The error's code, when the attempt failed without an answer. */
+      readonly errorCode: BulwarkErrorCode | undefined;
+    });
+
 /** The TracingChannel `bulwark:request` (`tracing:bulwark:request:start`, `:end`, `:asyncStart`, `:asyncEnd`, `:error`). */
 export const requestChannel = tracingChannel<unknown, RequestChannelContext>(CHANNEL_NAMES.request);
 /** `bulwark:retry` */
@@ -198,6 +225,8 @@ export const hedgeChannel = channel(CHANNEL_NAMES.hedge);
 export const redirectChannel = channel(CHANNEL_NAMES.redirect);
 /** `bulwark:budget` */
 export const budgetChannel = channel(CHANNEL_NAMES.budget);
+/** `bulwark:attempt` */
+export const attemptChannel = channel(CHANNEL_NAMES.attempt);
 
 /**
  * True when anyone listens to `bulwark:request`. Build the context only then; Node 20.11 lacks
@@ -291,4 +320,9 @@ export function publishRedirect(message: RedirectMessage): void {
 /** Publishes on `bulwark:budget` when someone listens. */
 export function publishBudget(message: BudgetMessage): void {
   if (budgetChannel.hasSubscribers) budgetChannel.publish(message);
+}
+
+/** Publishes on `bulwark:attempt` when someone listens. */
+export function publishAttempt(message: AttemptMessage): void {
+  if (attemptChannel.hasSubscribers) attemptChannel.publish(message);
 }

@@ -3,11 +3,13 @@ import type { BulwarkResponse } from '../client/response.js';
 // Each message is built only when its channel has a listener (`hasSubscribers` first): payloads
 // redact URLs, and the docs promise that an unobserved channel costs nothing.
 import {
+  attemptChannel,
   budgetChannel,
   circuitChannel,
   concurrencyChannel,
   deadlineChannel,
   hedgeChannel,
+  publishAttempt,
   publishBudget,
   publishCircuit,
   publishConcurrency,
@@ -54,15 +56,19 @@ export class CallEvents {
   readonly log: LogSettings;
   readonly #client: string;
   readonly #unregister: (() => void)[] = [];
-  /** True when attempt-level spans, metrics or info logs must be produced. */
-  readonly observeAttempts: boolean;
+  readonly #observe: boolean;
 
   constructor(client: string, telemetry: Telemetry, redactor: Redactor, log: LogSettings) {
     this.#client = client;
     this.telemetry = telemetry;
     this.redactor = redactor;
     this.log = log;
-    this.observeAttempts = telemetry.enabled || levelEnabled(log.logger, 'info', log.level);
+    this.#observe = telemetry.enabled || levelEnabled(log.logger, 'info', log.level);
+  }
+
+  /** True when attempt-level spans, metrics, info logs or `bulwark:attempt` messages must be produced. */
+  get observeAttempts(): boolean {
+    return this.#observe || attemptChannel.hasSubscribers;
   }
 
   /** A breaker changed state (channel + metric); `failureRatio` and `openMs` when it opened. */
@@ -142,6 +148,17 @@ export class CallEvents {
       attempt.number - 1 + attempt.redirects,
     );
     this.telemetry.inject(attempt.headers, span);
+    if (attemptChannel.hasSubscribers) {
+      publishAttempt({
+        ...this.#fields(ctx),
+        method: attempt.method,
+        url: this.redactor.url(attempt.origin + attempt.path),
+        type: 'start',
+        key: ctx.key,
+        attempt: attempt.number,
+        redirects: attempt.redirects,
+      });
+    }
     if (this.#logging('info')) {
       this.#write({
         client: this.#client,
@@ -180,6 +197,20 @@ export class CallEvents {
     }
     this.telemetry.endAttempt(span, response?.status, error);
     const durationMs = ctx.runtime.clock.now() - attempt.startedAt;
+    if (attemptChannel.hasSubscribers) {
+      publishAttempt({
+        ...this.#fields(ctx),
+        method: attempt.method,
+        url: this.redactor.url(attempt.origin + attempt.path),
+        type: 'end',
+        key: ctx.key,
+        attempt: attempt.number,
+        redirects: attempt.redirects,
+        durationMs,
+        status: response?.status,
+        errorCode: code,
+      });
+    }
     if (response !== undefined) {
       if (this.#logging('info')) {
         this.#write({
