@@ -13,7 +13,7 @@ import { createClient, type Client } from '../src/index.js';
 let up = true;
 const server = createServer((req, res) => {
   if (!up) {
-    res.writeHead(503).end();
+    res.writeHead(500).end();
     return;
   }
   const sku = req.url?.split('/').pop() ?? '';

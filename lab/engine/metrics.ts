@@ -4,9 +4,12 @@
  * waits, upstream load) and the totals.
  */
 import type { BreakerState } from './client.js';
-import type { CallRecord } from './load.js';
-import type { ConfigRun, LabRun } from './run.js';
+import { arrivals, type CallRecord } from './load.js';
+import { DOWN_FAULTS, measureRecovery, type Recovery } from './recovery.js';
+import type { ConfigRun, LabRun, LoopDelay } from './run.js';
+import type { BreakerTransition } from './sampler.js';
 import { describePhase, type Scenario } from './scenario.js';
+import { judge, type Verdict } from './verdict.js';
 
 /** One time bucket of one configuration. Calls count in the bucket where they finished. */
 export interface BucketMetrics {
@@ -18,6 +21,9 @@ export interface BucketMetrics {
   readonly successRate: number | null;
   readonly p50: number | null;
   readonly p99: number | null;
+  /** Percentiles of the calls that succeeded: fast failures do not pull these down. */
+  readonly p50ok: number | null;
+  readonly p99ok: number | null;
   readonly attemptsPerCall: number | null;
   /** Requests the upstream received in the bucket. */
   readonly upstreamReceived: number;
@@ -33,13 +39,17 @@ export interface BucketMetrics {
 
 /** Totals of one configuration over the run. */
 export interface Totals {
+  /** Calls made, those still running when the grace period ended included (as failures). */
   readonly calls: number;
   readonly ok: number;
   readonly successRate: number | null;
-  /** Successful calls per second of the run. */
+  /** Calls that succeeded within the run (not in its grace period), per second of the run. */
   readonly goodput: number;
   readonly p50: number | null;
   readonly p99: number | null;
+  /** Percentiles of the calls that succeeded. */
+  readonly p50ok: number | null;
+  readonly p99ok: number | null;
   readonly attempts: number;
   readonly attemptsPerCall: number | null;
   /** Attempts that did not yield a success: `attempts - ok`. */
@@ -49,7 +59,7 @@ export interface Totals {
   readonly errors: Readonly<Record<string, number>>;
   /** Upstream responses finished after the caller had already given up on that call. */
   readonly lateResponses: number;
-  /** Calls still running when the run's grace period ended. */
+  /** Calls still running when the run's grace period ended (counted as failed, `CUT_OFF`). */
   readonly cutOff: number;
   readonly rateLimitWaits: number;
   readonly rateLimitWaitMs: number;
@@ -67,6 +77,24 @@ export interface ConfigResult {
   readonly options: Readonly<Record<string, unknown>>;
   readonly buckets: readonly BucketMetrics[];
   readonly totals: Totals;
+  /** Breaker state changes, in order, with their reason. */
+  readonly transitions: readonly BreakerTransition[];
+}
+
+/** Detection and recovery of every configuration in one outage or black-hole phase. */
+export interface OutageRecovery {
+  readonly from: number;
+  readonly to: number;
+  readonly label: string;
+  readonly configs: readonly Recovery[];
+}
+
+/** A level the upstream can take during a phase: its capacity or its quota, requests/s. */
+export interface ReferenceLine {
+  readonly from: number;
+  readonly to: number;
+  readonly perSecond: number;
+  readonly label: string;
 }
 
 /** What the report renders. */
@@ -80,6 +108,13 @@ export interface LabResult {
     readonly fault: string;
   }[];
   readonly configs: readonly ConfigResult[];
+  /** Every configuration but plain judged against plain (docs/lab.md, "Verdicts"); empty without plain. */
+  readonly verdicts: readonly Verdict[];
+  readonly outages: readonly OutageRecovery[];
+  readonly references: readonly ReferenceLine[];
+  /** Calls offered per bucket (open-loop load only; the same for every configuration). */
+  readonly offered: readonly number[] | null;
+  readonly loopDelay: LoopDelay;
 }
 
 const STATE_RANK: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
@@ -89,17 +124,76 @@ const LATE_SLACK_MS = 5;
 /** Computes buckets and totals for every configuration. */
 export function summarize(run: LabRun): LabResult {
   const { scenario } = run;
+  const configs = run.configs.map((c) => ({
+    name: c.config.name,
+    options: c.config.options,
+    buckets: bucketize(scenario, c),
+    totals: totals(scenario, c),
+    transitions: c.transitions,
+  }));
+  const plain = configs.find((c) => c.name === 'plain');
+  const blackhole = scenario.phases.some((p) => p.fault === 'blackhole');
   return {
     scenario,
     startedAt: run.startedAt.toISOString(),
     phases: scenario.phases.map((p) => ({ from: p.from, to: p.to, label: describePhase(p), fault: p.fault })),
-    configs: run.configs.map((c) => ({
-      name: c.config.name,
-      options: c.config.options,
-      buckets: bucketize(scenario, c),
-      totals: totals(scenario, c),
-    })),
+    configs,
+    verdicts:
+      plain === undefined
+        ? []
+        : configs
+            .filter((c) => c !== plain)
+            .map((c) =>
+              judge({ name: c.name, ...c.totals }, { name: plain.name, ...plain.totals }, blackhole),
+            ),
+    outages: scenario.phases
+      .filter((p) => DOWN_FAULTS.has(p.fault))
+      .map((p) => ({
+        from: p.from,
+        to: p.to,
+        label: describePhase(p),
+        configs: run.configs.map((c) =>
+          measureRecovery(
+            p,
+            {
+              name: c.config.name,
+              calls: c.calls,
+              transitions: c.transitions,
+              hasBreaker: c.transitions.length > 0 || c.samples.some((x) => x.breakers.size > 0),
+            },
+            scenario.bucket,
+            scenario.duration,
+          ),
+        ),
+      })),
+    references: references(scenario),
+    offered: offered(scenario),
+    loopDelay: run.loopDelay,
   };
+}
+
+function references(scenario: Scenario): ReferenceLine[] {
+  const out: ReferenceLine[] = [];
+  for (const p of scenario.phases) {
+    if (p.fault === 'overload')
+      out.push({
+        from: p.from,
+        to: p.to,
+        perSecond: (p.capacity * 1000) / p.serviceTime,
+        label: 'API capacity',
+      });
+    if (p.fault === 'throttle')
+      out.push({ from: p.from, to: p.to, perSecond: p.quota / p.window, label: 'API quota' });
+  }
+  return out;
+}
+
+function offered(scenario: Scenario): number[] | null {
+  if (scenario.load.kind !== 'rate') return null;
+  const counts = new Array<number>(Math.ceil(scenario.duration / scenario.bucket)).fill(0);
+  for (const at of arrivals(scenario.load, scenario.duration, scenario.seed))
+    counts[Math.min(counts.length - 1, Math.floor(at / scenario.bucket))]!++;
+  return counts;
 }
 
 function bucketize(scenario: Scenario, run: ConfigRun): BucketMetrics[] {
@@ -111,16 +205,22 @@ function bucketize(scenario: Scenario, run: ConfigRun): BucketMetrics[] {
   const received = new Array<number>(count).fill(0);
   for (const r of run.received) if (r.at >= 0 && r.at < scenario.duration) received[index(r.at)]!++;
   const waits = Array.from({ length: count }, () => ({ n: 0, ms: 0 }));
+  // Waits and samples of the grace period after the run would pile up in the last bucket.
   for (const w of run.waits) {
+    if (w.at >= scenario.duration) continue;
     const b = waits[index(w.at)]!;
     b.n++;
     b.ms += w.ms;
   }
   const samples = Array.from({ length: count }, () => [] as ConfigRun['samples'][number][]);
-  for (const s of run.samples) samples[index(s.at)]!.push(s);
+  for (const s of run.samples) if (s.at <= scenario.duration) samples[index(s.at)]!.push(s);
   return calls.map((inBucket, i) => {
     const latencies = inBucket.map((c) => c.end - c.start).sort((a, b) => a - b);
-    const ok = inBucket.filter((c) => c.ok).length;
+    const okLatencies = inBucket
+      .filter((c) => c.ok)
+      .map((c) => c.end - c.start)
+      .sort((a, b) => a - b);
+    const ok = okLatencies.length;
     const attempts = inBucket.reduce((n, c) => n + c.attempts, 0);
     const breakers: Record<string, BreakerState> = {};
     for (const s of samples[i]!) {
@@ -137,6 +237,8 @@ function bucketize(scenario: Scenario, run: ConfigRun): BucketMetrics[] {
       successRate: inBucket.length === 0 ? null : ok / inBucket.length,
       p50: percentile(latencies, 0.5),
       p99: percentile(latencies, 0.99),
+      p50ok: percentile(okLatencies, 0.5),
+      p99ok: percentile(okLatencies, 0.99),
       attemptsPerCall: inBucket.length === 0 ? null : attempts / inBucket.length,
       upstreamReceived: received[i]!,
       inflight: samples[i]!.length === 0 ? null : Math.max(...samples[i]!.map((s) => s.inflight)),
@@ -149,33 +251,43 @@ function bucketize(scenario: Scenario, run: ConfigRun): BucketMetrics[] {
 }
 
 function totals(scenario: Scenario, run: ConfigRun): Totals {
-  const finished = run.calls.filter((c) => !c.cutOff);
+  const calls = run.calls;
+  const finished = calls.filter((c) => !c.cutOff);
   const ok = finished.filter((c) => c.ok).length;
-  const attempts = finished.reduce((n, c) => n + c.attempts, 0);
+  const attempts = calls.reduce((n, c) => n + c.attempts, 0);
   const errors: Record<string, number> = {};
-  for (const c of finished) if (!c.ok) errors[c.outcome] = (errors[c.outcome] ?? 0) + 1;
+  for (const c of calls) {
+    const outcome = c.cutOff ? 'CUT_OFF' : c.outcome;
+    if (!c.ok || c.cutOff) errors[outcome] = (errors[outcome] ?? 0) + 1;
+  }
   const ended = new Map<string, number>();
-  for (const c of run.calls) ended.set(String(c.id), c.end);
+  for (const c of calls) ended.set(String(c.id), c.end);
   const givenUp = (call: string | undefined, done: number): boolean => {
     const end = call === undefined ? undefined : ended.get(call);
     return end !== undefined && done > end + LATE_SLACK_MS;
   };
-  const latencies = finished.map((c) => c.end - c.start).sort((a, b) => a - b);
+  const sorted = (list: readonly CallRecord[]): number[] =>
+    list.map((c) => c.end - c.start).sort((a, b) => a - b);
+  // A cut-off call took at least until it was cut off: that lower bound is its latency.
+  const latencies = sorted(calls);
+  const okLatencies = sorted(finished.filter((c) => c.ok));
   const work = run.downstreamWork;
   return {
-    calls: finished.length,
+    calls: calls.length,
     ok,
-    successRate: finished.length === 0 ? null : ok / finished.length,
-    goodput: ok / (scenario.duration / 1000),
+    successRate: calls.length === 0 ? null : ok / calls.length,
+    goodput: finished.filter((c) => c.ok && c.end <= scenario.duration).length / (scenario.duration / 1000),
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
+    p50ok: percentile(okLatencies, 0.5),
+    p99ok: percentile(okLatencies, 0.99),
     attempts,
-    attemptsPerCall: finished.length === 0 ? null : attempts / finished.length,
+    attemptsPerCall: calls.length === 0 ? null : attempts / calls.length,
     wastedAttempts: attempts - ok,
     upstreamReceived: run.received.length,
     errors,
-    lateResponses: run.received.filter((r) => givenUp(r.call, r.done)).length,
-    cutOff: run.calls.length - finished.length,
+    lateResponses: run.received.filter((r) => r.outcome !== 'silent' && givenUp(r.call, r.done)).length,
+    cutOff: calls.length - finished.length,
     rateLimitWaits: run.waits.length,
     rateLimitWaitMs: run.waits.reduce((n, w) => n + w.ms, 0),
     downstream:

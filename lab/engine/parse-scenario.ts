@@ -5,6 +5,7 @@
 import { describeValue } from '../../src/errors.js';
 import {
   FAULTS,
+  checkText,
   chooseBucket,
   type ClientConfig,
   type Latency,
@@ -46,6 +47,8 @@ const PHASE_FIELDS: Record<Phase['fault'], readonly string[]> = {
   overload: ['capacity', 'serviceTime', 'queue'],
   throttle: ['quota', 'window', 'latency'],
   deadline: ['hopLatency', 'downstreamLatency'],
+  blackhole: [],
+  resets: ['every', 'latency'],
 };
 const PRESETS: Record<string, ClientConfig> = { plain: PLAIN_CLIENT, defaults: DEFAULT_CLIENT };
 
@@ -160,6 +163,13 @@ export function parseScenario(input: unknown, source: string): Scenario {
   const up = r.object(doc['upstream'] ?? {}, 'upstream', ['latency', 'phases']);
   const latency = r.latency(up, 'latency', 'upstream.latency', [2, 8]);
   const phases = parsePhases(r, up['phases'] ?? [], duration, latency);
+  for (const [field, text] of [
+    ['description', description],
+    ['notes', notes],
+  ] as const) {
+    const problem = checkText(text, phases);
+    if (problem !== undefined) throw new ScenarioError(source, field, `has a placeholder ${problem}`);
+  }
   const clients = parseClients(r, doc['clients'] ?? ['plain', 'defaults']);
   const request = deadline === undefined ? { method, path } : { method, path, deadline };
   return { name, description, notes, seed, duration, bucket, load, request, phases, latency, clients };
@@ -259,6 +269,12 @@ function parsePhase(r: Reader, item: unknown, path: string, duration: number, la
         window,
         latency: r.latency(doc, 'latency', `${path}.latency`, latency),
       };
+    }
+    case 'blackhole':
+      return { fault: kind, ...at };
+    case 'resets': {
+      const every = r.number(doc, 'every', `${path}.every`, 0.05, 3600, 1) * 1000;
+      return { fault: kind, ...at, every, latency: r.latency(doc, 'latency', `${path}.latency`, latency) };
     }
     case 'deadline': {
       const hopLatency = r.number(doc, 'hopLatency', `${path}.hopLatency`, 0, 60_000, 5);

@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadBulwark, type LabBulwark, type LabClient } from './client.js';
 import { settleWithin } from './loopback.js';
 import { createLoadDriver, type CallRecord, type LoadDriver } from './load.js';
-import { startSampler, type RateLimitWait, type Sample } from './sampler.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { startSampler, type BreakerTransition, type RateLimitWait, type Sample } from './sampler.js';
 import { describePhase, phaseAt, type ClientConfig, type Scenario } from './scenario.js';
 import { startUpstream, type ReceivedRecord, type Upstream } from './upstream.js';
 import type { WorkRecord } from './chain.js';
@@ -18,6 +19,7 @@ export interface ConfigRun {
   readonly calls: readonly CallRecord[];
   readonly samples: readonly Sample[];
   readonly waits: readonly RateLimitWait[];
+  readonly transitions: readonly BreakerTransition[];
   readonly received: readonly ReceivedRecord[];
   readonly downstreamWork: readonly WorkRecord[];
 }
@@ -27,6 +29,15 @@ export interface LabRun {
   readonly scenario: Scenario;
   readonly startedAt: Date;
   readonly configs: readonly ConfigRun[];
+  /** How late the event loop ran timers during the run, ms: a loaded machine makes every figure noisy. */
+  readonly loopDelay: LoopDelay;
+}
+
+/** Event-loop delay percentiles over a run, in ms. */
+export interface LoopDelay {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
 }
 
 /** Progress while a run is under way. */
@@ -54,6 +65,8 @@ export class ConfigurationError extends Error {
     super(`Configuration "${config}": ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
+
+const LOOP_RESOLUTION = 10;
 
 /** Runs `scenario` and returns the raw records. */
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<LabRun> {
@@ -109,25 +122,37 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         }),
       });
     const progress = setInterval(report, 200);
+    const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION });
+    loop.enable();
     try {
       await Promise.all(drivers.map((d) => d.run()));
       const rest = scenario.duration - now();
       if (rest > 0) await sleep(rest);
       sampler.sampleNow();
+      loop.disable();
       await Promise.all(drivers.map((d) => d.drain(options.graceMs ?? 3000)));
     } finally {
+      loop.disable();
       clearInterval(progress);
       sampler.stop();
     }
     report();
+    // The histogram holds the time between the sampling timer's turns: its resolution is no lag.
+    const toMs = (ns: number): number => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - LOOP_RESOLUTION) : 0);
     return {
       scenario,
       startedAt,
+      loopDelay: {
+        p50: toMs(loop.percentile(50)),
+        p99: toMs(loop.percentile(99)),
+        max: toMs(loop.max),
+      },
       configs: scenario.clients.map((config, i) => ({
         config,
         calls: drivers[i]!.calls,
         samples: sampler.samples.get(config.name) ?? [],
         waits: sampler.waits.get(config.name) ?? [],
+        transitions: sampler.transitions.get(config.name) ?? [],
         received: upstreams[i]!.received,
         downstreamWork: upstreams[i]!.downstreamWork,
       })),

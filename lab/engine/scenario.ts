@@ -71,12 +71,50 @@ export interface DeadlinePhase extends PhaseWindow {
   readonly downstreamLatency: Latency;
 }
 
+/**
+ * A black hole: the upstream accepts connections and reads requests but never answers them, as a
+ * hung process or a route that drops packets does. A request received during the phase stays
+ * unanswered after it; only the client's timeout or abort ends it.
+ */
+export interface BlackholePhase extends PhaseWindow {
+  readonly fault: 'blackhole';
+}
+
+/**
+ * Connection drops, as a restarting load balancer or a deploy makes them: at the start of the
+ * phase and every `every` ms after, the upstream resets every open connection (requests in flight
+ * fail with ECONNRESET, pooled connections die); in between it answers normally.
+ */
+export interface ResetsPhase extends PhaseWindow {
+  readonly fault: 'resets';
+  readonly every: number;
+  readonly latency: Latency;
+}
+
 /** One period of upstream behaviour. */
 export type Phase =
-  HealthyPhase | OutagePhase | FlakyPhase | SlowPhase | OverloadPhase | ThrottlePhase | DeadlinePhase;
+  | HealthyPhase
+  | OutagePhase
+  | FlakyPhase
+  | SlowPhase
+  | OverloadPhase
+  | ThrottlePhase
+  | DeadlinePhase
+  | BlackholePhase
+  | ResetsPhase;
 
 /** The fault kinds a phase can declare. */
-export const FAULTS = ['healthy', 'outage', 'flaky', 'slow', 'overload', 'throttle', 'deadline'] as const;
+export const FAULTS = [
+  'healthy',
+  'outage',
+  'flaky',
+  'slow',
+  'overload',
+  'throttle',
+  'deadline',
+  'blackhole',
+  'resets',
+] as const;
 
 /** Offered load: an open loop at a rate (ramping from `from` to `to` calls/s), or a closed loop of workers. */
 export type Load =
@@ -149,6 +187,38 @@ export function withDuration(scenario: Scenario, duration: number, fixedBucket?:
   return { ...scenario, duration, phases, bucket };
 }
 
+/**
+ * Placeholders a scenario's `description` and `notes` may hold, so their text follows
+ * `--duration`: `{duration}` is the run's length, `{from:N}`, `{to:N}` and `{length:N}` the
+ * start, end and length of the N-th phase in time order, all in seconds.
+ */
+export const TEXT_TOKEN = /\{(duration|from|to|length)(?::(\d+))?\}/g;
+
+/** Why `text` cannot be rendered for these phases (an index past the last phase), or undefined. */
+export function checkText(text: string, phases: readonly Phase[]): string | undefined {
+  for (const match of text.matchAll(TEXT_TOKEN)) {
+    const [token, kind, index] = match;
+    if (kind === 'duration' && index !== undefined) return `${token}: {duration} takes no phase number`;
+    if (kind !== 'duration' && (index === undefined || Number(index) >= phases.length))
+      return `${token} names no phase (phases are numbered 0 to ${phases.length - 1} in time order)`;
+  }
+  return undefined;
+}
+
+/** `text` with its placeholders ({@link TEXT_TOKEN}) replaced by this scenario's times. */
+export function renderText(scenario: Pick<Scenario, 'duration' | 'phases'>, text: string): string {
+  return text.replace(TEXT_TOKEN, (token, kind: string, index: string | undefined) => {
+    if (kind === 'duration') return trimSeconds(scenario.duration);
+    const phase = scenario.phases[Number(index)];
+    if (phase === undefined) return token;
+    return trimSeconds(kind === 'from' ? phase.from : kind === 'to' ? phase.to : phase.to - phase.from);
+  });
+}
+
+function trimSeconds(ms: number): string {
+  return String(Number((ms / 1000).toFixed(ms < 10_000 ? 2 : 1)));
+}
+
 /** The phase in force at `t` ms, or a healthy one in the gaps. */
 export function phaseAt(scenario: Pick<Scenario, 'phases' | 'latency'>, t: number): Phase {
   for (const phase of scenario.phases) {
@@ -165,7 +235,9 @@ export function describePhase(phase: Phase): string {
     case 'outage':
       return phase.mode === 'refuse' ? 'outage (refused)' : 'outage (reset)';
     case 'flaky':
-      return `flaky: ${pct(phase.errorRate)} ${phase.status}, ${pct(phase.resetRate)} resets`;
+      return phase.resetRate === 0
+        ? `errors: ${pct(phase.errorRate)} answer ${phase.status}`
+        : `flaky: ${pct(phase.errorRate)} ${phase.status}, ${pct(phase.resetRate)} resets`;
     case 'slow':
       return `slow: ${phase.startLatency}→${phase.endLatency} ms`;
     case 'overload':
@@ -174,7 +246,15 @@ export function describePhase(phase: Phase): string {
       return `throttle: ${phase.quota} per ${phase.window} s`;
     case 'deadline':
       return `deadline chain: B works ${latencyLabel(phase.downstreamLatency)}`;
+    case 'blackhole':
+      return 'black hole (no answer)';
+    case 'resets':
+      return `connection drops every ${formatEvery(phase.every)}`;
   }
+}
+
+function formatEvery(ms: number): string {
+  return ms >= 1000 ? `${Number((ms / 1000).toFixed(2))} s` : `${Math.round(ms)} ms`;
 }
 
 function pct(x: number): string {

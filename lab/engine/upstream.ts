@@ -10,14 +10,24 @@ import { startDownstream, readDeadlineHeader, type DownstreamService, type WorkR
 import { Quota, ServerQueue } from './faults.js';
 import { closeServer, listen, relisten, resetSocket } from './loopback.js';
 import { createPrng, deriveSeed, sampleLatency } from './prng.js';
-import { phaseAt, type DeadlinePhase, type Latency, type Phase, type Scenario } from './scenario.js';
+import {
+  phaseAt,
+  type DeadlinePhase,
+  type Latency,
+  type Phase,
+  type ResetsPhase,
+  type Scenario,
+} from './scenario.js';
 
 /** One request as the upstream saw it. Times are ms since the run began. */
 export interface ReceivedRecord {
   readonly at: number;
   readonly done: number;
-  /** The status sent, or `reset` when the connection was reset instead. */
-  readonly outcome: number | 'reset';
+  /**
+   * The status sent, `reset` when the connection was reset instead, or `silent` when a black
+   * hole swallowed the request (then `done` is `at`: no answer ever left).
+   */
+  readonly outcome: number | 'reset' | 'silent';
   /** The lab's call id (`x-lab-call`), shared by every attempt of one call. */
   readonly call: string | undefined;
 }
@@ -65,6 +75,7 @@ export async function startUpstream(spec: UpstreamSpec): Promise<Upstream> {
     ? await startDownstream(deriveSeed(spec.seed, 'downstream'), now, (t) => downstreamLatencyAt(spec, t))
     : undefined;
 
+  const dropped = new WeakSet<Socket>();
   let down = false;
   const goDown = (): void => {
     if (down) return;
@@ -76,11 +87,20 @@ export async function startUpstream(spec: UpstreamSpec): Promise<Upstream> {
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const at = now();
     const call = req.headers['x-lab-call'] as string | undefined;
-    const log = (outcome: number | 'reset'): void => {
+    let logged = false;
+    const log = (outcome: ReceivedRecord['outcome']): void => {
+      if (logged) return;
+      logged = true;
       received.push({ at, done: now(), outcome, call });
     };
+    // A connection a `resets` phase dropped before the answer is logged when it happens. (A caller
+    // that gave up is not a reset: the work goes on, and its answer is logged as a late one.)
+    res.once('close', () => {
+      if (dropped.has(req.socket)) log('reset');
+    });
     const reply = (status: number, delay: number, headers: Record<string, string> = {}): void => {
       const send = (): void => {
+        if (logged) return;
         res
           .writeHead(status, { ...JSON_HEADERS, ...headers })
           .end(status < 400 ? '{"ok":true}' : `{"status":${status}}`);
@@ -141,6 +161,12 @@ export async function startUpstream(spec: UpstreamSpec): Promise<Upstream> {
         );
         return;
       }
+      case 'blackhole':
+        log('silent');
+        return;
+      case 'resets':
+        reply(200, sampleLatency(phase.latency, random));
+        return;
       case 'deadline':
         relay(phase, downstream!, req, at, call, now, later).then(
           (status) => reply(status, 0),
@@ -152,7 +178,10 @@ export async function startUpstream(spec: UpstreamSpec): Promise<Upstream> {
 
   const server: Server = createServer(handle);
   server.keepAliveTimeout = 30_000;
+  const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     const phase = phaseAt(spec, now());
     if (phase.fault !== 'outage') return;
     if (phase.mode === 'refuse') goDown();
@@ -164,6 +193,15 @@ export async function startUpstream(spec: UpstreamSpec): Promise<Upstream> {
 
   // A refusing outage really closes the port (ECONNREFUSED), then listens again on the same one.
   const outages = spec.phases.filter((p) => p.fault === 'outage' && p.mode === 'refuse');
+  const drops = spec.phases.filter((p) => p.fault === 'resets');
+  const dropAll = (phase: ResetsPhase, at: number): void => {
+    for (const socket of sockets) {
+      dropped.add(socket);
+      resetSocket(socket);
+    }
+    const next = at + phase.every;
+    if (next < phase.to) later(next - now(), () => dropAll(phase, next));
+  };
   let closed = false;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -179,6 +217,7 @@ export async function startUpstream(spec: UpstreamSpec): Promise<Upstream> {
           if (!closed) void relisten(server, port, () => closed);
         });
       }
+      for (const phase of drops) later(phase.from - now(), () => dropAll(phase, phase.from));
     },
     async close() {
       closed = true;

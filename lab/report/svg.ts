@@ -10,6 +10,11 @@ export interface Series {
   readonly name: string;
   readonly color: string;
   readonly dashed?: boolean;
+  /**
+   * Stroke width. Series drawn later are drawn thinner, so a line that coincides with an earlier
+   * one shows as a stripe inside it instead of hiding it. @default 2
+   */
+  readonly width?: number;
   readonly points: readonly (readonly [x: number, y: number | null])[];
 }
 
@@ -26,6 +31,14 @@ export interface Shade {
   readonly label: string;
 }
 
+/** A horizontal reference level over part of the x axis, e.g. the API's capacity. */
+export interface Reference {
+  readonly from: number;
+  readonly to: number;
+  readonly y: number;
+  readonly label: string;
+}
+
 /** What {@link lineChart} draws. x is in ms and labelled in seconds. */
 export interface ChartSpec {
   readonly id: string;
@@ -38,6 +51,7 @@ export interface ChartSpec {
   readonly log?: boolean;
   readonly series: readonly Series[];
   readonly shades?: readonly Shade[];
+  readonly references?: readonly Reference[];
   readonly bands?: readonly BandRow[];
   readonly bandColors?: Readonly<Record<string, string>>;
 }
@@ -62,7 +76,10 @@ export function lineChart(spec: ChartSpec): string {
   const bandTop = top + PLOT_H + 34;
   const bands = spec.bands ?? [];
   const height = bandTop + (bands.length > 0 ? bands.length * (BAND_H + 4) + 8 : 0);
-  const values = spec.series.flatMap((s) => s.points.map((p) => p[1])).filter((v): v is number => v !== null);
+  const values = [
+    ...spec.series.flatMap((s) => s.points.map((p) => p[1])).filter((v): v is number => v !== null),
+    ...(spec.references ?? []).map((r) => r.y),
+  ];
   const scale = spec.log === true ? logScale(values) : linearScale(values, spec.yMax);
   const x = (v: number): number => LEFT + (PLOT_W * Math.min(Math.max(v, 0), spec.xMax)) / spec.xMax;
   const y = (v: number): number => top + PLOT_H - PLOT_H * scale.position(v);
@@ -71,7 +88,7 @@ export function lineChart(spec: ChartSpec): string {
   legendRows.forEach((row, r) => {
     for (const item of row) {
       const ly = 26 + r * LEGEND_ROW + 8;
-      const dash = item.series.dashed === true ? ' stroke-dasharray="5 3"' : '';
+      const dash = dashOf(item.series);
       parts.push(
         `<g class="legend-item"><line x1="${LEFT + item.x}" x2="${LEFT + item.x + 22}" y1="${ly}" y2="${ly}" stroke="${item.series.color}" stroke-width="2.5"${dash}/>` +
           `<text x="${LEFT + item.x + 28}" y="${ly + 4}">${escapeXml(item.series.name)}</text></g>`,
@@ -105,6 +122,14 @@ export function lineChart(spec: ChartSpec): string {
     `<line class="axis" x1="${LEFT}" x2="${LEFT + PLOT_W}" y1="${top + PLOT_H}" y2="${top + PLOT_H}"/>`,
     `<text class="axis-label" x="${LEFT + PLOT_W}" y="${top + PLOT_H + 30}" text-anchor="end">time since start (s)</text>`,
   );
+  for (const ref of spec.references ?? []) {
+    const ry = y(ref.y).toFixed(1);
+    const x0 = x(ref.from);
+    parts.push(
+      `<g class="reference"><line x1="${x0.toFixed(1)}" x2="${x(ref.to).toFixed(1)}" y1="${ry}" y2="${ry}" stroke="#111827" stroke-width="1.5" stroke-dasharray="2 3"/>` +
+        `<text class="reference-label" x="${(x0 + 4).toFixed(1)}" y="${Number(ry) - 4}">${escapeXml(ref.label)}</text></g>`,
+    );
+  }
   for (const series of spec.series) parts.push(drawSeries(series, x, y));
   bands.forEach((band, i) => {
     const by = bandTop + i * (BAND_H + 4);
@@ -148,8 +173,15 @@ function drawSeries(series: Series, x: (v: number) => number, y: (v: number) => 
       return `<circle cx="${cx}" cy="${cy}" r="2.2" fill="${series.color}"/>`;
     })
     .join('');
-  const dash = series.dashed === true ? ' stroke-dasharray="5 3"' : '';
-  return `<g class="series" data-series="${escapeXml(series.name)}"><path d="${d}" fill="none" stroke="${series.color}" stroke-width="2" stroke-linejoin="round"${dash}><title>${escapeXml(series.name)}</title></path>${dots}</g>`;
+  const dash = dashOf(series);
+  return `<g class="series" data-series="${escapeXml(series.name)}"><path d="${d}" fill="none" stroke="${series.color}" stroke-width="${series.width ?? 2}" stroke-linejoin="round"${dash}><title>${escapeXml(series.name)}</title></path>${dots}</g>`;
+}
+
+function dashOf(series: Series): string {
+  if (series.dashed !== true) return '';
+  // Wider lines get longer dashes so the pattern stays readable.
+  const w = series.width ?? 2;
+  return ` stroke-dasharray="${Math.round(2.5 * w)} ${Math.round(1.5 * w)}"`;
 }
 
 function mergeCells(cells: BandRow['cells']): BandRow['cells'][number][] {

@@ -1,4 +1,5 @@
 import { invalidOption, invalidRequest } from '../errors.js';
+import { DEFAULT_OPEN_MS } from '../policies/breaker-options.js';
 import { CircuitBreakers, type CircuitBreakersOptions } from '../policies/circuit-breakers.js';
 import { ConcurrencyLimiter, type ConcurrencyLimiterOptions } from '../policies/concurrency/index.js';
 import { TUNABLE_LIMITER_KEYS } from '../policies/concurrency/options.js';
@@ -17,6 +18,7 @@ import {
   createRetryStage,
   type HedgingSettings,
   type HttpRetrySettings,
+  type RetryGate,
   type RetryOverride,
 } from '../pipeline/retry-stage.js';
 import type { Middleware } from '../pipeline/types.js';
@@ -82,7 +84,7 @@ export type CircuitBreakerClientOptions = Omit<CircuitBreakersOptions, 'clock' |
   key?: PolicyKey;
   /** Shares circuit state across nodes (`redisCircuitStore` of `bulwark/redis`). */
   store?: CircuitStore;
-  /** Judges an attempt: true counts a failure. @default network errors, timeouts, 5xx and 429 */
+  /** Judges an attempt: true counts a failure, false a success. @default network errors, timeouts, 5xx other than 503 (429, 503 and a 504 under the caller's propagated deadline are load signals: not counted) */
   isFailure?: (outcome: AttemptOutcome) => boolean;
 };
 
@@ -145,6 +147,7 @@ const BREAKER_KEYS = [
   'failureRatio',
   'minimumCalls',
   'failureThreshold',
+  'consecutiveFailures',
   'window',
   'openDuration',
   'maxOpenDuration',
@@ -210,9 +213,12 @@ export function buildPolicies(
       ((o: AttemptOutcome) => boolean | undefined) | undefined,
   };
   const usedRetry = retry;
+  // Filled below by the breaker and the concurrency limiter: a retry they would refuse is not waited for.
+  const gates: RetryGate[] = [];
+  const gate: RetryGate = (ctx, delayMs, responded) => gates.every((g) => g(ctx, delayMs, responded));
   stages.push({
     name: 'retry',
-    middleware: createRetryStage(retry, clientHttp, hedging),
+    middleware: createRetryStage(retry, clientHttp, hedging, gate),
     ...(retry === undefined && hedging === undefined
       ? {}
       : { inspect: () => ({ enabled: usedRetry !== undefined, budgets: budgets?.inspect() ?? [] }) }),
@@ -244,7 +250,14 @@ export function buildPolicies(
       ...(raw as CircuitBreakersOptions),
       clock,
       onStateChange: (change) => {
-        events.circuitTransition(change.key, change.from, change.to, change.failureRatio, change.openMs);
+        events.circuitTransition(
+          change.key,
+          change.from,
+          change.to,
+          change.failureRatio,
+          change.openMs,
+          change.reason,
+        );
         // A trip on this node opens the circuit for the fleet.
         const state = breakers.peek(change.key)?.state;
         if (store !== undefined && state?.state === 'open') {
@@ -255,6 +268,12 @@ export function buildPolicies(
       },
     });
     events.observeCircuits(breakers);
+    gates.push((ctx, delayMs) => {
+      if (ctx.policies.circuitBreaker === false) return true;
+      const state = breakers.peek(ctx.key)?.state;
+      if (state?.state === 'isolated') return false;
+      return state?.state !== 'open' || state.until <= clock.now() + delayMs;
+    });
     if (store !== undefined) {
       stages.push({
         name: 'sharedCircuits',
@@ -264,15 +283,16 @@ export function buildPolicies(
           // The local breaker's default: at least a minute, never below openDuration.
           maxOpenDuration:
             (raw.maxOpenDuration as number | undefined) ??
-            Math.max(60_000, (raw.openDuration as number | undefined) ?? 0),
+            Math.max(DEFAULT_OPEN_MS, (raw.openDuration as number | undefined) ?? 0),
           defaultLeaseMs: 10_000,
+          deadlineHeader: resolved.deadlineHeader,
           key,
         }),
       });
     }
     stages.push({
       name: 'circuits',
-      middleware: createBreakerStage(breakers, isFailure, key),
+      middleware: createBreakerStage(breakers, isFailure, { deadlineHeader: resolved.deadlineHeader, key }),
       inspect: () => breakers.snapshot(),
     });
     circuits = { breakers, store, key, origin: resolved.base?.origin };
@@ -335,6 +355,9 @@ export function buildPolicies(
       events.concurrencyLimit(resolved.name, change.from, change.to, limiter.inflight);
     });
     events.observeConcurrency(resolved.name, limiter);
+    // Checked when the retry is decided: a limiter full now is most likely full a backoff later,
+    // and a retry would take the slot of a fresh call.
+    gates.push((_ctx, _delayMs, responded) => !limiter.wouldRefuse(responded ? 1 : 0));
     stages.push({
       name: 'concurrency',
       middleware: createConcurrencyStage(limiter, isDropped),

@@ -88,6 +88,11 @@ export type CircuitMessage =
       readonly failureRatio: number | undefined;
       /** How long the breaker stays open (transitions to `open`). */
       readonly openMs: number | undefined;
+      /**
+       * Why: `'consecutive-failures'`, `'failure-ratio'`, `'failure-threshold'`, `'open-elapsed'`,
+       * `'probe-failed'`, `'probe-released'`, `'probes-passed'`, `'isolated'` or `'reset'`.
+       */
+      readonly reason: string | undefined;
     })
   | (CallMessageFields & { readonly type: 'rejected'; readonly key: string; readonly retryAfterMs: number });
 

@@ -1,4 +1,4 @@
-import { circuitOpenError } from '../policies/circuit-breaker.js';
+import { circuitOpenError, type CircuitBreaker, type CircuitPermit } from '../policies/circuit-breaker.js';
 import type { CircuitBreakers } from '../policies/circuit-breakers.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { urlOf } from './deadline-stage.js';
@@ -6,8 +6,9 @@ import {
   defaultIsFailure,
   isCallerEnded,
   isRejection,
-  judgeFailure,
+  judgeHealth,
   type AttemptOutcome,
+  type Health,
 } from './outcome.js';
 import { policyKeyOf, type PolicyKey } from './policy-key.js';
 import type { CallContext, Middleware, Next } from './types.js';
@@ -18,22 +19,32 @@ export interface BreakerOverride {
   isFailure?: (outcome: AttemptOutcome) => boolean;
 }
 
+/** What the breaker stage needs besides the breakers. */
+export interface BreakerStageSettings {
+  /** The client's deadline propagation header (or false), for the default health judgement. */
+  readonly deadlineHeader?: string | false;
+  /** The client's `circuitBreaker.key`. */
+  readonly key?: PolicyKey | undefined;
+}
+
 /**
  * The circuit breaker stage: one breaker per key (the origin unless the request's `key` or the
- * client's `circuitBreaker.key` says otherwise). Each
- * attempt is one outcome. Rejections by inner stages (rate limit, concurrency) and the caller's
- * own abort or deadline are ignored, never counted as failures; an open circuit fails fast with
- * `CIRCUIT_OPEN` before anything is sent.
+ * client's `circuitBreaker.key` says otherwise). Each attempt is one outcome. Rejections by
+ * inner stages (rate limit, concurrency), the caller's own abort or deadline, and neutral
+ * outcomes (load signals, see {@link judgeHealth}) are ignored, never counted as failures; an
+ * open circuit fails fast with `CIRCUIT_OPEN` before anything is sent.
  */
 export function createBreakerStage(
   breakers: CircuitBreakers,
   isFailure: (outcome: AttemptOutcome) => boolean = defaultIsFailure,
-  key?: PolicyKey,
+  settings: BreakerStageSettings = {},
 ): Middleware {
+  const deadlineHeader = settings.deadlineHeader ?? false;
+  const key = settings.key;
   return (ctx, next) => {
     const override = ctx.policies.circuitBreaker as BreakerOverride | false | undefined;
     if (override === false) return next(ctx);
-    return guarded(ctx, next, breakers, override?.isFailure ?? isFailure, key);
+    return guarded(ctx, next, breakers, override?.isFailure ?? isFailure, deadlineHeader, key);
   };
 }
 
@@ -42,6 +53,7 @@ async function guarded(
   next: Next,
   breakers: CircuitBreakers,
   isFailure: (outcome: AttemptOutcome) => boolean,
+  deadlineHeader: string | false,
   keyOption: PolicyKey | undefined,
 ): Promise<BulwarkResponse> {
   const key = policyKeyOf(ctx, keyOption, 'circuitBreaker.key');
@@ -53,13 +65,17 @@ async function guarded(
     response = await next(ctx);
   } catch (error) {
     if (isRejection(error) || isCallerEnded(error)) breaker.onIgnore(permit);
-    else if (judgeFailure(isFailure, ctx, undefined, error)) breaker.onFailure(permit);
-    else breaker.onSuccess(permit);
+    else report(breaker, permit, judgeHealth(isFailure, ctx, undefined, error, deadlineHeader));
     throw error;
   }
-  if (judgeFailure(isFailure, ctx, response, undefined)) breaker.onFailure(permit);
-  else breaker.onSuccess(permit);
+  report(breaker, permit, judgeHealth(isFailure, ctx, response, undefined, deadlineHeader));
   return response;
+}
+
+function report(breaker: CircuitBreaker, permit: CircuitPermit, health: Health): void {
+  if (health === 'failure') breaker.onFailure(permit);
+  else if (health === 'success') breaker.onSuccess(permit);
+  else breaker.onIgnore(permit);
 }
 
 /** The `CIRCUIT_OPEN` error of this call, reported to the events (channel, span, metric, log). */

@@ -78,11 +78,21 @@ export class CallEvents {
     to: string,
     failureRatio: number | undefined,
     openMs: number | undefined,
+    reason?: string,
   ): void {
     const f = stateName(from);
     const t = stateName(to);
     if (circuitChannel.hasSubscribers) {
-      publishCircuit({ client: this.#client, type: 'transition', key, from: f, to: t, failureRatio, openMs });
+      publishCircuit({
+        client: this.#client,
+        type: 'transition',
+        key,
+        from: f,
+        to: t,
+        failureRatio,
+        openMs,
+        reason,
+      });
     }
     this.telemetry.circuitTransition(key, channelState(from), channelState(to));
     if (levelEnabled(this.log.logger, 'warn', this.log.level)) {

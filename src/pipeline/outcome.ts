@@ -55,28 +55,54 @@ export function outcomeOf(
   return { error: error as BulwarkError, attempt: ctx.attempts, method: ctx.method, url };
 }
 
-/** The default health judgement: network errors, timeouts, 5xx and 429 are failures. */
+/**
+ * What an attempt says of the upstream's health: a `failure` (counted against it), a `success`,
+ * or `neutral`: a load signal (429, 503: the upstream is alive and asks for less) or a 504 under a
+ * caller's propagated deadline (the budget was too short, not the upstream broken). A neutral
+ * outcome is neither counted nor breaks a streak of failures: tripping on load signals would fail
+ * calls the upstream could still serve, and it sheds on its own already.
+ */
+export type Health = 'success' | 'failure' | 'neutral';
+
+/** The default health judgement: network errors, timeouts and 5xx other than 503 are failures. */
 export function defaultIsFailure(outcome: AttemptOutcome): boolean {
-  return isDefaultFailure(outcome.response, outcome.error);
+  return defaultHealth(undefined, outcome.response, outcome.error, false) === 'failure';
 }
 
-function isDefaultFailure(response: BulwarkResponse | undefined, error: unknown): boolean {
-  if (response !== undefined) return response.status >= 500 || response.status === 429;
+function defaultHealth(
+  ctx: CallContext | undefined,
+  response: BulwarkResponse | undefined,
+  error: unknown,
+  deadlineHeader: string | false,
+): Health {
+  if (response !== undefined) {
+    const status = response.status;
+    if (status === 429 || status === 503) return 'neutral';
+    if (status === 504 && ctx !== undefined && underCallerDeadline(ctx, deadlineHeader)) return 'neutral';
+    return status >= 500 ? 'failure' : 'success';
+  }
   const code = (error as Partial<BulwarkError> | undefined)?.code;
-  return code === 'NETWORK' || code === 'ATTEMPT_TIMEOUT' || code === 'TIMEOUT';
+  return code === 'NETWORK' || code === 'ATTEMPT_TIMEOUT' || code === 'TIMEOUT' ? 'failure' : 'success';
+}
+
+/** True when the attempt told the upstream the caller's own deadline (not just the total timeout). */
+function underCallerDeadline(ctx: CallContext, deadlineHeader: string | false): boolean {
+  return deadlineHeader !== false && ctx.deadlineSource === 'deadline' && deadlineHeader in ctx.headers;
 }
 
 /**
- * `isFailure(outcomeOf(ctx, response, error))`, except that the default judgement reads the
+ * The health an attempt's outcome tells: `isFailure(outcomeOf(ctx, response, error))` when the
+ * user gave one (true: failure, false: success), else the default judgement, which reads the
  * status or code directly: no outcome object and no redacted URL for every call of a client that
  * kept the default.
  */
-export function judgeFailure(
+export function judgeHealth(
   isFailure: (outcome: AttemptOutcome) => boolean,
   ctx: CallContext,
   response: BulwarkResponse | undefined,
   error: unknown,
-): boolean {
-  if (isFailure === defaultIsFailure) return isDefaultFailure(response, error);
-  return isFailure(outcomeOf(ctx, response, error));
+  deadlineHeader: string | false,
+): Health {
+  if (isFailure === defaultIsFailure) return defaultHealth(ctx, response, error, deadlineHeader);
+  return isFailure(outcomeOf(ctx, response, error)) ? 'failure' : 'success';
 }

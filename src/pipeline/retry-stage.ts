@@ -9,7 +9,7 @@ import type {
   RetryOutcome,
   RetryPolicy,
 } from '../policies/retry.js';
-import { RetryBudgets } from '../policies/retry-budget.js';
+import { RetryBudgets, type RetryBudget } from '../policies/retry-budget.js';
 import { retryHintFromHeaders, type RetryHint } from '../policies/server-hints.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { cancelCall, forkContext } from './cancel.js';
@@ -43,7 +43,12 @@ export interface RetryCallOverride {
 /** Per-call retry: `false` disables it; a request's overrides replace the client's. */
 export type RetryOverride = RetryCallOverride | false | undefined;
 
-const THROTTLING = new Set([429, 503]);
+/**
+ * Asks whether an attempt of this call starting `delayMs` from now would be admitted by the inner
+ * stages (false: an open circuit, a full concurrency limiter would refuse it at once, so it is not
+ * waited for). `responded`: the last attempt got a response whose body still holds its slot.
+ */
+export type RetryGate = (ctx: CallContext, delayMs: number, responded: boolean) => boolean;
 
 /**
  * The retry stage. The policy (pure, in src/policies) schedules; this judges HTTP outcomes:
@@ -56,6 +61,7 @@ export function createRetryStage(
   policy: RetryPolicy<BulwarkResponse> | undefined,
   clientHttp: HttpRetrySettings,
   hedging: HedgingSettings | undefined,
+  gate?: RetryGate,
 ): Middleware {
   return (ctx, next) => {
     const override = ctx.policies.retry as RetryOverride;
@@ -83,7 +89,13 @@ export function createRetryStage(
     );
 
     function retryFrom(response: BulwarkResponse | undefined, error: unknown): Promise<BulwarkResponse> {
-      const hooks = new HttpRetryHooks(ctx, http);
+      const budget = chosen.budget;
+      const hooks = new HttpRetryHooks(
+        ctx,
+        http,
+        gate,
+        budget instanceof RetryBudgets ? budget.get(ctx.key) : budget,
+      );
       let first = true;
       return chosen.execute(
         () => {
@@ -102,13 +114,26 @@ export function createRetryStage(
 class HttpRetryHooks implements RetryHooks<unknown> {
   readonly #ctx: CallContext;
   readonly #http: HttpRetrySettings;
+  readonly #gate: RetryGate | undefined;
+  readonly #budget: RetryBudget | undefined;
 
   /** Which header set the last hinted delay (`Retry-After`, or a RateLimit reset). */
   #hintSource: RetryHint['source'] | undefined = undefined;
 
-  constructor(ctx: CallContext, http: HttpRetrySettings) {
+  constructor(
+    ctx: CallContext,
+    http: HttpRetrySettings,
+    gate: RetryGate | undefined,
+    budget: RetryBudget | undefined,
+  ) {
     this.#ctx = ctx;
     this.#http = http;
+    this.#gate = gate;
+    this.#budget = budget;
+  }
+
+  admits(delayMs: number, outcome: RetryOutcome<unknown>): boolean {
+    return this.#gate === undefined || this.#gate(this.#ctx, delayMs, outcome.ok);
   }
 
   classify(outcome: RetryOutcome<unknown>): RetryDecision {
@@ -128,9 +153,15 @@ class HttpRetryHooks implements RetryHooks<unknown> {
     const ctx = this.#ctx;
     if (ctx.cancelled !== undefined || !ctx.bodyReplayable) return NO;
     if (response !== undefined) {
-      if (!this.#http.statuses.has(response.status) || !ctx.idempotent) return NO;
+      const status = response.status;
+      const loadSignal = status === 429 || status === 503;
+      if (loadSignal) this.#budget?.recordLoadSignal();
+      if (!this.#http.statuses.has(status) || !ctx.idempotent) return NO;
+      if (loadSignal && this.#budget !== undefined && pushedBack(status, this.#budget)) return NO;
       const hint = retryHintFromHeaders(response.headers, ctx.runtime.clock.now());
-      const throttled = THROTTLING.has(response.status);
+      // Only a quota's 429 waits on the long throttled base: a 503 without a hint is as often a
+      // blip as a shedding server, and a second long wait there is the whole p99 of the call.
+      const throttled = response.status === 429;
       this.#hintSource = hint?.source;
       if (hint !== undefined)
         return { retry: true, reason: String(response.status), throttled, hintMs: hint.delayMs };
@@ -173,6 +204,23 @@ class HttpRetryHooks implements RetryHooks<unknown> {
 }
 
 const NO: RetryDecision = { retry: false };
+/** The share of recent attempts answered 429/503 from which load signals are no longer retried… */
+const PUSHBACK_SHARE = 0.2;
+/** …once there are this many recent attempts: a cold client's first 503 is a blip, not a trend. */
+const PUSHBACK_MIN_ATTEMPTS = 10;
+
+/**
+ * True when a load signal should come back at once rather than be retried: the upstream sheds a
+ * good share of this key's recent attempts (its capacity is spent, so a retry only takes the
+ * place of a fresh call and adds a wait and load), or a 429 is not the only one of late (a quota
+ * spent again and again: waiting for the reset moves the call into a window fresh calls would
+ * have used; queueing for a quota is the rate limiter's job, not retry's).
+ */
+function pushedBack(status: number, budget: RetryBudget): boolean {
+  const { attempts, signals } = budget.pushback();
+  if (status === 429 && signals > 1) return true;
+  return attempts >= PUSHBACK_MIN_ATTEMPTS && signals >= PUSHBACK_SHARE * attempts;
+}
 
 function networkReason(error: BulwarkError): string {
   const code = (error.cause as { code?: unknown } | undefined)?.code;

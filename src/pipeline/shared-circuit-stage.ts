@@ -1,7 +1,7 @@
 import type { CircuitStore } from '../stores/store.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { circuitRejection } from './breaker-stage.js';
-import { isCallerEnded, isRejection, judgeFailure, type AttemptOutcome } from './outcome.js';
+import { isCallerEnded, isRejection, judgeHealth, type AttemptOutcome, type Health } from './outcome.js';
 import { policyKeyOf, type PolicyKey } from './policy-key.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
@@ -13,6 +13,8 @@ export interface SharedCircuitSettings {
   readonly maxOpenDuration: number;
   /** Probe lease when the attempt has no timeout, ms. */
   readonly defaultLeaseMs: number;
+  /** The client's deadline propagation header, for the default health judgement. */
+  readonly deadlineHeader: string | false;
   /** The client's `circuitBreaker.key`, as the local breaker uses it. */
   readonly key?: PolicyKey | undefined;
 }
@@ -46,19 +48,21 @@ async function probe(
   key: string,
   openMs: number,
 ): Promise<BulwarkResponse> {
-  const reopen = (): Promise<void> | void =>
-    settings.store.open(key, Math.min(openMs * 2, settings.maxOpenDuration));
+  // A probe that says nothing of the upstream gives the lease back at once.
+  const settle = (health: Health): Promise<void> | void =>
+    health === 'failure'
+      ? settings.store.open(key, Math.min(openMs * 2, settings.maxOpenDuration))
+      : health === 'success'
+        ? settings.store.close(key)
+        : settings.store.open(key, 1);
   let response: BulwarkResponse;
   try {
     response = await next(ctx);
   } catch (error) {
-    // A probe that says nothing of the upstream gives the lease back at once.
-    if (isRejection(error) || isCallerEnded(error)) await settings.store.open(key, 1);
-    else if (judgeFailure(settings.isFailure, ctx, undefined, error)) await reopen();
-    else await settings.store.close(key);
+    if (isRejection(error) || isCallerEnded(error)) await settle('neutral');
+    else await settle(judgeHealth(settings.isFailure, ctx, undefined, error, settings.deadlineHeader));
     throw error;
   }
-  if (judgeFailure(settings.isFailure, ctx, response, undefined)) await reopen();
-  else await settings.store.close(key);
+  await settle(judgeHealth(settings.isFailure, ctx, response, undefined, settings.deadlineHeader));
   return response;
 }

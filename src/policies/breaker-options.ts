@@ -51,18 +51,31 @@ export interface CircuitBreakerOptions {
    */
   readonly failureThreshold?: number | false;
   /**
+   * Trip when this many calls in a row failed over at least 100 ms, whatever the window holds (a
+   * success resets the count; calls that say nothing of health, such as load signals, leave it as
+   * it is). It catches a sudden total failure at once, where a ratio over a window full of earlier
+   * successes would wait for as many failures as the window holds successes; the 100 ms keep one
+   * burst (a reset connection failing every request in flight on it) from tripping it. `false`
+   * turns it off.
+   * @default 20
+   */
+  readonly consecutiveFailures?: number | false;
+  /**
    * The sliding window.
    * @default { ms: 30_000, buckets: 10 }
    */
   readonly window?: BreakerWindow;
   /**
-   * How long the circuit stays open after tripping, ms; doubles after each failed probe.
-   * @default 5_000
+   * How long the circuit stays open after tripping, ms, before one probe may go; doubles after
+   * each failed probe up to `maxOpenDuration`. Short, because every ms the circuit stays open
+   * after the dependency is back fails calls that would have succeeded.
+   * @default 100
    */
   readonly openDuration?: number;
   /**
-   * The cap of the doubling open duration, ms.
-   * @default 60_000
+   * The cap of the doubling open duration, ms: a failing dependency sees one probe per this long
+   * from each breaker, and a recovered one waits on average half of it to be used again.
+   * @default 100 (or `openDuration`, when that is longer)
    */
   readonly maxOpenDuration?: number;
   /**
@@ -85,6 +98,7 @@ export interface ResolvedBreakerOptions {
   readonly failureRatio: number | undefined;
   readonly minimumCalls: number;
   readonly failureThreshold: number | undefined;
+  readonly consecutiveFailures: number | undefined;
   readonly window: { readonly ms: number; readonly buckets: number } | { readonly calls: number };
   readonly openDuration: number;
   readonly maxOpenDuration: number;
@@ -97,6 +111,7 @@ const KEYS = [
   'failureRatio',
   'minimumCalls',
   'failureThreshold',
+  'consecutiveFailures',
   'window',
   'openDuration',
   'maxOpenDuration',
@@ -104,6 +119,10 @@ const KEYS = [
   'clock',
   'onStateChange',
 ];
+
+/** The default open duration and its cap, ms: see docs/load-protection.md for the measurements. */
+export const DEFAULT_OPEN_MS = 100;
+const DEFAULT_CONSECUTIVE_FAILURES = 20;
 
 /** The longest duration accepted (Node's timer limit, about 24.8 days). */
 const MAX_MS = 2_147_483_647;
@@ -134,7 +153,14 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
     throw invalidOption('circuitBreaker', options, 'an object, or false to disable');
   }
   checkKeys('options', 'circuitBreaker', options as Record<string, unknown>, KEYS, noSuchOption);
-  const { key = 'default', failureRatio = 0.5, failureThreshold = false, onStateChange, clock } = options;
+  const {
+    key = 'default',
+    failureRatio = 0.5,
+    failureThreshold = false,
+    consecutiveFailures = DEFAULT_CONSECUTIVE_FAILURES,
+    onStateChange,
+    clock,
+  } = options;
   checkString('options', 'circuitBreaker.key', key);
   if (
     failureRatio !== false &&
@@ -146,11 +172,15 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
     failureThreshold === false
       ? undefined
       : requireInteger('options', 'circuitBreaker.failureThreshold', failureThreshold, 1, 100_000);
-  if (failureRatio === false && threshold === undefined) {
+  const streak =
+    consecutiveFailures === false
+      ? undefined
+      : requireInteger('options', 'circuitBreaker.consecutiveFailures', consecutiveFailures, 1, 100_000);
+  if (failureRatio === false && threshold === undefined && streak === undefined) {
     throw invalidOption(
       'circuitBreaker.failureRatio',
       failureRatio,
-      'a ratio unless failureThreshold is set',
+      'a ratio unless failureThreshold or consecutiveFailures is set',
     );
   }
   const window = resolveWindow(options.window ?? { ms: 30_000, buckets: 10 });
@@ -164,14 +194,14 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
   const openDuration = requireInteger(
     'options',
     'circuitBreaker.openDuration',
-    options.openDuration ?? 5_000,
+    options.openDuration ?? DEFAULT_OPEN_MS,
     1,
     MAX_MS,
   );
   const maxOpenDuration = requireInteger(
     'options',
     'circuitBreaker.maxOpenDuration',
-    options.maxOpenDuration ?? Math.max(60_000, openDuration),
+    options.maxOpenDuration ?? Math.max(DEFAULT_OPEN_MS, openDuration),
     1,
     MAX_MS,
   );
@@ -191,6 +221,7 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
     failureRatio: failureRatio === false ? undefined : failureRatio,
     minimumCalls: 'calls' in window ? Math.min(minimumCalls, window.calls) : minimumCalls,
     failureThreshold: threshold,
+    consecutiveFailures: streak,
     window,
     openDuration,
     maxOpenDuration,

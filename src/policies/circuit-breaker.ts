@@ -1,6 +1,7 @@
 /**
- * The circuit breaker: closed → open when the window's failures reach `failureThreshold` or
- * `minimumCalls` calls saw a failure ratio ≥ `failureRatio`; open → half-open lazily, on the
+ * The circuit breaker: closed → open when `consecutiveFailures` calls in a row failed, the
+ * window's failures reach `failureThreshold`, or `minimumCalls` calls saw a failure ratio ≥
+ * `failureRatio`; open → half-open lazily, on the
  * first call after `openDuration` (no timer); half-open admits `halfOpenRequests` probes and
  * closes when all of them pass; a failed or released probe re-opens it for twice as long, up to
  * `maxOpenDuration`.
@@ -38,6 +39,7 @@ export type CircuitStateName = CircuitState['state'];
 
 /** Why a circuit changed state. */
 export type CircuitChangeReason =
+  | 'consecutive-failures'
   | 'failure-threshold'
   | 'failure-ratio'
   | 'open-elapsed'
@@ -91,6 +93,9 @@ export interface CircuitSnapshot {
 /** What `execute` learns from one call, for `isFailure`. */
 export type CallOutcome<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
+/** How long a streak of failures must last before it trips the circuit, ms. */
+export const STREAK_MS = 100;
 
 const CLOSED = 0;
 const OPEN = 1;
@@ -149,6 +154,10 @@ export class CircuitBreaker {
   #openMs: number;
   readonly #probes: ProbePermit[] = [];
   #passed = 0;
+  // Failures in a row since the last success of this closed period (the streak rule), and when
+  // the first of them came.
+  #streak = 0;
+  #streakStart = 0;
 
   /** @throws BulwarkError `INVALID_OPTIONS` naming `circuitBreaker.<option>`. */
   constructor(options: CircuitBreakerOptions = {}) {
@@ -189,6 +198,7 @@ export class CircuitBreaker {
   /** The call went well. */
   onSuccess(permit: CircuitPermit): void {
     if (permit === this.#closedPermit) {
+      this.#streak = 0;
       this.#window.record(false, this.#timed ? this.#clock.now() : 0);
       return;
     }
@@ -202,7 +212,7 @@ export class CircuitBreaker {
     }
   }
 
-  /** The call failed (network error, timeout, 5xx, 429, or whatever `isFailure` says). */
+  /** The call failed (network error, timeout, a 5xx other than 503, or whatever `isFailure` says). */
   onFailure(permit: CircuitPermit): void {
     this.#fail(permit, 'probe-failed');
   }
@@ -300,8 +310,19 @@ export class CircuitBreaker {
       const now = this.#clock.now();
       const window = this.#window;
       window.record(true, now);
-      const { failureThreshold, failureRatio, minimumCalls } = this.#options;
-      if (failureThreshold !== undefined && window.failures >= failureThreshold) {
+      if (this.#streak++ === 0) this.#streakStart = now;
+      const { consecutiveFailures, failureThreshold, failureRatio, minimumCalls } = this.#options;
+      // The streak sees a sudden total failure at once, whatever the window holds: a ratio over a
+      // window full of earlier successes would need as many failures as it holds successes. It
+      // must last STREAK_MS too: one connection reset fails every request in flight on it at the
+      // same instant, and their retries on fresh connections succeed.
+      if (
+        consecutiveFailures !== undefined &&
+        this.#streak >= consecutiveFailures &&
+        now - this.#streakStart >= STREAK_MS
+      ) {
+        this.#open(now, 'consecutive-failures');
+      } else if (failureThreshold !== undefined && window.failures >= failureThreshold) {
         this.#open(now, 'failure-threshold');
       } else if (
         failureRatio !== undefined &&
@@ -334,7 +355,7 @@ export class CircuitBreaker {
       to: 'open',
       reason,
       at: now,
-      ...(reason === 'failure-threshold' || reason === 'failure-ratio'
+      ...(reason === 'failure-threshold' || reason === 'failure-ratio' || reason === 'consecutive-failures'
         ? { failureRatio: calls > 0 ? failures / calls : 0 }
         : {}),
       openMs: this.#openMs,
@@ -343,6 +364,7 @@ export class CircuitBreaker {
 
   #close(now: number, reason: CircuitChangeReason): void {
     this.#window.reset(now);
+    this.#streak = 0;
     this.#probes.length = 0;
     this.#passed = 0;
     if (this.#state === CLOSED) return;

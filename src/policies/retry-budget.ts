@@ -82,6 +82,11 @@ export class RetryBudget {
   #slice: number;
   #sum = 0;
   #lastUsed: number;
+  // Attempts and load signals in the current slice and in the one before it.
+  #attempts = 0;
+  #signals = 0;
+  #attemptsBefore = 0;
+  #signalsBefore = 0;
 
   /** @throws BulwarkError `INVALID_OPTIONS` naming `<path>.ratio`, `.minPerSecond` or `.ttlMs`. */
   constructor(
@@ -106,6 +111,10 @@ export class RetryBudget {
         this.#sum -= this.#slices[i] ?? 0;
         this.#slices[i] = 0;
       }
+      this.#attemptsBefore = steps === 1 ? this.#attempts : 0;
+      this.#signalsBefore = steps === 1 ? this.#signals : 0;
+      this.#attempts = 0;
+      this.#signals = 0;
       this.#slice = slice;
     }
     return now;
@@ -121,6 +130,7 @@ export class RetryBudget {
   deposit(): void {
     this.#lastUsed = this.#advance();
     this.#add(this.#r.depositUnits);
+    this.#attempts++;
   }
 
   /** Takes one retry from the budget; false (and nothing taken) when it is spent. */
@@ -128,7 +138,23 @@ export class RetryBudget {
     this.#lastUsed = this.#advance();
     if (this.#r.reserveUnits + this.#sum < this.#r.withdrawalUnits) return false;
     this.#add(-this.#r.withdrawalUnits);
+    this.#attempts++;
     return true;
+  }
+
+  /** Records that an attempt was answered with a load signal (the HTTP glue: 429 or 503). */
+  recordLoadSignal(): void {
+    this.#lastUsed = this.#advance();
+    this.#signals++;
+  }
+
+  /**
+   * Recent pushback: the attempts (deposits and retries taken) and the load signals recorded in
+   * this slice and the one before, that is over the last one to two tenths of `ttlMs`.
+   */
+  pushback(): { readonly attempts: number; readonly signals: number } {
+    this.#advance();
+    return { attempts: this.#attempts + this.#attemptsBefore, signals: this.#signals + this.#signalsBefore };
   }
 
   /** Retries that could be taken now. */

@@ -34,7 +34,7 @@ export interface RetryEvent<T> {
 
 /** Why the policy stopped on a failure. */
 export type GiveUpReason =
-  'budget' | 'deadline' | 'max-retries' | 'hint-too-long' | 'not-retryable' | 'aborted';
+  'budget' | 'deadline' | 'max-retries' | 'hint-too-long' | 'not-retryable' | 'aborted' | 'refused';
 
 /**
  * Passed to `onGiveUp` when the call ends on a failure the policy did not (or could not) retry.
@@ -82,6 +82,12 @@ export interface RetryExecuteOptions {
 /** Per-call hooks of {@link RetryExecuteOptions}. */
 export interface RetryHooks<T> {
   classify?(outcome: RetryOutcome<T>): RetryDecision;
+  /**
+   * Asked before waiting `delayMs` for a retry: `false` when the retry would be refused at once
+   * when it starts (an open circuit, a full concurrency limiter). The call then ends with the
+   * last outcome now (give-up reason `'refused'`) instead of waiting to be refused.
+   */
+  admits?(delayMs: number, outcome: RetryOutcome<T>): boolean;
   onRetry?(event: RetryEvent<T>): void;
   onGiveUp?(event: GiveUpEvent<T>): void;
 }
@@ -285,6 +291,8 @@ export class RetryPolicy<V = unknown> {
       if (this.#clock.now() + delayMs + this.#minAttemptMs > deadline) {
         return this.#giveUp(attempt, 'deadline', outcome, hooks);
       }
+      if (hooks?.admits?.(delayMs, outcome) === false)
+        return this.#giveUp(attempt, 'refused', outcome, hooks);
       const paid =
         budget === undefined ||
         (budget instanceof RetryBudgets ? budget.tryWithdraw(key) : budget.tryWithdraw());

@@ -77,14 +77,14 @@ describe('client.circuit(key): manual control over loopback servers', () => {
   });
 
   test('reset() closes a tripped circuit at once, with an empty window', async () => {
-    const server = await serve(503);
+    const server = await serve(500);
     const c = client({ baseUrl: server.origin, circuitBreaker: FUSE });
-    for (let i = 0; i < 2; i++) assert.equal((await c.get('/x')).status, 503);
+    for (let i = 0; i < 2; i++) assert.equal((await c.get('/x')).status, 500);
     assert.equal(c.circuit().state, 'open');
     assertCode(await rejection(c.get('/x')), 'CIRCUIT_OPEN');
     await c.circuit().reset();
     assert.equal(c.circuit().state, 'closed');
-    assert.equal((await c.get('/x')).status, 503, 'sent again after the reset');
+    assert.equal((await c.get('/x')).status, 500, 'sent again after the reset');
     assert.equal(
       c.circuit().state,
       'closed',
@@ -109,7 +109,7 @@ describe('client.circuit(key): manual control over loopback servers', () => {
   });
 
   test('circuitBreaker.key as a string: one circuit for every origin of the client', async () => {
-    const a = await serve(503);
+    const a = await serve(500);
     const b = await serve();
     const c = client({ circuitBreaker: { ...FUSE, key: 'payments' } });
     for (let i = 0; i < 2; i++) await c.request({ url: `${a.origin}/charge`, method: 'GET' });
@@ -126,7 +126,7 @@ describe('client.circuit(key): manual control over loopback servers', () => {
   });
 
   test('circuitBreaker.key as a function: a circuit per route, the request given to it', async () => {
-    const server = await serve(503);
+    const server = await serve(500);
     const seen: unknown[] = [];
     const c = client({
       baseUrl: server.origin,
@@ -141,7 +141,7 @@ describe('client.circuit(key): manual control over loopback servers', () => {
     await c.get('/users/1?x=1');
     await c.get('/users/2');
     assertCode(await rejection(c.get('/users/3')), 'CIRCUIT_OPEN');
-    assert.equal((await c.get('/orders/1')).status, 503, 'another route has a circuit of its own');
+    assert.equal((await c.get('/orders/1')).status, 500, 'another route has a circuit of its own');
     assert.deepEqual(seen[0], {
       method: 'GET',
       origin: server.origin,
@@ -251,7 +251,7 @@ void describe('client.circuit(key) with a shared Redis circuit store', redisTest
 
   test('isolate() holds this node only; reset() closes the shared circuit for the fleet', async () => {
     const server = await startServer((_req, res) => {
-      res.statusCode = 503;
+      res.statusCode = 500;
       res.end();
     });
     const node = (): Client =>
@@ -268,7 +268,7 @@ void describe('client.circuit(key) with a shared Redis circuit store', redisTest
     const b = node();
     try {
       a.circuit().isolate();
-      assert.equal((await b.get('/x')).status, 503, 'another node is not isolated');
+      assert.equal((await b.get('/x')).status, 500, 'another node is not isolated');
       assertCode(await rejection(a.get('/x')), 'CIRCUIT_OPEN');
       await a.circuit().reset();
       // b trips, and the store opens the circuit for every node, a included.
@@ -282,7 +282,7 @@ void describe('client.circuit(key) with a shared Redis circuit store', redisTest
       assert.equal(a.circuit().state, 'closed', "a's own breaker never saw a failure");
       const sent = server.received.length;
       await a.circuit().reset();
-      assert.equal((await a.get('/x')).status, 503, 'the shared circuit is closed: a sends again');
+      assert.equal((await a.get('/x')).status, 500, 'the shared circuit is closed: a sends again');
       assert.equal(server.received.length, sent + 1);
       assert.equal(b.circuit().state, 'open', "b's own breaker keeps its state");
     } finally {

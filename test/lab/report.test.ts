@@ -63,7 +63,31 @@ function records(tuned: boolean): ConfigRun {
     config: scenario.clients[tuned ? 1 : 0]!,
     calls,
     samples,
-    waits: tuned ? [{ at: 3100, ms: 40 }] : [],
+    waits: tuned
+      ? [
+          { at: 3100, ms: 40 },
+          { at: 5000, ms: 900 },
+        ]
+      : [],
+    transitions: tuned
+      ? [
+          {
+            at: 1200,
+            key: 'http://127.0.0.1:1',
+            from: 'closed',
+            to: 'open',
+            reason: 'failures in the window',
+          },
+          {
+            at: 2000,
+            key: 'http://127.0.0.1:1',
+            from: 'open',
+            to: 'half-open',
+            reason: 'open duration elapsed',
+          },
+          { at: 2100, key: 'http://127.0.0.1:1', from: 'half-open', to: 'closed', reason: 'probes passed' },
+        ]
+      : [],
     received,
     downstreamWork: [],
   };
@@ -73,6 +97,7 @@ const run: LabRun = {
   scenario,
   startedAt: new Date('2026-01-02T03:04:05Z'),
   configs: [records(false), records(true)],
+  loopDelay: { p50: 1, p99: 3, max: 8 },
 };
 
 describe('metrics', () => {
@@ -98,16 +123,68 @@ describe('metrics', () => {
   });
 
   test('totals: goodput, wasted attempts, failures by outcome, late responses, cut-off calls', () => {
-    assert.equal(plain!.totals.calls, 80);
+    // The call still running when the grace period ended counts, as a failure.
+    assert.equal(plain!.totals.calls, 81);
     assert.equal(plain!.totals.ok, 60);
+    assert.equal(plain!.totals.successRate, 60 / 81);
     assert.equal(plain!.totals.goodput, 15);
-    assert.equal(plain!.totals.wastedAttempts, 20);
-    assert.deepEqual(plain!.totals.errors, { 'NETWORK ECONNREFUSED': 20 });
-    assert.deepEqual(tuned!.totals.errors, { 'NETWORK ECONNREFUSED': 4, CIRCUIT_OPEN: 16 });
-    assert.equal(tuned!.totals.attempts, 60 + 8);
+    assert.equal(plain!.totals.wastedAttempts, 21);
+    assert.deepEqual(plain!.totals.errors, { 'NETWORK ECONNREFUSED': 20, CUT_OFF: 1 });
+    assert.deepEqual(tuned!.totals.errors, { 'NETWORK ECONNREFUSED': 4, CIRCUIT_OPEN: 16, CUT_OFF: 1 });
+    assert.equal(tuned!.totals.attempts, 60 + 8 + 1);
     assert.equal(plain!.totals.lateResponses, 1);
     assert.equal(plain!.totals.cutOff, 1);
-    assert.equal(tuned!.totals.rateLimitWaitMs, 40);
+    assert.equal(tuned!.totals.rateLimitWaitMs, 940);
+  });
+
+  test('what happens in the grace period after the run is not drawn in the last bucket', () => {
+    assert.equal(tuned!.buckets.at(-1)!.rateLimitWaits, 0, 'the wait at 5 s is after the 4 s run');
+    assert.equal(tuned!.buckets[6]!.rateLimitWaits, 1);
+  });
+
+  test('goodput counts only the successes within the run', () => {
+    const late: LabRun = {
+      ...run,
+      configs: [
+        {
+          ...records(false),
+          calls: [
+            { id: 1, start: 100, end: 200, ok: true, outcome: '200', attempts: 1, cutOff: false },
+            { id: 2, start: 3900, end: 4500, ok: true, outcome: '200', attempts: 1, cutOff: false },
+          ],
+        },
+      ],
+    };
+    const t = summarize(late).configs[0]!.totals;
+    assert.equal(t.successRate, 1);
+    assert.equal(t.goodput, 0.25, 'one success in 4 s; the one that ended at 4.5 s is in the grace period');
+  });
+
+  test('latency of successful calls leaves out the fast failures', () => {
+    // The tuned client's open breaker fails calls in 0.2 ms; its successes take 10 to 14 ms.
+    assert.equal(tuned!.totals.p99ok, 14, 'the slowest success');
+    assert.equal(tuned!.totals.p99, 2010, 'the call cut off after the run');
+    assert.equal(tuned!.buckets[0]!.p50ok, 12);
+    assert.equal(tuned!.buckets[2]!.p50ok, null, 'no call succeeded in the outage');
+    assert.ok(tuned!.buckets[2]!.p50! < 1, 'while all calls there failed fast');
+  });
+
+  test('verdicts, time to detect and to recover, references and offered load', () => {
+    assert.deepEqual(
+      result.verdicts.map((v) => [v.config, v.outcome]),
+      [['tuned', 'pass']],
+    );
+    const outage = result.outages[0]!;
+    assert.deepEqual([outage.from, outage.to], [1000, 2000]);
+    const [p, t] = outage.configs;
+    assert.deepEqual([p!.hasBreaker, p!.detectMs, p!.recoverMs], [false, null, 0]);
+    assert.deepEqual([t!.hasBreaker, t!.detectMs, t!.recoverMs], [true, 200, 0]);
+    assert.deepEqual(result.offered!.length, 8);
+    assert.ok(
+      result.offered!.every((n) => n >= 2 && n <= 25),
+      result.offered!.join(),
+    );
+    assert.deepEqual(result.references, []);
   });
 
   test('percentile is nearest-rank', () => {
@@ -184,6 +261,7 @@ describe('HTML report in headless Chromium', () => {
       [
         'chart-success',
         'chart-latency',
+        'chart-latency-ok',
         'chart-upstream',
         'chart-attempts',
         'chart-concurrency',
@@ -193,7 +271,8 @@ describe('HTML report in headless Chromium', () => {
     const expected: Record<string, string[]> = {
       'chart-success': ['plain', 'tuned'],
       'chart-latency': ['plain p50', 'tuned p50', 'plain p99', 'tuned p99'],
-      'chart-upstream': ['plain', 'tuned'],
+      'chart-latency-ok': ['plain p50', 'tuned p50', 'plain p99', 'tuned p99'],
+      'chart-upstream': ['offered (calls/s)', 'plain', 'tuned'],
       'chart-attempts': ['plain', 'tuned'],
       'chart-concurrency': ['plain in flight', 'tuned in flight', 'tuned limit'],
       'chart-rate-limit': ['plain', 'tuned'],
@@ -210,7 +289,7 @@ describe('HTML report in headless Chromium', () => {
     const dir = await mkdtemp(join(tmpdir(), 'lab-report-'));
     const file = join(dir, 'report.html');
     await writeFile(file, renderHtmlReport(result));
-    const png = await screenshot(file, 1000, 1400);
+    const png = await screenshot(file, 1000, 2400);
     assert.equal(png.width, 1000);
     assert.ok(countColor(png, '#2563eb', 30) > 500, 'blue (tuned) lines drawn');
     assert.ok(countColor(png, '#6b7280', 20) > 500, 'grey (plain) lines drawn');

@@ -87,7 +87,13 @@ describe('bulwark lab, end to end against bulwark', () => {
     assert.equal(code, 0);
     assert.ok(!out.includes('\r'), 'no progress bar when not a terminal');
     assert.match(out, /^outage: 2 s, 50 calls\/s, comparing plain, defaults\n/);
-    assert.match(out, /configuration\s+success\s+goodput\/s\s+p50\s+p99\s+attempts\/call\s+upstream req/);
+    assert.match(
+      out,
+      /configuration\s+success\s+goodput\/s\s+p50\s+p99\s+p99 ok\s+attempts\/call\s+upstream req/,
+    );
+    // The verdict comes before the table: the first thing a reader sees after the header.
+    assert.match(out, /\n {2}Verdict defaults vs plain: (PASS|FAIL)[^\n]*\n {2}configuration/);
+    assert.match(out, /outage \(refused\) 0\.7–1\.3 s: time to detect plain no breaker, defaults /);
     const path = /Report: (reports\/outage-[\dT-]+\.html)\n$/.exec(out)?.[1];
     assert.ok(path !== undefined, out);
     const html = await readFile(join(dir, path), 'utf8');
@@ -112,12 +118,69 @@ describe('bulwark lab, end to end against bulwark', () => {
   });
 });
 
+describe('verdicts for CI: --runs, --json, --check', () => {
+  test('a configuration that loses every call fails criterion 1 in each run; --check exits 3', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lab-cli-'));
+    // Every call is refused before it is sent: success 0 % against plain's near 100 %.
+    await writeFile(join(dir, 'blocked.json'), JSON.stringify({ allowedHosts: ['api.example.com'] }));
+    await writeFile(
+      join(dir, 'calm.json'),
+      JSON.stringify({ name: 'calm', duration: 1, seed: 5, load: { rate: 30 }, upstream: { latency: 2 } }),
+    );
+    const { code, out, err } = await cli(
+      ['lab', './calm.json', '--config', 'blocked.json', '--runs', '2', '--json', 'ci/lab.json', '--check'],
+      dir,
+    );
+    assert.equal(err, '');
+    assert.equal(code, 3, out);
+    assert.match(out, /^run 1\/2, seed 5: calm: 1 s/m);
+    assert.match(out, /^run 2\/2, seed 6: calm: 1 s/m);
+    assert.match(
+      out,
+      /Verdict +blocked vs plain: FAIL: fails 1 success ≥ plain − 1 pt|blocked vs plain: FAIL: fails 1 success/,
+    );
+    assert.match(out, /Spread over 2 runs \(seeds 5, 6\):/);
+    assert.match(out, /verdict blocked vs plain: passed 0 of 2 runs/);
+    assert.match(out, /Verdicts, blocked vs plain:\n {2}calm +FAIL 0\/2 runs +success 0\.0% vs plain/);
+    const json = JSON.parse(await readFile(join(dir, 'ci/lab.json'), 'utf8')) as {
+      pass: boolean;
+      checked: string[];
+      scenarios: {
+        name: string;
+        runs: {
+          seed: number;
+          totals: Record<string, { successRate: number }>;
+          verdicts: { config: string; outcome: string }[];
+        }[];
+      }[];
+    };
+    assert.equal(json.pass, false);
+    assert.deepEqual(json.checked, ['defaults', 'blocked']);
+    const [calm] = json.scenarios;
+    assert.equal(calm!.name, 'calm');
+    assert.deepEqual(
+      calm!.runs.map((r) => r.seed),
+      [5, 6],
+    );
+    for (const r of calm!.runs) {
+      assert.equal(r.totals['blocked']!.successRate, 0);
+      assert.equal(r.verdicts.find((v) => v.config === 'blocked')!.outcome, 'fail');
+    }
+  });
+
+  test('--runs outside 1 to 100 is refused', async () => {
+    const bad = await cli(['lab', 'outage', '--runs', '0']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--runs is "0", expected an integer from 1 to 100/);
+  });
+});
+
 describe('bulwark CLI input errors', () => {
   const cases: [string[], RegExp][] = [
     [['lab', 'outage', '--speed', '3'], /unknown option --speed/],
     [
       ['lab', 'nope'],
-      /no built-in scenario "nope" \(built-in: deadline, flaky, outage, overload, slow, throttle/,
+      /no built-in scenario "nope" \(built-in: blackhole, brownout, deadline, flaky, outage, overload, resets, slow, throttle, warm-outage/,
     ],
     [['lab', 'outage', '--duration', 'ten'], /--duration is "ten", expected seconds from 1 to 3600/],
     [['lab', 'outage', '--seed', '-1'], /--seed is "-1"/],
@@ -155,7 +218,10 @@ describe('bulwark CLI input errors', () => {
   test('no command prints the usage; `lab` alone lists the scenarios with their descriptions', async () => {
     const none = await cli([]);
     assert.equal(none.code, 2);
-    assert.match(none.out, /bulwark lab \[scenario\] \[--config file\] \[--duration s\] \[--out dir\]/);
+    assert.match(
+      none.out,
+      /bulwark lab \[scenario \| all\] \[--config file\] \[--duration s\] \[--out dir\]/,
+    );
     const list = await cli(['lab']);
     assert.equal(list.code, 0);
     assert.match(list.out, /\n {2}outage +The API goes down/);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinScenarios, LabInputError, loadClientConfig, loadScenario } from '../../lab/engine/files.js';
 import { parseScenario, ScenarioError } from '../../lab/engine/parse-scenario.js';
-import { chooseBucket, phaseAt, withDuration } from '../../lab/engine/scenario.js';
+import { chooseBucket, phaseAt, renderText, withDuration } from '../../lab/engine/scenario.js';
 
 const minimal = { name: 'mine', duration: 10, load: { rate: 20 } };
 
@@ -171,19 +171,84 @@ describe('parseScenario', () => {
     assert.equal(phaseAt(s, 9999).fault, 'throttle');
   });
 
-  test('every built-in scenario is valid and runs in at most 12 s', async () => {
+  test('every built-in scenario is valid, has its fault and leaves time to see the recovery', async () => {
     const names = builtinScenarios();
-    assert.deepEqual(names, ['deadline', 'flaky', 'outage', 'overload', 'slow', 'throttle']);
+    const faults: Record<string, string> = {
+      blackhole: 'blackhole',
+      brownout: 'flaky',
+      deadline: 'deadline',
+      flaky: 'flaky',
+      outage: 'outage',
+      overload: 'overload',
+      resets: 'resets',
+      slow: 'slow',
+      throttle: 'throttle',
+      'warm-outage': 'outage',
+    };
+    assert.deepEqual(names, Object.keys(faults));
     for (const name of names) {
       const s = await loadScenario(name);
       assert.equal(s.name, name);
-      assert.ok(s.duration <= 12_000, name);
+      assert.ok(s.duration <= 45_000, name);
       assert.ok(s.description.length > 20, name);
       assert.ok(
-        s.phases.some((p) => p.fault === name || (name === 'outage' && p.fault === 'outage')),
+        s.phases.some((p) => p.fault === faults[name]),
         name,
       );
     }
+  });
+
+  test('the warm outage starts once a 30 s breaker window is full; the black hole leaves 10 s after it', async () => {
+    const warm = await loadScenario('warm-outage');
+    assert.ok(warm.phases[0]!.from >= 30_000, `outage at ${warm.phases[0]!.from} ms`);
+    // A request sent at the end of the black hole waits out a 10 s attempt timeout before the run ends.
+    const hole = await loadScenario('blackhole');
+    assert.ok(hole.duration - hole.phases[0]!.to >= 10_000);
+    const brown = await loadScenario('brownout');
+    const phase = brown.phases[0]!;
+    assert.ok(phase.fault === 'flaky' && phase.status === 500 && phase.errorRate < 0.5);
+  });
+
+  test('placeholders in the description and notes follow --duration', () => {
+    const s = parseScenario(
+      {
+        ...minimal,
+        duration: 12,
+        description: 'Down {length:0} s from {from:0} s to {to:0} s of {duration} s.',
+        upstream: { phases: [{ fault: 'outage', from: 4, to: 8 }] },
+      },
+      'x',
+    );
+    assert.equal(renderText(s, s.description), 'Down 4 s from 4 s to 8 s of 12 s.');
+    const short = withDuration(s, 3000);
+    assert.equal(renderText(short, short.description), 'Down 1 s from 1 s to 2 s of 3 s.');
+    const bad = refusal({ ...minimal, notes: 'at {from:1} s', upstream: { phases: [{ fault: 'outage' }] } });
+    assert.equal(bad.field, 'notes');
+    assert.match(bad.message, /\{from:1\} names no phase \(phases are numbered 0 to 0/);
+  });
+
+  test('blackhole and resets phases: fields, defaults and refusals', () => {
+    const s = parseScenario(
+      {
+        ...minimal,
+        upstream: {
+          phases: [
+            { fault: 'blackhole', from: 1, to: 2 },
+            { fault: 'resets', from: 3, to: 6, every: 0.25 },
+          ],
+        },
+      },
+      'x',
+    );
+    assert.deepEqual(s.phases[0], { fault: 'blackhole', from: 1000, to: 2000 });
+    assert.deepEqual(s.phases[1], { fault: 'resets', from: 3000, to: 6000, every: 250, latency: [2, 8] });
+    const e = refusal({ ...minimal, upstream: { phases: [{ fault: 'resets', every: 0 }] } });
+    assert.equal(e.field, 'upstream.phases[0].every');
+    assert.match(e.message, /is 0, expected a number from 0.05 to 3600/);
+    assert.equal(
+      refusal({ ...minimal, upstream: { phases: [{ fault: 'blackhole', latency: 3 }] } }).field,
+      'upstream.phases[0].latency',
+    );
   });
 
   test('withDuration scales phases to the new length and picks a bucket again', () => {
@@ -203,7 +268,8 @@ describe('loading files', () => {
   test('an unknown scenario name lists the built-in ones', async () => {
     await assert.rejects(
       loadScenario('nope'),
-      (e: unknown) => e instanceof LabInputError && /built-in: deadline, flaky/.test(e.message),
+      (e: unknown) =>
+        e instanceof LabInputError && /built-in: blackhole, brownout, deadline, flaky/.test(e.message),
     );
   });
 

@@ -167,4 +167,38 @@ describe('lab upstreams', () => {
     );
     assert.equal(up.downstreamWork.length, 3);
   });
+
+  test('blackhole: requests are read and never answered; after the phase the API answers again', async () => {
+    const up = await upstreamAt(1000, [{ fault: 'blackhole', from: 0, to: 50 }]);
+    const agent = new Agent({ headersTimeout: 300 });
+    open.push(agent);
+    const r = await get(up, { 'x-lab-call': '4' }, agent);
+    assert.equal(statusOf(r), 'UND_ERR_HEADERS_TIMEOUT');
+    assert.ok(r.ms >= 250, `gave up after ${r.ms} ms`);
+    assert.deepEqual(
+      up.received.map((x) => [x.call, x.outcome]),
+      [['4', 'silent']],
+    );
+    const after = await upstreamAt(60_000, [{ fault: 'blackhole', from: 0, to: 50 }]);
+    assert.equal(statusOf(await get(after, {}, agent)), 200);
+  });
+
+  test('resets: every open connection is reset at each drop, and new ones are served', async () => {
+    const phases = [{ fault: 'resets', from: 0.3, to: 50, every: 60, latency: 1 }];
+    const up = await upstreamAt(0, phases, 1, 1000);
+    const agent = new Agent();
+    open.push(agent);
+    // Sent in the healthy second before the drop, still waiting for its 1 s answer when it comes.
+    const inFlight = await get(up, { 'x-lab-call': '1' }, agent);
+    assert.match(String(statusOf(inFlight)), /ECONNRESET|UND_ERR_SOCKET/);
+    assert.ok(inFlight.ms < 900, `reset after ${inFlight.ms} ms, before its answer was due`);
+    assert.equal(statusOf(await get(up, { 'x-lab-call': '2' }, agent)), 200);
+    assert.deepEqual(
+      up.received.map((x) => [x.call, x.outcome]),
+      [
+        ['1', 'reset'],
+        ['2', 200],
+      ],
+    );
+  });
 });

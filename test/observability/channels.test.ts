@@ -163,6 +163,7 @@ describe('point channels', () => {
           to: 'open',
           failureRatio: 0.6,
           openMs: 5_000,
+          reason: 'failure-ratio',
         });
       },
     },

@@ -49,7 +49,7 @@ describe('logging.logBody and the client name on every line', () => {
         return;
       }
       if (req.url === '/fail') {
-        res.statusCode = 503;
+        res.statusCode = 500;
         res.end();
         return;
       }

@@ -2,7 +2,7 @@ import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { createClient, isBulwarkError, type BulwarkError } from '../../src/index.js';
+import { createClient, isBulwarkError, withDeadline, type BulwarkError } from '../../src/index.js';
 import type { Client } from '../../src/client/client.js';
 import type { CircuitSnapshot } from '../../src/policies/circuit-breaker.js';
 import type { CircuitMessage } from '../../src/observability/channels.js';
@@ -40,8 +40,8 @@ const FUSE = { failureThreshold: 3, failureRatio: false, openDuration: 1_000 } a
 describe('circuit breaker through the client (virtual clock)', () => {
   test('opens after the configured failures and then fails fast with CIRCUIT_OPEN without sending', async () => {
     const { mock, client } = setup(FUSE);
-    mock.on('GET', '/x').reply(503);
-    for (let i = 0; i < 3; i++) assert.equal((await client.get('/x')).status, 503);
+    mock.on('GET', '/x').reply(500);
+    for (let i = 0; i < 3; i++) assert.equal((await client.get('/x')).status, 500);
     assert.equal(circuit(client)?.state, 'open');
     const error = await rejection(client.get('/x'));
     assertCode(error, 'CIRCUIT_OPEN');
@@ -54,14 +54,14 @@ describe('circuit breaker through the client (virtual clock)', () => {
 
   test('the trip needs the threshold: two failures leave it closed', async () => {
     const { mock, client } = setup(FUSE);
-    mock.on('GET', '/x').sequence([503, 503, 200, 200]);
+    mock.on('GET', '/x').sequence([500, 500, 200, 200]);
     for (let i = 0; i < 4; i++) await client.get('/x');
     assert.deepEqual(circuit(client), { key: ORIGIN, state: 'closed', failures: 2, calls: 4 });
   });
 
   test('half-open after openDuration: one probe goes, a concurrent call is refused, success closes', async () => {
     const { clock, mock, client } = setup(FUSE);
-    mock.on('GET', '/x').sequence([503, 503, 503, { status: 200, delay: 50 }]);
+    mock.on('GET', '/x').sequence([500, 500, 500, { status: 200, delay: 50 }]);
     mock.on('GET', '/x').reply(200);
     for (let i = 0; i < 3; i++) await client.get('/x');
     await clock.advance(999);
@@ -84,13 +84,13 @@ describe('circuit breaker through the client (virtual clock)', () => {
 
   test('a failed probe re-opens it for twice as long, up to maxOpenDuration', async () => {
     const { clock, mock, client } = setup({ ...FUSE, maxOpenDuration: 3_000 });
-    mock.on('GET', '/x').reply(503);
+    mock.on('GET', '/x').reply(500);
     for (let i = 0; i < 3; i++) await client.get('/x');
     const expected = [2_000, 3_000, 3_000];
     let wait = 1_000;
     for (const next of expected) {
       await clock.advance(wait);
-      assert.equal((await client.get('/x')).status, 503, 'the probe went through and failed');
+      assert.equal((await client.get('/x')).status, 500, 'the probe went through and failed');
       const error = await rejection(client.get('/x'));
       assertCode(error, 'CIRCUIT_OPEN');
       assert.equal(error.retryAfterMs, next);
@@ -102,8 +102,11 @@ describe('circuit breaker through the client (virtual clock)', () => {
   });
 
   test('a probe that hangs is ended by its attempt timeout and counts as failed', async () => {
-    const { clock, mock, client } = setup(FUSE, { timeout: { attempt: 200, total: 10_000 } });
-    mock.on('GET', '/x').sequence([503, 503, 503, { kind: 'hang' }]);
+    const { clock, mock, client } = setup(
+      { ...FUSE, maxOpenDuration: 60_000 },
+      { timeout: { attempt: 200, total: 10_000 } },
+    );
+    mock.on('GET', '/x').sequence([500, 500, 500, { kind: 'hang' }]);
     for (let i = 0; i < 3; i++) await client.get('/x');
     await clock.advance(1_000);
     const probe = rejection(client.get('/x'));
@@ -127,7 +130,7 @@ describe('circuit breaker through the client (virtual clock)', () => {
 
   test('a request `key` names its own breaker, and the error carries it', async () => {
     const { mock, client } = setup(FUSE);
-    mock.on('GET', '/tenants/:id').handle((call) => ({ status: call.path.endsWith('/a') ? 503 : 200 }));
+    mock.on('GET', '/tenants/:id').handle((call) => ({ status: call.path.endsWith('/a') ? 500 : 200 }));
     for (let i = 0; i < 3; i++) await client.get('/tenants/a', { key: 'tenant-a' });
     const error = await rejection(client.get('/tenants/a', { key: 'tenant-a' }));
     assertCode(error, 'CIRCUIT_OPEN');
@@ -146,13 +149,14 @@ describe('circuit breaker through the client (virtual clock)', () => {
     );
   });
 
-  test('4xx answers are not failures; 429 and 5xx are', async () => {
+  test('4xx answers are not failures; 5xx other than 503 are; 429 and 503 are load signals', async () => {
     for (const [status, state] of [
       [400, 'closed'],
       [404, 'closed'],
       [409, 'closed'],
-      [429, 'open'],
+      [429, 'closed'],
       [500, 'open'],
+      [503, 'closed'],
       [502, 'open'],
       [504, 'open'],
     ] as const) {
@@ -213,23 +217,25 @@ describe('circuit breaker through the client (virtual clock)', () => {
     assert.equal(mock.calls.length, 1);
   });
 
-  test('retries stop at an open circuit: CIRCUIT_OPEN is never retried', async () => {
+  test('retries stop at an open circuit: the last answer returns, CIRCUIT_OPEN is never retried', async () => {
     const { clock, mock, client } = setup(
-      { failureThreshold: 2, failureRatio: false },
+      { failureThreshold: 2, failureRatio: false, openDuration: 5_000 },
       { retry: { maxRetries: 5 } },
     );
-    mock.on('GET', '/x').reply(503);
-    const p = rejection(client.get('/x'));
+    mock.on('GET', '/x').reply(500);
+    const p = client.get('/x');
     await clock.runAll();
-    const error = await p;
-    assertCode(error, 'CIRCUIT_OPEN');
+    assert.equal((await p).status, 500);
+    assert.equal(mock.calls.length, 2);
+    // A call that meets the open circuit itself fails fast and is not retried.
+    assertCode(await rejection(client.get('/x')), 'CIRCUIT_OPEN');
     assert.equal(mock.calls.length, 2);
   });
 
   test('the failure ratio trips after minimumCalls', async () => {
     const { mock, client } = setup({ failureRatio: 0.5, minimumCalls: 4 });
-    mock.on('GET', '/x').sequence([200, 503, 200]);
-    mock.on('GET', '/x').reply(503);
+    mock.on('GET', '/x').sequence([200, 500, 200]);
+    mock.on('GET', '/x').reply(500);
     for (let i = 0; i < 3; i++) await client.get('/x');
     assert.equal(circuit(client)?.state, 'closed', '1 of 3 failed, under minimumCalls');
     await client.get('/x');
@@ -243,8 +249,8 @@ describe('circuit breaker through the client (virtual clock)', () => {
       openDuration: 60_000,
       maxOpenDuration: 60_000,
     });
-    mock.on('GET', '/x').sequence([503, 503, 503, 503, 200, 200, 200, 200, 200, 200]);
-    mock.on('GET', '/x').reply(503);
+    mock.on('GET', '/x').sequence([500, 500, 500, 500, 200, 200, 200, 200, 200, 200]);
+    mock.on('GET', '/x').reply(500);
     for (let i = 0; i < 10; i++) await client.get('/x');
     assert.equal(circuit(client)?.state, 'closed', '4 failures in 10 calls');
     // Each new failure pushes an old call out: 4 failures stay in the window until the first
@@ -285,6 +291,30 @@ describe('circuit breaker through the client (virtual clock)', () => {
     assert.equal((await rejection(client.get('/x'))).retryAfterMs, 2_000);
   });
 
+  test("Hardhat's default fuse (51 failures in 1 s) needs the streak rule off: 50 in a row stay closed", async () => {
+    const fuse = {
+      failureThreshold: 51,
+      failureRatio: false,
+      consecutiveFailures: false,
+      window: { ms: 1_000 },
+      openDuration: 2_000,
+      maxOpenDuration: 2_000,
+    };
+    const { mock, client } = setup(fuse);
+    mock.on('GET', '/x').reply(500);
+    for (let i = 0; i < 50; i++) await client.get('/x');
+    assert.equal(circuit(client)?.state, 'closed', 'the fuse tolerates 50');
+    await client.get('/x');
+    assert.equal((await rejection(client.get('/x'))).retryAfterMs, 2_000, 'and melts on the 51st');
+    const { consecutiveFailures: _, ...withStreak } = fuse;
+    const streaky = setup(withStreak);
+    streaky.mock.on('GET', '/x').reply(500);
+    for (let i = 0; i < 19; i++) await streaky.client.get('/x');
+    await streaky.clock.advance(100);
+    await streaky.client.get('/x');
+    assert.equal(circuit(streaky.client)?.state, 'open', 'the default streak of 20 would melt it early');
+  });
+
   test('isFailure overrides the judgement, per client and per request; circuitBreaker: false bypasses', async () => {
     const { mock, client } = setup({
       failureThreshold: 1,
@@ -292,15 +322,15 @@ describe('circuit breaker through the client (virtual clock)', () => {
       isFailure: (o: { response?: { status: number } }) => o.response?.status === 404,
     });
     mock.on('GET', '/gone').reply(404);
-    mock.on('GET', '/down').reply(503);
+    mock.on('GET', '/down').reply(500);
     await client.get('/down');
-    assert.equal(circuit(client)?.state, 'closed', 'a 503 is fine by this isFailure');
+    assert.equal(circuit(client)?.state, 'closed', 'a 500 is fine by this isFailure');
     await client.get('/gone', { circuitBreaker: { isFailure: () => false } });
     assert.equal(circuit(client)?.state, 'closed', 'the request override wins');
     await client.get('/gone');
     assert.equal(circuit(client)?.state, 'open');
     assertCode(await rejection(client.get('/down')), 'CIRCUIT_OPEN');
-    assert.equal((await client.get('/down', { circuitBreaker: false })).status, 503);
+    assert.equal((await client.get('/down', { circuitBreaker: false })).status, 500);
   });
 
   test('isFailure can excuse an error too: it is then counted as a success', async () => {
@@ -316,8 +346,8 @@ describe('circuit breaker through the client (virtual clock)', () => {
 
   test('circuitBreaker: false on the client leaves no breaker at all', async () => {
     const { mock, client } = setup(false);
-    mock.on('GET', '/x').reply(503);
-    for (let i = 0; i < 30; i++) assert.equal((await client.get('/x')).status, 503);
+    mock.on('GET', '/x').reply(500);
+    for (let i = 0; i < 30; i++) assert.equal((await client.get('/x')).status, 500);
     assert.equal('circuits' in client.inspect(), false);
   });
 
@@ -325,6 +355,70 @@ describe('circuit breaker through the client (virtual clock)', () => {
     assert.throws(() => setup({ failureRatio: 2 }), /circuitBreaker\.failureRatio/);
     assert.throws(() => setup({ openDuration: 10, maxOpenDuration: 5 }), /circuitBreaker\.maxOpenDuration/);
     assert.throws(() => setup({ isFailure: 'yes' }), /circuitBreaker\.isFailure/);
+  });
+});
+
+describe('circuit breaker defaults: the streak rule and load signals', () => {
+  test('a sudden total failure opens it after 20 failed attempts, with a full window of successes', async () => {
+    const { clock, mock, client } = setup({});
+    mock.on('GET', '/x').sequence(Array.from({ length: 200 }, () => 200));
+    mock.on('GET', '/x').networkError('ECONNREFUSED');
+    for (let i = 0; i < 200; i++) await client.get('/x');
+    for (let i = 0; i < 19; i++) assertCode(await rejection(client.get('/x')), 'NETWORK');
+    await clock.advance(100); // a streak must last 100 ms: one burst of resets is not an outage
+    assertCode(await rejection(client.get('/x')), 'NETWORK');
+    const error = await rejection(client.get('/x'));
+    assertCode(error, 'CIRCUIT_OPEN');
+    assert.equal(error.retryAfterMs, 100, 'open for 100 ms by default');
+    assert.equal(mock.calls.length, 220);
+  });
+
+  test('429 and 503 neither count nor break a streak of failures', async () => {
+    const { clock, mock, client } = setup({ consecutiveFailures: 3, failureRatio: false });
+    mock.on('GET', '/x').sequence([500, 503, 429, 500, 503, 500]);
+    for (let i = 0; i < 5; i++) await client.get('/x');
+    await clock.advance(100);
+    await client.get('/x');
+    assert.deepEqual(
+      circuit(client),
+      { key: ORIGIN, state: 'open', failures: 3, calls: 3, openUntil: clock.now() + 100 },
+      'three 500s in a row, the load signals between them left out',
+    );
+    const shedding = setup({});
+    shedding.mock.on('GET', '/x').reply(503);
+    for (let i = 0; i < 100; i++) assert.equal((await shedding.client.get('/x')).status, 503);
+    assert.equal(circuit(shedding.client)?.state, 'closed', 'a shedding upstream is not cut off');
+  });
+
+  test("a 504 under the caller's propagated deadline is not a failure; without one it is", async () => {
+    const { clock, mock, client } = setup({ failureThreshold: 1, failureRatio: false });
+    mock.on('GET', '/x').reply(504);
+    const answer = await withDeadline(500, () => client.get('/x'), { clock });
+    assert.equal(answer.status, 504);
+    assert.equal(mock.calls[0]?.headers['deadline'], '500', 'the deadline went with the request');
+    assert.equal(circuit(client)?.state, 'closed');
+    await client.get('/x');
+    assert.equal(circuit(client)?.state, 'open', 'a 504 with only the total timeout behind it counts');
+    const unpropagated = setup({ failureThreshold: 1, failureRatio: false }, { deadline: false });
+    unpropagated.mock.on('GET', '/x').reply(504);
+    await withDeadline(500, () => unpropagated.client.get('/x'), { clock: unpropagated.clock });
+    assert.equal(circuit(unpropagated.client)?.state, 'open', 'the upstream did not know the deadline');
+  });
+
+  test('a retry the open circuit would refuse is not waited for: the last answer comes back at once', async () => {
+    const { clock, mock, client } = setup(
+      { failureThreshold: 2, failureRatio: false, openDuration: 1_000 },
+      { retry: { maxRetries: 3 } },
+    );
+    mock.on('GET', '/x').reply(500);
+    const started = clock.now();
+    const call = client.get('/x');
+    await clock.runAll();
+    const response = await call;
+    assert.equal(response.status, 500);
+    assert.equal(response.attempts, 2, 'the second failure opened the circuit');
+    assert.equal(clock.now() - started, 50, 'one backoff (100 ms ceiling, draw 0.5), not a second one');
+    assert.equal(mock.calls.length, 2);
   });
 });
 
@@ -337,8 +431,8 @@ describe('bulwark:circuit diagnostics channel', () => {
 
   test('publishes every transition and every refusal', async () => {
     capture.start();
-    const { clock, mock, client } = setup(FUSE, { name: 'billing' });
-    mock.on('GET', '/x').sequence([503, 503, 503, 503, 200]);
+    const { clock, mock, client } = setup({ ...FUSE, maxOpenDuration: 60_000 }, { name: 'billing' });
+    mock.on('GET', '/x').sequence([500, 500, 500, 500, 200]);
     for (let i = 0; i < 3; i++) await client.get('/x');
     await rejection(client.get('/x'));
     await clock.advance(1_000);
@@ -357,16 +451,17 @@ describe('bulwark:circuit diagnostics channel', () => {
         'half-open→closed',
       ],
     );
-    // Openings say why and for how long (the failed probe doubles the open period); others do not.
+    // Openings say their ratio and for how long (the failed probe doubles the open period); every
+    // transition says why.
     assert.deepEqual(
-      mine.map((m) => (m.type === 'transition' ? [m.to, m.failureRatio, m.openMs] : m.type)),
+      mine.map((m) => (m.type === 'transition' ? [m.to, m.failureRatio, m.openMs, m.reason] : m.type)),
       [
-        ['open', 1, 1_000],
+        ['open', 1, 1_000, 'failure-threshold'],
         'rejected',
-        ['half-open', undefined, undefined],
-        ['open', undefined, 2_000],
-        ['half-open', undefined, undefined],
-        ['closed', undefined, undefined],
+        ['half-open', undefined, undefined, 'open-elapsed'],
+        ['open', undefined, 2_000, 'probe-failed'],
+        ['half-open', undefined, undefined, 'open-elapsed'],
+        ['closed', undefined, undefined, 'probes-passed'],
       ],
     );
     const rejected = mine.find((m) => m.type === 'rejected');
@@ -484,8 +579,8 @@ describe('shared circuit (a CircuitStore)', () => {
       acquireProbe: () => true,
     };
     const { mock, client } = virtualClient({ circuitBreaker: { openDuration: 100_000, store } });
-    mock.on('GET', '/x').reply(503);
-    assert.equal((await client.get('/x')).status, 503);
+    mock.on('GET', '/x').reply(500);
+    assert.equal((await client.get('/x')).status, 500);
     // 2 × 100 s, capped at max(60 s, openDuration) = 100 s (it was cut to 60 s, below openDuration).
     assert.deepEqual(opened, [100_000]);
   });

@@ -20,7 +20,7 @@ describe('client.inspect()', () => {
       rateLimit: { requests: 10, per: 'second', burst: 4 },
       concurrency: { algorithm: 'fixed', initialLimit: 5 },
     });
-    mock.on('GET', '/down').reply(503);
+    mock.on('GET', '/down').reply(500);
     mock.on('GET', '/slow').reply(200, undefined, { delay: 100 });
     await client.get('/down', { key: 'payments' });
     await client.get('/down', { key: 'payments' });

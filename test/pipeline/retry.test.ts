@@ -33,11 +33,69 @@ describe('retry through the client (virtual clock)', () => {
     assert.equal(res.status, 200);
     assert.equal(res.attempts, 3);
     assert.equal(await res.text(), 'ok');
-    // 503 is a throttling answer without a hint: base 1 s; random 0.5 → 500 ms, then 1000 ms.
+    // A 503 without a hint waits on the ordinary base (100 ms): random 0.5 → 50 ms, then 100 ms.
     assert.deepEqual(
       clock.scheduled.filter((d) => d < 10_000),
-      [500, 1_000],
+      [50, 100],
     );
+  });
+
+  test('a 429 without a hint waits on the throttled base (1 s): a quota needs longer than a blip', async () => {
+    const { clock, mock, client } = setup();
+    mock.on('GET', '/x').sequence([429, { status: 200 }]);
+    const p = client.get('/x');
+    await clock.runAll();
+    assert.equal((await p).attempts, 2);
+    assert.deepEqual(
+      clock.scheduled.filter((d) => d < 10_000),
+      [500],
+    );
+  });
+
+  test('a 503 is retried while rare; once a fifth of recent attempts shed, it comes back at once', async () => {
+    const { clock, mock, client } = setup({ retry: { budget: { minPerSecond: 100 } } });
+    mock.on('GET', '/ok').reply(200);
+    mock.on('GET', '/x').sequence([503, 200]);
+    for (let i = 0; i < 9; i++) await client.get('/ok');
+    const rare = client.get('/x');
+    await clock.runAll();
+    assert.equal((await rare).attempts, 2, '1 load signal in 10 attempts: retried');
+    mock.on('GET', '/shed').reply(503);
+    const shed: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const p = client.get('/shed');
+      await clock.runAll();
+      shed.push((await p).attempts);
+    }
+    // 11 attempts, 2 signals; the next 503 makes 3 of 12 = 0.25 ≥ 0.2: no more retries.
+    assert.deepEqual(shed, [2, 1, 1, 1]);
+    await clock.advance(2_000);
+    for (let i = 0; i < 9; i++) await client.get('/ok');
+    mock.on('GET', '/later').sequence([503, 200]);
+    const later = client.get('/later');
+    await clock.runAll();
+    assert.equal((await later).attempts, 2, 'two seconds later the shedding is forgotten');
+  });
+
+  test('a 429 is retried when it is the only one of late: a quota spent again and again is not', async () => {
+    const { clock, mock, client } = setup({ retry: { budget: { minPerSecond: 100 } } });
+    mock.on('GET', '/ok').reply(200);
+    for (let i = 0; i < 30; i++) await client.get('/ok');
+    mock
+      .on('GET', '/q')
+      .sequence([
+        { status: 429, headers: { 'retry-after': '1' } },
+        200,
+        { status: 429, headers: { 'retry-after': '1' } },
+      ]);
+    const first = client.get('/q');
+    await clock.runAll();
+    assert.equal((await first).attempts, 2, 'an isolated 429 waits for the reset and is retried');
+    const second = client.get('/q');
+    await clock.runAll();
+    const answer = await second;
+    assert.equal(answer.status, 429, 'the second 429 within two seconds comes back at once');
+    assert.equal(answer.attempts, 1);
   });
 
   test('Retry-After wins over the backoff', async () => {
@@ -99,11 +157,11 @@ describe('retry through the client (virtual clock)', () => {
 
   test('the retry that cannot fit before the deadline is not started', async () => {
     const { clock, mock, client } = setup({ timeout: { attempt: 1_000, total: 1_200 } });
-    mock.on('GET', '/x').reply(503);
+    mock.on('GET', '/x').reply(429);
     const p = client.get('/x');
     await clock.runAll();
     const res = await p;
-    assert.equal(res.status, 503);
+    assert.equal(res.status, 429);
     assert.equal(res.attempts, 2, 'the 500 ms retry fits, the 1000 ms one does not');
   });
 
@@ -178,11 +236,16 @@ describe('retry through the client (virtual clock)', () => {
   test('CIRCUIT_OPEN and the caller abort are never retried', async () => {
     const { clock, mock, client } = setup({ circuitBreaker: { failureThreshold: 1, failureRatio: false } });
     mock.on('GET', '/x').reply(500);
-    const p = client.get('/x', { retry: { maxRetries: 5 } }).catch((e: unknown) => e);
+    const p = client.get('/x', { retry: { maxRetries: 5 } });
     await clock.runAll();
-    const error = await p;
+    assert.equal(
+      (await p).status,
+      500,
+      'the open circuit would refuse the retry: the 500 comes back at once',
+    );
+    const error = await client.get('/x', { retry: { maxRetries: 5 } }).catch((e: unknown) => e);
     assertCode(error, 'CIRCUIT_OPEN');
-    assert.equal(mock.callsTo('GET', '/x').length, 1, 'the retry met the open circuit and stopped there');
+    assert.equal(mock.callsTo('GET', '/x').length, 1, 'CIRCUIT_OPEN itself is not retried');
     const controller = new AbortController();
     mock.on('GET', '/hang').hang();
     const hang = client.get('/hang', { signal: controller.signal, key: 'other' }).catch((e: unknown) => e);
@@ -302,15 +365,16 @@ describe('retry against a real server', () => {
   });
 
   test('Retry-After: 1 and a 429 with RateLimit t=1 are honoured over loopback', async () => {
-    const client = createClient({ baseUrl: server.url, circuitBreaker: false });
+    // One client each: a second 429 within two seconds on one client would not be retried.
     for (const path of ['/retry-after-1', '/ratelimit']) {
+      const client = createClient({ baseUrl: server.url, circuitBreaker: false });
       count = 0;
       const res = await client.get(path);
       assert.equal(res.status, 200, path);
       assert.equal(res.attempts, 2, path);
       assert.equal(await res.text(), 'fine');
+      await client.close();
     }
-    await client.close();
   });
 
   test('a POST answered 503 over loopback reached the server exactly once', async () => {

@@ -82,7 +82,7 @@ describe('CircuitBreaker: closed', () => {
     h.calls('s'); // 20 calls, 10 failures: a success never trips
     assert.equal(h.breaker.state.state, 'closed');
     h.calls('f'); // 21 calls, 11 failures: 0.52 ≥ 0.5
-    assert.deepEqual(h.breaker.state, { state: 'open', until: START + 5_000 });
+    assert.deepEqual(h.breaker.state, { state: 'open', until: START + 100 });
     assert.deepEqual(h.changes, ['0: closed→open (failure-ratio)']);
   });
 
@@ -164,9 +164,90 @@ describe('CircuitBreaker: closed', () => {
   });
 });
 
+describe('CircuitBreaker: consecutive failures', () => {
+  test('20 failures in a row over 100 ms trip it, though the window is full of successes', async () => {
+    const h = setup();
+    h.calls('s'.repeat(500));
+    h.calls('f'.repeat(19));
+    await h.at(100);
+    assert.equal(h.breaker.state.state, 'closed', '19 of 519 is far from the ratio');
+    h.calls('f');
+    assert.deepEqual(h.breaker.state, { state: 'open', until: START + 200 });
+    assert.deepEqual(h.changes, ['100: closed→open (consecutive-failures)']);
+  });
+
+  test('a burst at one instant (a reset connection) does not trip it: the streak must last 100 ms', async () => {
+    const h = setup({ failureRatio: false });
+    h.calls('f'.repeat(50));
+    await h.at(99);
+    h.calls('f');
+    assert.equal(h.breaker.state.state, 'closed', '51 in a row, but within 99 ms');
+    h.calls('s');
+    await h.at(150);
+    h.calls('f'.repeat(30));
+    assert.equal(h.breaker.state.state, 'closed', 'the success started the streak over at 150 ms');
+    await h.at(250);
+    h.calls('f');
+    assert.equal(h.breaker.state.state, 'open');
+  });
+
+  test('a success resets the streak; an ignored call leaves it as it is', async () => {
+    const h = setup({ consecutiveFailures: 3, failureRatio: false });
+    h.calls('ffsff');
+    assert.equal(h.breaker.state.state, 'closed');
+    const ignored = permitOf(h.breaker.tryAcquire());
+    h.breaker.onIgnore(ignored);
+    await h.at(100);
+    h.calls('f');
+    assert.equal(h.breaker.state.state, 'open', 'f f (ignored) f is a streak of 3');
+  });
+
+  test('closing starts a new streak; false turns the rule off', async () => {
+    const h = setup({ consecutiveFailures: 2, failureRatio: false });
+    h.calls('f');
+    await h.at(100);
+    h.calls('f');
+    await h.at(200);
+    h.calls('s'); // the probe closes it
+    await h.at(300);
+    h.calls('f');
+    assert.equal(h.breaker.state.state, 'closed', 'the failure before the trip does not carry over');
+    const off = setup({ consecutiveFailures: false, minimumCalls: 1_000 });
+    off.calls('f'.repeat(999));
+    assert.equal(off.breaker.state.state, 'closed');
+  });
+});
+
 describe('CircuitBreaker: open and half-open', () => {
+  test('defaults: open 100 ms, a failed probe re-opens for 100 ms again, never longer', async () => {
+    const h = setup();
+    h.calls('f'.repeat(19));
+    await h.at(100);
+    h.calls('f');
+    const opened: number[] = [];
+    let t = 100;
+    for (let i = 0; i < 4; i++) {
+      const state = h.breaker.state;
+      assert.ok(state.state === 'open');
+      opened.push(state.until - START - t);
+      t = state.until - START;
+      await h.at(t);
+      h.calls('f');
+    }
+    assert.deepEqual(opened, [100, 100, 100, 100]);
+    await h.at(t + 100);
+    h.calls('s');
+    assert.equal(h.breaker.state.state, 'closed');
+  });
+
   async function tripped(options: CircuitBreakerOptions = {}): Promise<Harness> {
-    const h = setup({ failureThreshold: 1, failureRatio: false, ...options });
+    const h = setup({
+      failureThreshold: 1,
+      failureRatio: false,
+      openDuration: 5_000,
+      maxOpenDuration: 60_000,
+      ...options,
+    });
     h.calls('f');
     await h.clock.flush();
     return h;
@@ -260,7 +341,12 @@ describe('CircuitBreaker: open and half-open', () => {
   });
 
   test('late results of calls admitted before the trip are ignored', async () => {
-    const h = setup({ failureThreshold: 2, failureRatio: false });
+    const h = setup({
+      failureThreshold: 2,
+      failureRatio: false,
+      openDuration: 5_000,
+      maxOpenDuration: 60_000,
+    });
     const early = permitOf(h.breaker.tryAcquire());
     const late = permitOf(h.breaker.tryAcquire());
     h.calls('ff');
@@ -341,7 +427,7 @@ describe('CircuitBreaker: open and half-open', () => {
 
 describe('CircuitBreaker: execute', () => {
   test('runs the function, counts its outcome, and rejects with CIRCUIT_OPEN when open', async () => {
-    const { breaker, clock } = setup({ failureThreshold: 2, failureRatio: false });
+    const { breaker, clock } = setup({ failureThreshold: 2, failureRatio: false, openDuration: 5_000 });
     assert.equal(await breaker.execute(() => 42), 42);
     await assert.rejects(
       breaker.execute(() => Promise.reject(new Error('boom'))),
@@ -452,7 +538,12 @@ describe('CircuitBreaker: options', () => {
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ failureRatio: 0 }, /`circuitBreaker\.failureRatio`: got 0, expected a number in \(0, 1\]/],
       [{ failureRatio: 1.5 }, /circuitBreaker\.failureRatio/],
-      [{ failureRatio: false }, /circuitBreaker\.failureRatio.*unless failureThreshold/],
+      [
+        { failureRatio: false, consecutiveFailures: false },
+        /circuitBreaker\.failureRatio.*unless failureThreshold or consecutiveFailures/,
+      ],
+      [{ consecutiveFailures: 0 }, /`circuitBreaker\.consecutiveFailures`: got 0/],
+      [{ consecutiveFailures: 2.5 }, /circuitBreaker\.consecutiveFailures/],
       [{ failureThreshold: 0 }, /circuitBreaker\.failureThreshold/],
       [{ minimumCalls: 0 }, /circuitBreaker\.minimumCalls/],
       [{ window: 30_000 }, /circuitBreaker\.window/],

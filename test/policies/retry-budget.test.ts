@@ -118,6 +118,28 @@ describe('RetryBudget', () => {
   }
 });
 
+describe('RetryBudget: pushback', () => {
+  test('attempts and load signals of this slice and the one before', () => {
+    const clock = manualClock(1_700_000_000_000); // a slice boundary (slices of ttl/10 = 1 s)
+    const budget = new RetryBudget({}, clock);
+    assert.deepEqual(budget.pushback(), { attempts: 0, signals: 0 });
+    for (let i = 0; i < 8; i++) budget.deposit();
+    assert.equal(budget.tryWithdraw(), true);
+    assert.equal(budget.tryWithdraw(), true); // 10 attempts
+    budget.recordLoadSignal();
+    budget.recordLoadSignal();
+    assert.deepEqual(budget.pushback(), { attempts: 10, signals: 2 });
+    clock.advance(1_000); // the slice before still counts
+    for (let i = 0; i < 10; i++) budget.deposit();
+    assert.deepEqual(budget.pushback(), { attempts: 20, signals: 2 });
+    clock.advance(1_000); // the first slice has left
+    assert.deepEqual(budget.pushback(), { attempts: 10, signals: 0 });
+    budget.recordLoadSignal();
+    clock.advance(2_000); // two slices at once: nothing is left
+    assert.deepEqual(budget.pushback(), { attempts: 0, signals: 0 });
+  });
+});
+
 describe('RetryBudgets', () => {
   test('one budget per key: draining one origin leaves the others whole', () => {
     const budgets = new RetryBudgets({ clock: manualClock() });

@@ -127,6 +127,14 @@ export class ConcurrencyLimiter {
     return this.#queue.size;
   }
 
+  /**
+   * True when a caller asking now would be refused at once: every slot taken and the queue full,
+   * counting `releasing` slots (held by the asker itself, about to be given back) as free.
+   */
+  wouldRefuse(releasing = 0): boolean {
+    return this.#inflight - releasing >= this.#limit && this.#queue.size >= this.#maxQueue;
+  }
+
   /** `{ limit, inflight, queued }` now. */
   snapshot(): ConcurrencySnapshot {
     return { limit: this.#limit, inflight: this.#inflight, queued: this.#queue.size };
