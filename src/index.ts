@@ -9,6 +9,7 @@ export {
   type ClientInspection,
   type RetryInspection,
 } from './client/client.js';
+export type { CircuitHandle } from './client/circuit-handle.js';
 export type { ClientOptions, TimeoutOptions, DeadlineOptions, PoolOptions } from './client/options.js';
 export type {
   RequestOptions,
@@ -92,6 +93,7 @@ export type {
 // Observability.
 export { Redactor, defaultRedactor, type RedactorOptions } from './observability/redact.js';
 export type { Logger, LogLevelSetting } from './observability/logger.js';
+export type { SpanNameRequest } from './observability/otel.js';
 export { CHANNEL_NAMES } from './observability/channels.js';
 export type {
   RequestChannelContext,
@@ -103,6 +105,7 @@ export type {
   HedgeMessage,
   RedirectMessage,
   BudgetMessage,
+  AttemptMessage,
 } from './observability/channels.js';
 
 // Destination guards.

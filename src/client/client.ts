@@ -27,6 +27,7 @@ import { resolveClientOptions, type ResolvedClient } from './resolve-options.js'
 import type { BulwarkResponse } from './response.js';
 import { checkBoolean, checkFunction, checkKeys, checkNumber, checkObject, isRecord } from '../validate.js';
 import { buildPolicies } from './policies.js';
+import { circuitHandle, type CircuitControl, type CircuitHandle } from './circuit-handle.js';
 import { CallEvents } from '../pipeline/events.js';
 import { createObserveStage, traceRefusedRequest } from '../pipeline/observe-stage.js';
 import { correlationId } from '../observability/correlation.js';
@@ -112,6 +113,7 @@ export class Client implements AsyncDisposable {
   readonly #chain: Next;
   readonly #events: CallEvents;
   readonly #policies: (o: RequestOptions) => CallPolicies;
+  readonly #circuits: CircuitControl | undefined;
   #closed = false;
   /** Calls between `request()` and their settling: what close() and destroy() end. */
   readonly #calls = new InFlightCalls();
@@ -143,6 +145,7 @@ export class Client implements AsyncDisposable {
       else resolved.transport.blockNetwork?.();
     }
     this.#transport = withRedirects(transport, redirectSettings(raw, safety.guard, events.redactor));
+    this.#circuits = built.circuits;
     const terminal = createAttemptStage(this.#transport, { deadlineHeader: resolved.deadlineHeader });
     const cache = buildCache(raw.cache, resolved.clock);
     const [dedupe, rest] = splitDedupe(built.stages);
@@ -273,6 +276,19 @@ export class Client implements AsyncDisposable {
   }
 
   /**
+   * The circuit of `key` (the client's default circuit when omitted: `circuitBreaker.key` when it
+   * is a string, else the `baseUrl`'s origin), to read its state, `isolate()` it or `reset()` it.
+   * @throws BulwarkError `INVALID_REQUEST` without a breaker, or without a key and no default.
+   * @example
+   * const payments = client.circuit(); // https://api.stripe.com
+   * payments.isolate();                // every call fails fast with CIRCUIT_OPEN
+   * await payments.reset();            // back to closed, window emptied
+   */
+  circuit(key?: string): CircuitHandle {
+    return circuitHandle(this.#circuits, key);
+  }
+
+  /**
    * Closes the client gracefully. New calls fail `ABORTED` at once. An attempt already on the
    * wire finishes, its body included, and its answer is the call's answer: nothing is retried
    * or hedged after close(). A call that has nothing on the wire (waiting to retry, for a
@@ -399,7 +415,7 @@ function splitDedupe(stages: readonly PolicyStage[]): [Middleware[], readonly Po
 
 function buildEvents(raw: Record<string, unknown>, resolved: ResolvedClient): CallEvents {
   const l = checkObject('options', 'logging', raw.logging) ?? {};
-  checkKeys('options', 'logging', l, ['logger', 'level', 'logHeaders', 'logBody', 'redact']);
+  checkKeys('options', 'logging', l, ['logger', 'level', 'logHeaders', 'logBody', 'bodyLimit', 'redact']);
   const redactOptions = checkObject('options', 'logging.redact', l.redact);
   if (redactOptions !== undefined) {
     checkKeys('options', 'logging.redact', redactOptions, REDACTOR_OPTION_KEYS);
@@ -408,7 +424,14 @@ function buildEvents(raw: Record<string, unknown>, resolved: ResolvedClient): Ca
   let telemetry: Telemetry = NOOP_TELEMETRY;
   if (raw.telemetry !== false) {
     const t = checkObject('options', 'telemetry', raw.telemetry) ?? {};
-    checkKeys('options', 'telemetry', t, ['propagate', 'tracerProvider', 'meterProvider']);
+    checkKeys('options', 'telemetry', t, [
+      'propagate',
+      'tracerProvider',
+      'meterProvider',
+      'spanName',
+      'okStatuses',
+      'successStatus',
+    ]);
     telemetry = createTelemetry({
       clientName: resolved.name,
       ...(t as Omit<TelemetryOptions, 'clientName'>),
@@ -432,6 +455,7 @@ function buildEvents(raw: Record<string, unknown>, resolved: ResolvedClient): Ca
     level: l.level === undefined ? (logger === undefined ? 'silent' : 'info') : parseLogLevel(l.level),
     logHeaders: checkBoolean('options', 'logging.logHeaders', l.logHeaders) ?? false,
     logBody: checkBoolean('options', 'logging.logBody', l.logBody) ?? false,
+    bodyLimit: checkNumber('options', 'logging.bodyLimit', l.bodyLimit, 0, 1_048_576, true) ?? 4_096,
   });
 }
 

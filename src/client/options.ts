@@ -145,6 +145,21 @@ export interface TelemetryClientOptions {
   tracerProvider?: TelemetryOptions['tracerProvider'];
   /** A meter provider. @default the global one */
   meterProvider?: TelemetryOptions['meterProvider'];
+  /**
+   * Names the call and attempt spans (Hardhat's `span_name`); a throw or an empty result keeps the default.
+   * @default `{METHOD} {url.template}`, or `{METHOD}` without a template
+   */
+  spanName?: TelemetryOptions['spanName'];
+  /**
+   * Statuses (400–599) spans count as a success (Hardhat's `mark_status_ok`): no ERROR, no `error.type`.
+   * @default []
+   */
+  okStatuses?: readonly number[];
+  /**
+   * The span status a success sets: `'unset'` (the HTTP semantic conventions) or `'ok'`.
+   * @default 'unset'
+   */
+  successStatus?: 'unset' | 'ok';
 }
 
 /** Logging settings. */
@@ -155,8 +170,20 @@ export interface LoggingOptions {
   level?: LogLevelSetting;
   /** Log request and response headers (redacted). @default false */
   logHeaders?: boolean;
-  /** Log request bodies (redacted). @default false */
+  /**
+   * Log bodies, redacted, as HTTPower's `log_body`: the request body (given as `json`, `form` or a
+   * string `body`) on its `→` line, and the final response body on a `body` line once the caller
+   * reads it with `text()`, `json()` or `arrayBuffer()` (a streamed `body` is not logged). A
+   * diagnostic switch: keep it off in production and for payment or identity services.
+   * @default false
+   */
   logBody?: boolean;
+  /**
+   * Longest body written in a line, in characters, counted after redaction; the rest is cut and
+   * the line says how much was dropped. Integer 0–1_048_576.
+   * @default 4_096
+   */
+  bodyLimit?: number;
   /** Extra names to redact; lists extend the defaults. @default the built-in header, body-field and query lists */
   redact?: RedactorOptions;
 }

@@ -3,6 +3,7 @@ import { DEFAULT_OPEN_MS } from '../policies/breaker-options.js';
 import { CircuitBreakers, type CircuitBreakersOptions } from '../policies/circuit-breakers.js';
 import { ConcurrencyLimiter, type ConcurrencyLimiterOptions } from '../policies/concurrency/index.js';
 import { TUNABLE_LIMITER_KEYS } from '../policies/concurrency/options.js';
+import { AimdLimit, type AimdOptions } from '../policies/concurrency/aimd.js';
 import { LatencyWindow } from '../policies/latency-window.js';
 import { RateLimiter, type RateLimiterOptions } from '../policies/rate-limiter.js';
 import { RetryPolicy, type RetryOptions } from '../policies/retry.js';
@@ -21,6 +22,8 @@ import {
   type RetryOverride,
 } from '../pipeline/retry-stage.js';
 import type { Middleware } from '../pipeline/types.js';
+import { checkPolicyKey, type PolicyKey } from '../pipeline/policy-key.js';
+import type { CircuitControl } from './circuit-handle.js';
 import { createSharedCircuitStage } from '../pipeline/shared-circuit-stage.js';
 import type { CircuitStore } from '../stores/store.js';
 import type { BulwarkResponse } from './response.js';
@@ -78,6 +81,14 @@ export interface HedgingOptions {
 
 /** Circuit breaker options of a client. */
 export type CircuitBreakerClientOptions = Omit<CircuitBreakersOptions, 'clock' | 'onStateChange'> & {
+  /**
+   * Which circuit a request belongs to: a fixed string (one circuit for the whole client, as
+   * HTTPower's `circuit_breaker_key`), or a function of the request returning a non-empty string.
+   * A fixed string takes precedence over the request's `key` option; a function receives it.
+   * @default the request's `key`, else its origin (one circuit per origin)
+   * @example circuitBreaker: { key: (req) => `${req.origin}${req.path.split('/', 2).join('/')}` }
+   */
+  key?: PolicyKey;
   /** Shares circuit state across nodes (`redisCircuitStore` of `bulwark/redis`). @default none: each process decides alone */
   store?: CircuitStore;
   /** Judges an attempt: true counts a failure, false a success. @default network errors, timeouts, 5xx other than 503 (429, 503 and a 504 under the caller's propagated deadline are load signals: not counted) */
@@ -86,12 +97,35 @@ export type CircuitBreakerClientOptions = Omit<CircuitBreakersOptions, 'clock' |
 
 /** Rate limit options of a client. */
 export type RateLimitClientOptions = Omit<RateLimiterOptions, 'clock' | 'onEvent'> & {
-  /** Bucket key: a fixed string, or a function of the request returning one. @default the request's `key` (the origin) */
+  /**
+   * Bucket key: a fixed string (one bucket for the client), or a function of the request returning
+   * a non-empty string. A fixed string takes precedence over the request's `key` option.
+   * @default the request's `key`, else its origin (one bucket per origin)
+   */
   key?: RateLimitKey;
 };
 
 /** Concurrency options of a client. */
-export type ConcurrencyClientOptions = Omit<ConcurrencyLimiterOptions, 'clock' | 'random' | 'onLimitChange'>;
+export type ConcurrencyClientOptions = Omit<
+  ConcurrencyLimiterOptions,
+  'clock' | 'random' | 'onLimitChange'
+> & {
+  /**
+   * With `algorithm: 'aimd'` only: the limit is multiplied by this on a drop, in [0.5, 1)
+   * (Hardhat's Regulator `backoff_ratio`; 0.5 halves it).
+   * @default 0.9
+   */
+  backoffRatio?: number;
+  /**
+   * Judges an attempt for the limiter (Hardhat's `should_regulate`): true makes it a drop, which
+   * lowers the limit; false a normal latency sample (for an error: no sample). The caller's abort
+   * and bulwark's own refusals are never samples, and a timeout while reading the body is always
+   * a drop.
+   * @default timeouts, network errors, 429 and 503 are drops
+   * @example isDropped: (o) => o.error !== undefined || o.response.status === 429
+   */
+  isDropped?: (outcome: AttemptOutcome) => boolean;
+};
 
 /** The stages and state the client owns. */
 export interface BuiltPolicies {
@@ -100,6 +134,8 @@ export interface BuiltPolicies {
   readonly budgets: RetryBudgets | undefined;
   /** Builds a per-request retry policy from overrides, sharing the client's budget. */
   readonly retryFor: (override: unknown) => RetryOverride;
+  /** The circuits, for `client.circuit(key)`; undefined with `circuitBreaker: false`. */
+  readonly circuits: CircuitControl | undefined;
 }
 
 const RETRY_KEYS = [
@@ -126,6 +162,7 @@ const BREAKER_KEYS = [
   'idleTimeout',
   'isFailure',
   'store',
+  'key',
 ];
 
 /** Builds the policy stages in DESIGN order: dedupe → (deadline) → retry → breaker → rate limit → concurrency. */
@@ -195,6 +232,7 @@ export function buildPolicies(
   });
 
   // Circuit breaker: on unless `circuitBreaker: false`.
+  let circuits: CircuitControl | undefined;
   if (options.circuitBreaker !== false) {
     const raw = { ...(checkObject('options', 'circuitBreaker', options.circuitBreaker) ?? {}) };
     checkKeys('options', 'circuitBreaker', raw, BREAKER_KEYS);
@@ -211,8 +249,10 @@ export function buildPolicies(
         'a CircuitStore such as redisCircuitStore({ client })',
       );
     }
+    const key = checkPolicyKey('circuitBreaker.key', raw.key);
     delete raw.isFailure;
     delete raw.store;
+    delete raw.key;
     const breakers: CircuitBreakers = new CircuitBreakers({
       ...(raw as CircuitBreakersOptions),
       clock,
@@ -253,14 +293,16 @@ export function buildPolicies(
             Math.max(DEFAULT_OPEN_MS, (raw.openDuration as number | undefined) ?? 0),
           defaultLeaseMs: 10_000,
           deadlineHeader: resolved.deadlineHeader,
+          key,
         }),
       });
     }
     stages.push({
       name: 'circuits',
-      middleware: createBreakerStage(breakers, isFailure, resolved.deadlineHeader),
+      middleware: createBreakerStage(breakers, isFailure, { deadlineHeader: resolved.deadlineHeader, key }),
       inspect: () => breakers.snapshot(),
     });
+    circuits = { breakers, store, key, origin: resolved.base?.origin };
   }
 
   // Rate limit: off unless configured.
@@ -275,10 +317,7 @@ export function buildPolicies(
       'store',
       'key',
     ]);
-    const key = raw.key;
-    if (key !== undefined && typeof key !== 'string' && typeof key !== 'function') {
-      throw invalidOption('rateLimit.key', key, 'a string or a function of the request returning a string');
-    }
+    const key = checkPolicyKey('rateLimit.key', raw.key);
     delete raw.key;
     const limiter = new RateLimiter({
       ...(raw as unknown as RateLimiterOptions),
@@ -291,15 +330,33 @@ export function buildPolicies(
     });
     stages.push({
       name: 'rateLimit',
-      middleware: createRateLimitStage(limiter, key as RateLimitKey | undefined),
+      middleware: createRateLimitStage(limiter, key),
       inspect: () => limiter.snapshot(),
     });
   }
 
   // Concurrency: off unless configured.
   if (options.concurrency !== undefined && options.concurrency !== false) {
-    const raw = checkObject('options', 'concurrency', options.concurrency) ?? {};
-    checkKeys('options', 'concurrency', raw, TUNABLE_LIMITER_KEYS);
+    const raw = { ...(checkObject('options', 'concurrency', options.concurrency) ?? {}) };
+    checkKeys('options', 'concurrency', raw, [...TUNABLE_LIMITER_KEYS, 'backoffRatio', 'isDropped']);
+    const isDropped = checkFunction('options', 'concurrency.isDropped', raw.isDropped) as
+      ((o: AttemptOutcome) => boolean) | undefined;
+    delete raw.isDropped;
+    if (raw.backoffRatio !== undefined) {
+      if (raw.algorithm !== 'aimd') {
+        throw invalidOption(
+          'concurrency.backoffRatio',
+          raw.backoffRatio,
+          "no value unless `concurrency.algorithm` is 'aimd' (the other algorithms do not back off by a ratio)",
+        );
+      }
+      const { initialLimit, minLimit, maxLimit, backoffRatio } = raw;
+      delete raw.initialLimit;
+      delete raw.minLimit;
+      delete raw.maxLimit;
+      delete raw.backoffRatio;
+      raw.algorithm = new AimdLimit({ initialLimit, minLimit, maxLimit, backoffRatio } as AimdOptions);
+    }
     const limiter = new ConcurrencyLimiter({ ...(raw as ConcurrencyLimiterOptions), clock, random });
     limiter.onLimitChange((change) => {
       events.concurrencyLimit(resolved.name, change.from, change.to, limiter.inflight);
@@ -310,7 +367,7 @@ export function buildPolicies(
     gates.push((_ctx, _delayMs, responded) => !limiter.wouldRefuse(responded ? 1 : 0));
     stages.push({
       name: 'concurrency',
-      middleware: createConcurrencyStage(limiter),
+      middleware: createConcurrencyStage(limiter, isDropped),
       inspect: () => limiter.snapshot(),
     });
   }
@@ -343,7 +400,7 @@ export function buildPolicies(
     const policy = makeRetry({ ...(retryRaw ?? {}), ...timing }, budgets, clock, random, 'request');
     return { policy, http };
   };
-  return { stages, retry, budgets, retryFor };
+  return { stages, retry, budgets, retryFor, circuits };
 }
 
 /** `retry` as an object; `retry: 3` is told how to say it. */

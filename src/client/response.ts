@@ -236,8 +236,10 @@ export class BulwarkResponse {
 
   async #bytes(): Promise<Buffer> {
     try {
-      const bytes = await this.#source.read();
-      return this.#decode === undefined ? bytes : await this.#decode(bytes);
+      const raw = await this.#source.read();
+      const bytes = this.#decode === undefined ? raw : await this.#decode(raw);
+      this.#call?.runtime.events.responseBody(this.#call, this, bytes);
+      return bytes;
     } catch (error) {
       if (this.#call !== undefined && isBulwarkError(error)) nameTheCall(error, this.#call, this.attempts);
       throw error;

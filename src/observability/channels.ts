@@ -23,6 +23,7 @@ export const CHANNEL_NAMES = {
   redirect: 'bulwark:redirect',
   budget: 'bulwark:budget',
   cache: 'bulwark:cache',
+  attempt: 'bulwark:attempt',
 } as const;
 
 /** Fields shared by point-channel payloads. */
@@ -74,8 +75,8 @@ export interface RetryMessage extends CallMessageFields {
   readonly delaySource: 'backoff' | 'retry-after' | 'rate-limit-reset';
 }
 
-/** A breaker state as the channels name it. */
-export type CircuitState = 'closed' | 'half-open' | 'open';
+/** A breaker state as the channels name it; `isolated` is open by hand (`client.circuit(key).isolate()`) until reset. */
+export type CircuitState = 'closed' | 'half-open' | 'open' | 'isolated';
 
 /** `bulwark:circuit`: a breaker changed state, or refused an attempt. */
 export type CircuitMessage =
@@ -199,6 +200,32 @@ export interface CacheMessage extends CallMessageFields {
   readonly reason: string | undefined;
 }
 
+/**
+ * `bulwark:attempt`: one attempt (or redirect hop) was sent, then ended, as Tesla's telemetry
+ * reports each request with its duration. `end` comes once per `start`.
+ */
+export type AttemptMessage =
+  | (CallMessageFields & {
+      readonly type: 'start';
+      readonly key: string;
+      /** The attempt's number, from 1 (a redirect hop keeps its attempt's number). */
+      readonly attempt: number;
+      /** Redirects followed before this hop, 0 for the first. */
+      readonly redirects: number;
+    })
+  | (CallMessageFields & {
+      readonly type: 'end';
+      readonly key: string;
+      readonly attempt: number;
+      readonly redirects: number;
+      /** From sending to the response's headers (or the error), ms of the client's clock. */
+      readonly durationMs: number;
+      /** The status, when an answer arrived. */
+      readonly status: number | undefined;
+      /** The error's code, when the attempt failed without an answer. */
+      readonly errorCode: BulwarkErrorCode | undefined;
+    });
+
 /** The TracingChannel `bulwark:request` (`tracing:bulwark:request:start`, `:end`, `:asyncStart`, `:asyncEnd`, `:error`). */
 export const requestChannel = tracingChannel<unknown, RequestChannelContext>(CHANNEL_NAMES.request);
 /** `bulwark:retry` */
@@ -219,6 +246,8 @@ export const redirectChannel = channel(CHANNEL_NAMES.redirect);
 export const budgetChannel = channel(CHANNEL_NAMES.budget);
 /** `bulwark:cache` */
 export const cacheChannel = channel(CHANNEL_NAMES.cache);
+/** `bulwark:attempt` */
+export const attemptChannel = channel(CHANNEL_NAMES.attempt);
 
 /**
  * True when anyone listens to `bulwark:request`. Build the context only then. (Node 20.13+ has
@@ -310,4 +339,9 @@ export function publishBudget(message: BudgetMessage): void {
 /** Publishes on `bulwark:cache` when someone listens. */
 export function publishCache(message: CacheMessage): void {
   if (cacheChannel.hasSubscribers) cacheChannel.publish(message);
+}
+
+/** Publishes on `bulwark:attempt` when someone listens. */
+export function publishAttempt(message: AttemptMessage): void {
+  if (attemptChannel.hasSubscribers) attemptChannel.publish(message);
 }

@@ -5,6 +5,7 @@
  */
 import { invalidOption } from '../errors.js';
 import { defaultRedactor, type HeadersInput, type RedactedError, type Redactor } from './redact.js';
+import { truncateText } from './redact-text.js';
 
 /** Levels a line can be written at. */
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
@@ -95,11 +96,13 @@ export function levelEnabled(
  * - `error`: an attempt failed with an error; `code` and `err` say how. `← NETWORK (5ms)`
  * - `rejected`: a policy refused the call before anything was sent (`CIRCUIT_OPEN`,
  *   `RATE_LIMITED`, `CONCURRENCY_LIMITED`). `✕ CIRCUIT_OPEN GET https://api.test/users`
+ * - `body`: with `logBody`, the final response's body once the caller read it with `text()`,
+ *   `json()` or `arrayBuffer()`; `bytes` is its decoded size. `← 200 body (1834 bytes)`
  *
  * A breaker's change of state is logged too, at `warn`, as `event: 'circuit'` with `key`, `from`
  * and `to` (`circuit open: https://api.test`); it belongs to no call, so it is not a LogEvent.
  */
-export type LogEvent = 'request' | 'response' | 'retry' | 'error' | 'rejected' | 'cache';
+export type LogEvent = 'request' | 'response' | 'retry' | 'error' | 'rejected' | 'cache' | 'body';
 
 /** The level each event is written at by default. */
 export const LOG_EVENT_LEVELS: Readonly<Record<LogEvent, LogLevel>> = {
@@ -109,10 +112,13 @@ export const LOG_EVENT_LEVELS: Readonly<Record<LogEvent, LogLevel>> = {
   error: 'error',
   rejected: 'warn',
   cache: 'info',
+  body: 'info',
 };
 
 /** What the pipeline knows when it logs; raw values, redacted by {@link logFields}. */
 export interface LogInput {
+  /** The client's `name`: on every line, so one logger can serve many clients. */
+  client?: string;
   event: LogEvent;
   correlationId: string;
   method: string;
@@ -137,10 +143,16 @@ export interface LogInput {
   headers?: HeadersInput;
   body?: unknown;
   contentType?: string;
+  /** Longest body written, in characters, after redaction; the rest is cut and says how much. */
+  bodyLimit?: number;
+  /** `body`: the decoded size of the response body, bytes. */
+  bytes?: number;
 }
 
 /** The structured fields of a line; every string in them has been redacted. */
 export interface LogFields {
+  /** The client's `name`. */
+  client?: string;
   correlationId: string;
   event: LogEvent;
   method: string;
@@ -157,6 +169,7 @@ export interface LogFields {
   err?: RedactedError;
   headers?: Record<string, string | string[]>;
   body?: unknown;
+  bytes?: number;
 }
 
 /** `→ GET https://api.test/users` (the URL redacted). */
@@ -185,12 +198,15 @@ export function logMessage(input: LogInput, redactor: Redactor = defaultRedactor
       return `✕ ${printable(input.code ?? 'rejected')} ${requestLine(input.method, input.url, redactor).slice(2)}`;
     case 'cache':
       return `◆ cache ${printable(input.cache ?? 'hit')} ${requestLine(input.method, input.url, redactor).slice(2)} (age ${Math.round(input.age ?? 0)}s${input.reason === undefined ? '' : `, for ${printable(input.reason)}`})`;
+    case 'body':
+      return `← ${input.status ?? 'error'} body (${input.bytes ?? 0} bytes)`;
   }
 }
 
 /** The structured fields of a line, with URL, key, headers, body and error redacted. */
 export function logFields(input: LogInput, redactor: Redactor = defaultRedactor): LogFields {
   const fields: LogFields = {
+    ...(input.client === undefined ? {} : { client: input.client }),
     correlationId: input.correlationId,
     event: input.event,
     method: printable(input.method),
@@ -207,7 +223,13 @@ export function logFields(input: LogInput, redactor: Redactor = defaultRedactor)
   if (input.reason !== undefined) fields.reason = input.reason;
   if (input.error !== undefined) fields.err = redactor.error(input.error);
   if (input.headers !== undefined) fields.headers = redactor.headers(input.headers);
-  if (input.body !== undefined) fields.body = redactor.body(input.body, input.contentType);
+  if (input.body !== undefined) {
+    // Redact first, then cut: a cut made before redaction could split a secret's field from its value.
+    const body = redactor.body(input.body, input.contentType);
+    fields.body =
+      input.bodyLimit !== undefined && typeof body === 'string' ? truncateText(body, input.bodyLimit) : body;
+  }
+  if (input.bytes !== undefined) fields.bytes = input.bytes;
   return fields;
 }
 

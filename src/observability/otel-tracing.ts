@@ -97,14 +97,11 @@ export function startCallSpan(
   tracer: Tracer,
   clientName: string,
   target: CallTarget,
+  name: string = spanName(normaliseMethod(target.method), target.urlTemplate),
 ): CallHandle {
   const method = normaliseMethod(target.method);
   const parent = api.context.active();
-  const span = tracer.startSpan(
-    spanName(method, target.urlTemplate),
-    { kind: api.SpanKind.INTERNAL },
-    parent,
-  );
+  const span = tracer.startSpan(name, { kind: api.SpanKind.INTERNAL }, parent);
   if (span.isRecording()) {
     const attributes: Attributes = { 'http.request.method': method, 'bulwark.client': clientName };
     if (method === '_OTHER') attributes['http.request.method_original'] = target.method;
@@ -128,6 +125,7 @@ export function startAttemptSpan(
   target: AttemptTarget,
   resendCount: number,
   redactUrl: (url: string) => string,
+  name: string = spanName(method, target.urlTemplate),
 ): Span {
   const attributes: Attributes = {
     'http.request.method': method,
@@ -135,11 +133,7 @@ export function startAttemptSpan(
     'server.port': endpoint.port,
   };
   if (target.urlTemplate !== undefined) attributes['url.template'] = target.urlTemplate;
-  const span = tracer.startSpan(
-    spanName(method, target.urlTemplate),
-    { kind: api.SpanKind.CLIENT, attributes },
-    parent,
-  );
+  const span = tracer.startSpan(name, { kind: api.SpanKind.CLIENT, attributes }, parent);
   if (span.isRecording()) {
     const url = redactUrl(target.origin + target.path);
     span.setAttribute('url.full', target.userinfo === true ? withRedactedUserinfo(url) : url);
@@ -151,7 +145,8 @@ export function startAttemptSpan(
 
 /**
  * Sets the outcome on a span and ends it. Status ERROR for failures and for any status >= 400
- * (client spans, per the conventions); UNSET with no `error.type` for the caller's abort.
+ * (client spans, per the conventions) unless `type` is undefined; UNSET with no `error.type` for
+ * the caller's abort; OK for a success when `markOk` (the client's `successStatus: 'ok'`).
  */
 export function finishSpan(
   api: OtelApiModule,
@@ -160,9 +155,11 @@ export function finishSpan(
   error: unknown,
   type: string | undefined,
   redactUrl: (url: string) => string = sanitizeUrl,
+  markOk = false,
 ): void {
   if (span.isRecording()) {
     if (status !== undefined) span.setAttribute('http.response.status_code', status);
+    if (markOk) span.setStatus({ code: api.SpanStatusCode.OK });
     if (type !== undefined) {
       span.setAttribute('error.type', type);
       const failed = error !== undefined && error !== null && !isAbortError(error);

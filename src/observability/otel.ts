@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import type { Attributes, Meter, Span, Tracer } from '@opentelemetry/api';
 import { systemClock, type Clock } from '../clock.js';
-import { invalidOption } from '../errors.js';
+import { invalidOption, isBulwarkError } from '../errors.js';
 import { checkFunction } from '../validate.js';
 import { errorType, isAbortError, normaliseMethod, parseOrigin, sanitizeUrl } from './otel-attributes.js';
 import { instrumentsFor, observeCircuitState, observeConcurrency, type Instruments } from './otel-metrics.js';
@@ -89,6 +89,39 @@ export interface TelemetryOptions {
    * @default systemClock
    */
   readonly clock?: Pick<Clock, 'now'>;
+  /**
+   * Names the call span and each attempt span (Hardhat's `span_name`). A throw or a result that
+   * is not a non-empty string falls back to the default: telemetry never fails a request. Keep
+   * names low-cardinality: no ids, no query strings.
+   * @default `{METHOD} {url.template}`, or `{METHOD}` without a template
+   * @example spanName: ({ method, urlTemplate }) => `github ${method} ${urlTemplate ?? '/'}`
+   */
+  readonly spanName?: (request: SpanNameRequest) => string;
+  /**
+   * Statuses (400–599) a span counts as a success (Hardhat's `mark_status_ok`): no ERROR status
+   * and no `error.type` on the span and the duration metric, also when `throwHttpErrors` turned
+   * the status into an `HTTP_STATUS` error. For a lookup API where 404 is an answer, not a fault.
+   * @default []
+   */
+  readonly okStatuses?: readonly number[];
+  /**
+   * The span status a success sets: `'unset'` as the HTTP semantic conventions advise for client
+   * spans, or `'ok'` for backends that only count explicit OK statuses.
+   * @default 'unset'
+   */
+  readonly successStatus?: 'unset' | 'ok';
+}
+
+/** What a `spanName` function is given. */
+export interface SpanNameRequest {
+  /** Which span: the call's (INTERNAL) or one attempt's (CLIENT). */
+  readonly kind: 'call' | 'attempt';
+  /** The method as sent (`GET`, or a custom token). */
+  readonly method: string;
+  /** The unfilled path template (`/repos/:owner/:repo`), when the caller used `params`. */
+  readonly urlTemplate: string | undefined;
+  /** `scheme://host:port` of the target; only on attempt spans. */
+  readonly origin: string | undefined;
 }
 
 let loaded: OtelApiModule | null | undefined;
@@ -141,6 +174,24 @@ function validate(options: TelemetryOptions): void {
     throw invalidOption('telemetry.meterProvider', meterProvider, 'an OpenTelemetry MeterProvider');
   }
   checkFunction('options', 'telemetry.redactUrl', redactUrl, 'a function (url: string) => string');
+  checkFunction(
+    'options',
+    'telemetry.spanName',
+    options.spanName,
+    'a function of the request returning a string',
+  );
+  const ok: unknown = options.okStatuses;
+  if (
+    ok !== undefined &&
+    (!Array.isArray(ok) ||
+      ok.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 400 || v > 599))
+  ) {
+    throw invalidOption('telemetry.okStatuses', ok, 'an array of HTTP status codes from 400 to 599');
+  }
+  const success: unknown = options.successStatus;
+  if (success !== undefined && success !== 'unset' && success !== 'ok') {
+    throw invalidOption('telemetry.successStatus', success, "'unset' or 'ok'");
+  }
   if (clock !== undefined && typeof clock.now !== 'function') {
     throw invalidOption('clock', clock, 'a Clock');
   }
@@ -176,9 +227,15 @@ class OtelTelemetry implements Telemetry {
   readonly #propagate: boolean;
   readonly #redact: (url: string) => string;
   readonly #clock: Pick<Clock, 'now'>;
+  readonly #spanName: ((request: SpanNameRequest) => string) | undefined;
+  readonly #okStatuses: ReadonlySet<number>;
+  readonly #markOk: boolean;
 
   constructor(api: OtelApiModule, options: TelemetryOptions) {
     this.#api = api;
+    this.#spanName = options.spanName;
+    this.#okStatuses = new Set(options.okStatuses ?? []);
+    this.#markOk = options.successStatus === 'ok';
     this.#client = options.clientName;
     this.#propagate = options.propagate ?? true;
     const redact = options.redactUrl;
@@ -208,7 +265,16 @@ class OtelTelemetry implements Telemetry {
 
   startCall(target: CallTarget): CallSpan | undefined {
     if (!this.#tracing()) return undefined;
-    return startCallSpan(this.#api, this.#tracer, this.#client, target);
+    const name =
+      this.#spanName === undefined
+        ? undefined
+        : this.#name({
+            kind: 'call',
+            method: target.method,
+            urlTemplate: target.urlTemplate,
+            origin: undefined,
+          });
+    return startCallSpan(this.#api, this.#tracer, this.#client, target, name);
   }
 
   endCall(call: CallSpan | undefined, status: number | undefined, error: unknown, attempts: number): void {
@@ -217,7 +283,8 @@ class OtelTelemetry implements Telemetry {
     if (handle.ended) return;
     handle.ended = true;
     if (attempts > 0 && handle.span.isRecording()) handle.span.setAttribute('bulwark.attempts', attempts);
-    finishSpan(this.#api, handle.span, status, error, errorType(status, error), this.#redact);
+    const type = this.#errorType(status, error);
+    finishSpan(this.#api, handle.span, status, error, type, this.#redact, this.#succeeded(type, error));
   }
 
   startAttempt(
@@ -242,6 +309,14 @@ class OtelTelemetry implements Telemetry {
         target,
         resendCount,
         this.#redact,
+        this.#spanName === undefined
+          ? undefined
+          : this.#name({
+              kind: 'attempt',
+              method: target.method,
+              urlTemplate: target.urlTemplate,
+              origin: target.origin,
+            }),
       );
     }
     return new AttemptHandle(span, parent, this.#clock.now(), method, endpoint);
@@ -257,7 +332,7 @@ class OtelTelemetry implements Telemetry {
     const handle = attempt as AttemptState;
     if (handle.ended) return;
     handle.ended = true;
-    const type = errorType(status, error);
+    const type = this.#errorType(status, error);
     if (network !== undefined && handle.span?.isRecording() === true) {
       // Recommended on client spans by the stable HTTP conventions.
       handle.span.setAttribute('network.protocol.version', network.protocolVersion);
@@ -266,7 +341,9 @@ class OtelTelemetry implements Telemetry {
         if (network.peerPort !== undefined) handle.span.setAttribute('network.peer.port', network.peerPort);
       }
     }
-    if (handle.span !== undefined) finishSpan(this.#api, handle.span, status, error, type, this.#redact);
+    if (handle.span !== undefined) {
+      finishSpan(this.#api, handle.span, status, error, type, this.#redact, this.#succeeded(type, error));
+    }
     // A cancelled attempt (the caller's abort, a hedge loser) measures nothing about the server.
     if (this.#instruments === undefined || isAbortError(error)) return;
     const attributes: Attributes = {
@@ -404,6 +481,31 @@ class OtelTelemetry implements Telemetry {
   observeConcurrency(read: (report: ReportConcurrency) => void): () => void {
     if (this.#instruments === undefined) return noop;
     return observeConcurrency(this.#meter, this.#instruments, this.#client, read);
+  }
+
+  /** `error.type`, except for the statuses `okStatuses` says are a success. */
+  #errorType(status: number | undefined, error: unknown): string | undefined {
+    if (status !== undefined && this.#okStatuses.has(status)) {
+      if (error === undefined || error === null || isBulwarkError(error, 'HTTP_STATUS')) return undefined;
+    }
+    return errorType(status, error);
+  }
+
+  /** True when the span must say OK: a success (no error type, not an abort) and `successStatus: 'ok'`. */
+  #succeeded(type: string | undefined, error: unknown): boolean {
+    return (
+      this.#markOk && type === undefined && (error === undefined || error === null || !isAbortError(error))
+    );
+  }
+
+  /** The user's span name, or the default when it throws or returns no usable name. */
+  #name(request: SpanNameRequest): string | undefined {
+    try {
+      const name: unknown = this.#spanName?.(request);
+      return typeof name === 'string' && name !== '' ? name : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   #keyed(key: string, name?: string, value?: string): Attributes {

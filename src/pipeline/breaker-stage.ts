@@ -10,6 +10,7 @@ import {
   type AttemptOutcome,
   type Health,
 } from './outcome.js';
+import { policyKeyOf, type PolicyKey } from './policy-key.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
 /** Request-level breaker settings: `false` bypasses the breaker for this call. */
@@ -18,22 +19,32 @@ export interface BreakerOverride {
   isFailure?: (outcome: AttemptOutcome) => boolean;
 }
 
+/** What the breaker stage needs besides the breakers. */
+export interface BreakerStageSettings {
+  /** The client's deadline propagation header (or false), for the default health judgement. */
+  readonly deadlineHeader?: string | false;
+  /** The client's `circuitBreaker.key`. */
+  readonly key?: PolicyKey | undefined;
+}
+
 /**
- * The circuit breaker stage: one breaker per key (the origin unless `key` is given). Each
- * attempt is one outcome. Rejections by inner stages (rate limit, concurrency), the caller's
- * own abort or deadline, and neutral outcomes (load signals, see {@link judgeHealth}) are
- * ignored, never counted as failures; an open circuit fails fast with `CIRCUIT_OPEN` before
- * anything is sent. `deadlineHeader` is the client's deadline propagation header (or false).
+ * The circuit breaker stage: one breaker per key (the origin unless the request's `key` or the
+ * client's `circuitBreaker.key` says otherwise). Each attempt is one outcome. Rejections by
+ * inner stages (rate limit, concurrency), the caller's own abort or deadline, and neutral
+ * outcomes (load signals, see {@link judgeHealth}) are ignored, never counted as failures; an
+ * open circuit fails fast with `CIRCUIT_OPEN` before anything is sent.
  */
 export function createBreakerStage(
   breakers: CircuitBreakers,
   isFailure: (outcome: AttemptOutcome) => boolean = defaultIsFailure,
-  deadlineHeader: string | false = false,
+  settings: BreakerStageSettings = {},
 ): Middleware {
+  const deadlineHeader = settings.deadlineHeader ?? false;
+  const key = settings.key;
   return (ctx, next) => {
     const override = ctx.policies.circuitBreaker as BreakerOverride | false | undefined;
     if (override === false) return next(ctx);
-    return guarded(ctx, next, breakers, override?.isFailure ?? isFailure, deadlineHeader);
+    return guarded(ctx, next, breakers, override?.isFailure ?? isFailure, deadlineHeader, key);
   };
 }
 
@@ -43,16 +54,12 @@ async function guarded(
   breakers: CircuitBreakers,
   isFailure: (outcome: AttemptOutcome) => boolean,
   deadlineHeader: string | false,
+  keyOption: PolicyKey | undefined,
 ): Promise<BulwarkResponse> {
-  const breaker = breakers.get(ctx.key);
+  const key = policyKeyOf(ctx, keyOption, 'circuitBreaker.key');
+  const breaker = breakers.get(key);
   const permit = breaker.tryAcquire();
-  if (!permit.allowed) {
-    const error = circuitOpenError(ctx.key, permit.retryAfterMs);
-    error.method = ctx.method;
-    error.url = urlOf(ctx);
-    ctx.runtime.events.circuitRejected(ctx, permit.retryAfterMs, error);
-    throw error;
-  }
+  if (!permit.allowed) throw circuitRejection(ctx, key, permit.retryAfterMs);
   let response: BulwarkResponse;
   try {
     response = await next(ctx);
@@ -92,4 +99,13 @@ function judged(
     response?.dump();
     throw thrown;
   }
+}
+
+/** The `CIRCUIT_OPEN` error of this call, reported to the events (channel, span, metric, log). */
+export function circuitRejection(ctx: CallContext, key: string, retryAfterMs: number): Error {
+  const error = circuitOpenError(key, retryAfterMs);
+  error.method = ctx.method;
+  error.url = urlOf(ctx);
+  ctx.runtime.events.circuitRejected(ctx, key, retryAfterMs, error);
+  return error;
 }

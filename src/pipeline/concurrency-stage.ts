@@ -2,16 +2,20 @@ import { isBulwarkError } from '../errors.js';
 import type { ConcurrencyLimiter, ConcurrencyToken } from '../policies/concurrency/index.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { urlOf } from './deadline-stage.js';
-import { isCallerEnded } from './outcome.js';
+import { isCallerEnded, isRejection, outcomeOf, type AttemptOutcome } from './outcome.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
 /**
  * The adaptive concurrency stage: an attempt takes a slot (at once when under the limit, else
  * from the queue up to `maxQueue`) and gives it back with one sample when its response body
- * has ended. Timeouts, network errors, 429 and 503 are `dropped` samples (congestion); the
- * caller's abort and rejections by other stages carry no sample.
+ * has ended. Timeouts, network errors, 429 and 503 are `dropped` samples (congestion) unless
+ * `isDropped` judges otherwise (Hardhat's `should_regulate`); the caller's abort and rejections
+ * by other stages carry no sample.
  */
-export function createConcurrencyStage(limiter: ConcurrencyLimiter): Middleware {
+export function createConcurrencyStage(
+  limiter: ConcurrencyLimiter,
+  isDropped?: (outcome: AttemptOutcome) => boolean,
+): Middleware {
   return (ctx, next) => {
     let slot: ConcurrencyToken | Promise<ConcurrencyToken>;
     try {
@@ -23,11 +27,11 @@ export function createConcurrencyStage(limiter: ConcurrencyLimiter): Middleware 
     } catch (error) {
       return Promise.reject(decorate(ctx, error));
     }
-    if (!(slot instanceof Promise)) return run(ctx, next, slot);
+    if (!(slot instanceof Promise)) return run(ctx, next, slot, isDropped);
     const { limit, inflight, queued } = limiter.snapshot();
     ctx.runtime.events.concurrencyQueued(ctx, limit, inflight, queued);
     return slot.then(
-      (token) => run(ctx, next, token),
+      (token) => run(ctx, next, token, isDropped),
       (error: unknown) => {
         throw decorate(ctx, error);
       },
@@ -35,19 +39,32 @@ export function createConcurrencyStage(limiter: ConcurrencyLimiter): Middleware 
   };
 }
 
-async function run(ctx: CallContext, next: Next, token: ConcurrencyToken): Promise<BulwarkResponse> {
+async function run(
+  ctx: CallContext,
+  next: Next,
+  token: ConcurrencyToken,
+  isDropped: ((outcome: AttemptOutcome) => boolean) | undefined,
+): Promise<BulwarkResponse> {
   let response: BulwarkResponse;
   try {
     response = await next(ctx);
   } catch (error) {
     // A timeout, or a refused or reset connection (HTTP's gRPC UNAVAILABLE), is congestion:
     // counted as a success, its short RTT would grow the limit during an outage. Anything else
-    // (the caller's abort, another stage's refusal, a bad redirect) says nothing of capacity.
-    if (isCongestion(error)) token.dropped();
+    // (the caller's abort, another stage's refusal, a bad redirect) says nothing of capacity,
+    // and neither does an error the user's `isDropped` clears.
+    const judged =
+      isDropped === undefined || isRejection(error) || isCallerEnded(error)
+        ? isCongestion(error)
+        : isDropped(outcomeOf(ctx, undefined, error));
+    if (judged) token.dropped();
     else token.ignore();
     throw error;
   }
-  const congested = response.status === 429 || response.status === 503;
+  const congested =
+    isDropped === undefined
+      ? response.status === 429 || response.status === 503
+      : isDropped(outcomeOf(ctx, response, undefined));
   const source = response.source;
   source.whenSettled(() => {
     if (congested || isCongestion(source.error)) token.dropped();

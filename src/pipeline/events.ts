@@ -3,12 +3,14 @@ import type { BulwarkResponse } from '../client/response.js';
 // Each message is built only when its channel has a listener (`hasSubscribers` first): payloads
 // redact URLs, and the docs promise that an unobserved channel costs nothing.
 import {
+  attemptChannel,
   budgetChannel,
   cacheChannel,
   circuitChannel,
   concurrencyChannel,
   deadlineChannel,
   hedgeChannel,
+  publishAttempt,
   publishBudget,
   publishCache,
   publishCircuit,
@@ -23,7 +25,14 @@ import {
   retryChannel,
   type CacheStatus,
 } from '../observability/channels.js';
-import { levelEnabled, logEvent, type Logger, type LogLevelSetting } from '../observability/logger.js';
+import {
+  levelEnabled,
+  logEvent,
+  type Logger,
+  type LogInput,
+  type LogLevel,
+  type LogLevelSetting,
+} from '../observability/logger.js';
 import type { Redactor } from '../observability/redact.js';
 import type { AttemptSpan, CallSpan, Telemetry } from '../observability/telemetry.js';
 import type { Attempt } from '../transport/attempt.js';
@@ -35,6 +44,8 @@ export interface LogSettings {
   readonly level: LogLevelSetting;
   readonly logHeaders: boolean;
   readonly logBody: boolean;
+  /** Longest body written in a line, characters (after redaction). */
+  readonly bodyLimit: number;
 }
 
 /** The process warning for a client without a logger and with verification off is given once. */
@@ -51,15 +62,19 @@ export class CallEvents {
   readonly log: LogSettings;
   readonly #client: string;
   readonly #unregister: (() => void)[] = [];
-  /** True when attempt-level spans, metrics or info logs must be produced. */
-  readonly observeAttempts: boolean;
+  readonly #observe: boolean;
 
   constructor(client: string, telemetry: Telemetry, redactor: Redactor, log: LogSettings) {
     this.#client = client;
     this.telemetry = telemetry;
     this.redactor = redactor;
     this.log = log;
-    this.observeAttempts = telemetry.enabled || levelEnabled(log.logger, 'info', log.level);
+    this.#observe = telemetry.enabled || levelEnabled(log.logger, 'info', log.level);
+  }
+
+  /** True when attempt-level spans, metrics, info logs or `bulwark:attempt` messages must be produced. */
+  get observeAttempts(): boolean {
+    return this.#observe || attemptChannel.hasSubscribers;
   }
 
   /** A breaker changed state (channel + metric); `failureRatio` and `openMs` when it opened. */
@@ -71,8 +86,8 @@ export class CallEvents {
     openMs: number | undefined,
     reason?: string,
   ): void {
-    const f = channelState(from);
-    const t = channelState(to);
+    const f = stateName(from);
+    const t = stateName(to);
     if (circuitChannel.hasSubscribers) {
       publishCircuit({
         client: this.#client,
@@ -85,11 +100,11 @@ export class CallEvents {
         reason,
       });
     }
-    this.telemetry.circuitTransition(key, f, t);
+    this.telemetry.circuitTransition(key, channelState(from), channelState(to));
     if (levelEnabled(this.log.logger, 'warn', this.log.level)) {
       try {
         this.log.logger?.warn(
-          { event: 'circuit', key: this.redactor.text(key), from: f, to: t },
+          { client: this.#client, event: 'circuit', key: this.redactor.text(key), from: f, to: t },
           `circuit ${t}: ${this.redactor.text(key)}`,
         );
       } catch {
@@ -153,6 +168,11 @@ export class CallEvents {
     return { client: this.#client, correlationId: ctx.correlationId, method: ctx.method, url: this.url(ctx) };
   }
 
+  /** One line of a call, with the client's name on it (redacted by `logEvent`). */
+  #write(input: LogInput, level?: LogLevel): void {
+    logEvent(this.log.logger, this.log.level, input, this.redactor, level);
+  }
+
   #logging(level: 'info' | 'warn' | 'error' | 'debug'): boolean {
     return levelEnabled(this.log.logger, level, this.log.level);
   }
@@ -167,24 +187,35 @@ export class CallEvents {
       attempt.number - 1 + attempt.redirects,
     );
     this.telemetry.inject(attempt.headers, span);
+    if (attemptChannel.hasSubscribers) {
+      publishAttempt({
+        ...this.#fields(ctx),
+        method: attempt.method,
+        url: this.redactor.url(attempt.origin + attempt.path),
+        type: 'start',
+        key: ctx.key,
+        attempt: attempt.number,
+        redirects: attempt.redirects,
+      });
+    }
     if (this.#logging('info')) {
-      logEvent(
-        this.log.logger,
-        this.log.level,
-        {
-          event: 'request',
-          correlationId: ctx.correlationId,
-          method: attempt.method,
-          url: attempt.origin + attempt.path,
-          attempt: attempt.number,
-          key: ctx.key,
-          ...(this.log.logHeaders ? { headers: attempt.headers } : {}),
-          ...(this.log.logBody && typeof ctx.body === 'string'
-            ? { body: ctx.body, contentType: attempt.headers['content-type'] ?? '' }
-            : {}),
-        },
-        this.redactor,
-      );
+      this.#write({
+        client: this.#client,
+        event: 'request',
+        correlationId: ctx.correlationId,
+        method: attempt.method,
+        url: attempt.origin + attempt.path,
+        attempt: attempt.number,
+        key: ctx.key,
+        ...(this.log.logHeaders ? { headers: attempt.headers } : {}),
+        ...(this.log.logBody && typeof ctx.body === 'string'
+          ? {
+              body: ctx.body,
+              contentType: attempt.headers['content-type'] ?? '',
+              bodyLimit: this.log.bodyLimit,
+            }
+          : {}),
+      });
     }
     return span;
   }
@@ -205,33 +236,42 @@ export class CallEvents {
     }
     this.telemetry.endAttempt(span, response?.status, error, attempt.network);
     const durationMs = ctx.runtime.clock.now() - attempt.startedAt;
+    if (attemptChannel.hasSubscribers) {
+      publishAttempt({
+        ...this.#fields(ctx),
+        method: attempt.method,
+        url: this.redactor.url(attempt.origin + attempt.path),
+        type: 'end',
+        key: ctx.key,
+        attempt: attempt.number,
+        redirects: attempt.redirects,
+        durationMs,
+        status: response?.status,
+        errorCode: code,
+      });
+    }
     if (response !== undefined) {
       if (this.#logging('info')) {
-        logEvent(
-          this.log.logger,
-          this.log.level,
-          {
-            event: 'response',
-            correlationId: ctx.correlationId,
-            method: attempt.method,
-            url: attempt.origin + attempt.path,
-            status: response.status,
-            durationMs,
-            attempt: attempt.number,
-            key: ctx.key,
-            ...(this.log.logHeaders ? { headers: response.headers as Record<string, string> } : {}),
-          },
-          this.redactor,
-        );
+        this.#write({
+          client: this.#client,
+          event: 'response',
+          correlationId: ctx.correlationId,
+          method: attempt.method,
+          url: attempt.origin + attempt.path,
+          status: response.status,
+          durationMs,
+          attempt: attempt.number,
+          key: ctx.key,
+          ...(this.log.logHeaders ? { headers: response.headers as Record<string, string> } : {}),
+        });
       }
       return;
     }
     const level = code === 'ABORTED' ? 'debug' : 'error';
     if (this.#logging(level)) {
-      logEvent(
-        this.log.logger,
-        this.log.level,
+      this.#write(
         {
+          client: this.#client,
           event: 'error',
           correlationId: ctx.correlationId,
           method: attempt.method,
@@ -242,33 +282,50 @@ export class CallEvents {
           ...(code === undefined ? {} : { code }),
           error,
         },
-        this.redactor,
         level,
       );
     }
   }
 
+  /**
+   * With `logBody`: the call's final response body, once read whole by the caller (decoded).
+   * Only the first 64 KiB are redacted and at most `bodyLimit` characters written.
+   */
+  responseBody(ctx: CallContext, response: BulwarkResponse, bytes: Buffer): void {
+    if (!this.log.logBody || !this.#logging('info')) return;
+    const contentType = response.headers['content-type'];
+    this.#write({
+      client: this.#client,
+      event: 'body',
+      correlationId: ctx.correlationId,
+      method: ctx.method,
+      url: response.url,
+      status: response.status,
+      key: ctx.key,
+      body: utf8Prefix(bytes, SCANNED_BODY_BYTES),
+      contentType: typeof contentType === 'string' ? contentType : '',
+      bodyLimit: this.log.bodyLimit,
+      bytes: bytes.byteLength,
+    });
+  }
+
   /** A policy refused the call before anything was sent. */
-  rejected(ctx: CallContext, error: BulwarkError): void {
+  rejected(ctx: CallContext, error: BulwarkError, key: string = ctx.key): void {
     if (this.#logging('warn')) {
-      logEvent(
-        this.log.logger,
-        this.log.level,
-        {
-          event: 'rejected',
-          correlationId: ctx.correlationId,
-          method: ctx.method,
-          url: ctx.origin + ctx.path,
-          key: ctx.key,
-          code: error.code,
-        },
-        this.redactor,
-      );
+      this.#write({
+        client: this.#client,
+        event: 'rejected',
+        correlationId: ctx.correlationId,
+        method: ctx.method,
+        url: ctx.origin + ctx.path,
+        key,
+        code: error.code,
+      });
     }
   }
 
   /** An open circuit (local or shared through a store) refused the call: channel, span, metric, log. */
-  circuitRejected(ctx: CallContext, retryAfterMs: number, error: BulwarkError): void {
+  circuitRejected(ctx: CallContext, key: string, retryAfterMs: number, error: BulwarkError): void {
     if (circuitChannel.hasSubscribers) {
       publishCircuit({
         client: this.#client,
@@ -276,12 +333,12 @@ export class CallEvents {
         correlationId: ctx.correlationId,
         method: ctx.method,
         url: error.url ?? this.url(ctx),
-        key: ctx.key,
+        key,
         retryAfterMs,
       });
     }
-    this.telemetry.circuitRejected(ctx.span as CallSpan | undefined, ctx.key, retryAfterMs);
-    this.rejected(ctx, error);
+    this.telemetry.circuitRejected(ctx.span as CallSpan | undefined, key, retryAfterMs);
+    this.rejected(ctx, error, key);
   }
 
   retry(
@@ -307,22 +364,18 @@ export class CallEvents {
     }
     this.telemetry.retry(ctx.span as CallSpan | undefined, ctx.key, reason, attempt, delayMs);
     if (this.#logging('warn')) {
-      logEvent(
-        this.log.logger,
-        this.log.level,
-        {
-          event: 'retry',
-          correlationId: ctx.correlationId,
-          method: ctx.method,
-          url: ctx.origin + ctx.path,
-          attempt,
-          delayMs,
-          key: ctx.key,
-          ...(status === undefined ? {} : { status }),
-          ...(code === undefined ? {} : { code }),
-        },
-        this.redactor,
-      );
+      this.#write({
+        client: this.#client,
+        event: 'retry',
+        correlationId: ctx.correlationId,
+        method: ctx.method,
+        url: ctx.origin + ctx.path,
+        attempt,
+        delayMs,
+        key: ctx.key,
+        ...(status === undefined ? {} : { status }),
+        ...(code === undefined ? {} : { code }),
+      });
     }
   }
 
@@ -474,11 +527,28 @@ export class CallEvents {
   }
 }
 
+/** How much of a response body is redacted for the log: the line keeps at most `bodyLimit` of it. */
+const SCANNED_BODY_BYTES = 65_536;
+
+/** The first `max` bytes, cut at a character boundary so the text decoder still sees valid UTF-8. */
+function utf8Prefix(bytes: Buffer, max: number): Buffer {
+  if (bytes.byteLength <= max) return bytes;
+  let end = max;
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end);
+}
+
 /** A code for an error that has none: its class name (`StoreTimeoutError`), never its message. */
 function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
 }
 
+/** The state as channels and logs name it (isolation kept apart from an open window). */
+function stateName(state: string): 'closed' | 'half-open' | 'open' | 'isolated' {
+  return state === 'isolated' ? 'isolated' : channelState(state);
+}
+
+/** The state as the telemetry gauge counts it: an isolated circuit is open. */
 function channelState(state: string): 'closed' | 'half-open' | 'open' {
   return state === 'closed' ? 'closed' : state === 'half-open' ? 'half-open' : 'open';
 }

@@ -1,8 +1,9 @@
-import { asError, callbackFailed, isBulwarkError } from '../errors.js';
+import { asError, isBulwarkError } from '../errors.js';
 import type { RateLimiter, RateLimitStrategy } from '../policies/rate-limiter.js';
 import { rateLimitStateFromHeaders, retryHintFromHeaders } from '../policies/server-hints.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { urlOf } from './deadline-stage.js';
+import { policyKeyOf, type PolicyKey } from './policy-key.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
 /** Request-level rate limit settings: `false` bypasses the limiter for this call. */
@@ -18,8 +19,7 @@ export interface RateLimitOverride {
 }
 
 /** How the client keys buckets: the origin (or the request's `key`), a fixed string, or a function. */
-export type RateLimitKey =
-  string | ((request: { method: string; origin: string; path: string; key: string }) => string);
+export type RateLimitKey = PolicyKey;
 
 /**
  * The rate limit stage: one token per attempt (quotas count what reaches the wire). A free slot
@@ -33,7 +33,7 @@ export function createRateLimitStage(limiter: RateLimiter, key: RateLimitKey | u
     if (override === false) return next(ctx);
     let bucket: string;
     try {
-      bucket = override?.key ?? keyOf(ctx, key);
+      bucket = override?.key ?? policyKeyOf(ctx, key, 'rateLimit.key');
     } catch (error) {
       return Promise.reject(asError(error));
     }
@@ -71,16 +71,6 @@ export function createRateLimitStage(limiter: RateLimiter, key: RateLimitKey | u
 
 /** Names of the headers that carry quota hints (`RateLimit*`, `X-RateLimit-*`, `Retry-After`). */
 const HINT_PREFIXES = ['ratelimit', 'x-ratelimit', 'retry-after'];
-
-function keyOf(ctx: CallContext, key: RateLimitKey | undefined): string {
-  if (key === undefined) return ctx.key;
-  if (typeof key === 'string') return key;
-  try {
-    return key({ method: ctx.method, origin: ctx.origin, path: ctx.path, key: ctx.key });
-  } catch (thrown) {
-    throw callbackFailed('rateLimit.key', thrown);
-  }
-}
 
 async function sendAndLearn(
   ctx: CallContext,

@@ -1,8 +1,8 @@
-import { circuitOpenError } from '../policies/circuit-breaker.js';
 import type { CircuitStore } from '../stores/store.js';
 import type { BulwarkResponse } from '../client/response.js';
-import { urlOf } from './deadline-stage.js';
+import { circuitRejection } from './breaker-stage.js';
 import { isCallerEnded, isRejection, judgeHealth, type AttemptOutcome, type Health } from './outcome.js';
+import { policyKeyOf, type PolicyKey } from './policy-key.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
 /** Settings of the shared circuit stage. */
@@ -15,6 +15,8 @@ export interface SharedCircuitSettings {
   readonly defaultLeaseMs: number;
   /** The client's deadline propagation header, for the default health judgement. */
   readonly deadlineHeader: string | false;
+  /** The client's `circuitBreaker.key`, as the local breaker uses it. */
+  readonly key?: PolicyKey | undefined;
 }
 
 /**
@@ -28,13 +30,14 @@ export function createSharedCircuitStage(settings: SharedCircuitSettings): Middl
   return async (ctx, next) => {
     if (ctx.policies.circuitBreaker === false) return next(ctx);
     const { store } = settings;
-    const shared = await store.check(ctx.key);
+    const key = policyKeyOf(ctx, settings.key, 'circuitBreaker.key');
+    const shared = await store.check(key);
     if (shared.state === 'closed') return next(ctx);
-    if (shared.state === 'open') throw reject(ctx, shared.retryAfterMs);
+    if (shared.state === 'open') throw circuitRejection(ctx, key, shared.retryAfterMs);
     const lease = ctx.attemptTimeoutMs > 0 ? ctx.attemptTimeoutMs : settings.defaultLeaseMs;
-    if (shared.probing || !(await store.acquireProbe(ctx.key, lease)))
-      throw reject(ctx, Math.min(lease, shared.openMs));
-    return probe(ctx, next, settings, shared.openMs);
+    if (shared.probing || !(await store.acquireProbe(key, lease)))
+      throw circuitRejection(ctx, key, Math.min(lease, shared.openMs));
+    return probe(ctx, next, settings, key, shared.openMs);
   };
 }
 
@@ -42,15 +45,16 @@ async function probe(
   ctx: CallContext,
   next: Next,
   settings: SharedCircuitSettings,
+  key: string,
   openMs: number,
 ): Promise<BulwarkResponse> {
   // A probe that says nothing of the upstream gives the lease back at once.
   const settle = (health: Health): Promise<void> | void =>
     health === 'failure'
-      ? settings.store.open(ctx.key, Math.min(openMs * 2, settings.maxOpenDuration))
+      ? settings.store.open(key, Math.min(openMs * 2, settings.maxOpenDuration))
       : health === 'success'
-        ? settings.store.close(ctx.key)
-        : settings.store.open(ctx.key, 1);
+        ? settings.store.close(key)
+        : settings.store.open(key, 1);
   let response: BulwarkResponse;
   try {
     response = await next(ctx);
@@ -77,12 +81,4 @@ async function judged(
     await release();
     throw thrown;
   }
-}
-
-function reject(ctx: CallContext, retryAfterMs: number): Error {
-  const error = circuitOpenError(ctx.key, retryAfterMs);
-  error.method = ctx.method;
-  error.url = urlOf(ctx);
-  ctx.runtime.events.circuitRejected(ctx, retryAfterMs, error);
-  return error;
 }
