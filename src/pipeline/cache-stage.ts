@@ -160,15 +160,16 @@ export class CacheStage {
       return this.#missed(ctx, response);
     }
     const body = Buffer.from(await response.arrayBuffer());
+    const owner = this.#owner(ctx);
     const entry: CacheEntry = {
       policy: policy.toObject(),
       statusText: response.statusText,
       url: response.url,
       body,
-      ...(this.#rules.shared ? {} : ownerOf(ctx)),
+      ...(owner === undefined ? {} : { owner }),
     };
     this.#revived.set(entry, policy);
-    const others = variants.filter((v) => v !== found?.entry && !this.#sameVariant(v, request, ctx));
+    const others = variants.filter((v) => v !== found?.entry && !this.#sameVariant(v, request, owner));
     await this.#write(key, [entry, ...others], policy);
     const copy = this.#respond(ctx, entry, { headers: response.headers }, 'miss', 0);
     copy.attempts = response.attempts;
@@ -203,19 +204,25 @@ export class CacheStage {
   }
 
   #pick(variants: readonly CacheEntry[], request: CacheRequest, ctx: CallContext): Found | undefined {
-    const owner = this.#rules.shared ? undefined : ownerOf(ctx).owner;
+    const owner = this.#owner(ctx);
     for (const entry of variants) {
-      if (!this.#rules.shared && entry.owner !== owner) continue;
+      if (entry.owner !== owner) continue;
       const policy = this.#policyOf(entry);
       if (policy !== undefined && this.#rules.matches(policy, request)) return { entry, policy };
     }
     return undefined;
   }
 
-  #sameVariant(entry: CacheEntry, request: CacheRequest, ctx: CallContext): boolean {
-    if (!this.#rules.shared && entry.owner !== ownerOf(ctx).owner) return false;
+  /** The entry a new answer for this request and owner replaces (an unreadable one goes too). */
+  #sameVariant(entry: CacheEntry, request: CacheRequest, owner: string | undefined): boolean {
+    if (entry.owner !== owner) return false;
     const policy = this.#policyOf(entry);
     return policy === undefined || this.#rules.matches(policy, request);
+  }
+
+  /** Whose entries this call may use: undefined in a shared cache, or for a call without credentials. */
+  #owner(ctx: CallContext): string | undefined {
+    return this.#rules.shared ? undefined : ownerOf(ctx);
   }
 
   #policyOf(entry: CacheEntry): StoredAnswer | undefined {
@@ -370,15 +377,15 @@ function primaryKey(ctx: CallContext): string {
  * A private cache answers one user: an entry belongs to the credentials it was fetched with, so a
  * client that forwards many users' tokens never hands one user's answer to another.
  */
-function ownerOf(ctx: CallContext): { owner?: string } {
+function ownerOf(ctx: CallContext): string | undefined {
   const auth = ctx.headers.authorization;
   const cookie = ctx.headers.cookie;
-  if (auth === undefined && cookie === undefined) return {};
+  if (auth === undefined && cookie === undefined) return undefined;
   const hash = createHash('sha256');
   hash.update(auth ?? '');
   hash.update('\n');
   hash.update(cookie ?? '');
-  return { owner: hash.digest('base64url') };
+  return hash.digest('base64url');
 }
 
 function replace(
