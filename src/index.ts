@@ -19,7 +19,7 @@ export type {
   RequestCircuitBreakerOptions,
   RequestRateLimitOptions,
 } from './client/request-options.js';
-export { BulwarkResponse, type ResponseHeaders } from './client/response.js';
+export { BulwarkResponse, type ResponseHeaders } from './http/response.js';
 export type { HeadersInit } from './client/headers.js';
 export type { QueryInit, PathParams } from './client/url.js';
 export {

@@ -1,5 +1,5 @@
 import type { BulwarkError } from '../errors.js';
-import type { BulwarkResponse } from '../client/response.js';
+import type { BulwarkResponse } from '../http/response.js';
 // Each message is built only when its channel has a listener (`hasSubscribers` first): payloads
 // redact URLs, and the docs promise that an unobserved channel costs nothing.
 import {

@@ -1,6 +1,6 @@
 import type { Clock, RandomSource } from '../clock.js';
 import type { BulwarkError } from '../errors.js';
-import type { BulwarkResponse } from '../client/response.js';
+import type { BulwarkResponse } from '../http/response.js';
 import type { CallEvents } from './events.js';
 
 /** A request body bulwark can send. Strings, buffers and typed arrays can be replayed; streams cannot. */

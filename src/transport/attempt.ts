@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import { BulwarkError } from '../errors.js';
-import type { BulwarkResponse } from '../client/response.js';
+import type { BulwarkResponse } from '../http/response.js';
 import type { AttemptSpan, NetworkPeer } from '../observability/telemetry.js';
 import type { AttemptControl, CallContext, RequestBody } from '../pipeline/types.js';
 
