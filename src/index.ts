@@ -115,4 +115,4 @@ export {
   isPrivateAddress,
   hostAllowed,
 } from './transport/destination-guard.js';
-export { presets, type Preset } from './presets.js';
+export { presets, type Preset } from './client/presets.js';
