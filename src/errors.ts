@@ -343,7 +343,7 @@ type GuaranteedFields<C extends BulwarkErrorCode> = {
 /**
  * The fields each code guarantees, on top of the optional ones every error may carry: derived
  * from each row's `fields` in {@link ERROR_TRAITS}. Where a field's type is narrower for one code,
- * it is said here (`NETWORK`'s cause) or where that type lives (client/response.ts gives
+ * it is said here (`NETWORK`'s cause) or where that type lives (http/response.ts gives
  * `HTTP_STATUS` its `response`), so this module stays below everything that imports it.
  */
 export interface BulwarkErrorDetails extends TableDetails {
