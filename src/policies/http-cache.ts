@@ -103,6 +103,8 @@ export class StoredAnswer {
   /** Clock time (ms) at which the answer's age was 0. */
   readonly bornAt: number;
   readonly #stored: StoredPolicy;
+  /** The headers with the last `age` served: hits within the same second share one array. */
+  #withAge: { readonly age: number; readonly raw: readonly string[] } | undefined = undefined;
 
   constructor(policy: CachePolicy, now: number) {
     this.policy = policy;
@@ -127,6 +129,18 @@ export class StoredAnswer {
   /** Age in seconds at `now` (fractional). */
   age(now: number): number {
     return (now - this.bornAt) / 1000;
+  }
+
+  /**
+   * The stored headers as name/value pairs with `age` last. Responses only read the array, so
+   * hits within the same second share one (a hit copies no headers).
+   */
+  rawHeadersAt(age: number): readonly string[] {
+    const last = this.#withAge;
+    if (last?.age === age) return last.raw;
+    const raw = [...this.rawHeaders, 'age', String(age)];
+    this.#withAge = { age, raw };
+    return raw;
   }
 
   /** The JSON-safe form a store keeps. */
@@ -193,8 +207,13 @@ export class CacheRules {
   }
 
   /** What a request may do with a matching stored answer. */
-  decide(answer: StoredAnswer, request: CacheRequest, mode: CacheMode): CacheDecision {
-    const age = answer.age(this.#clock.now());
+  decide(
+    answer: StoredAnswer,
+    request: CacheRequest,
+    mode: CacheMode,
+    now = this.#clock.now(),
+  ): CacheDecision {
+    const age = answer.age(now);
     const lifetime = answer.lifetime;
     const fresh = lifetime > age;
     if (mode === 'force-cache' || mode === 'only-if-cached') return fresh ? FRESH : STALE;
@@ -259,9 +278,9 @@ export class CacheRules {
     return answer.policy.storable();
   }
 
-  /** The answer's age now, in whole seconds (its `Age` header). */
-  ageOf(answer: StoredAnswer): number {
-    return Math.max(0, Math.floor(answer.age(this.#clock.now())));
+  /** The answer's age at `now` (the clock's time), in whole seconds (its `Age` header). */
+  ageOf(answer: StoredAnswer, now = this.#clock.now()): number {
+    return Math.max(0, Math.floor(answer.age(now)));
   }
 
   /**
