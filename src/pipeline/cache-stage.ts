@@ -12,7 +12,7 @@ import type { CacheStatus } from '../observability/channels.js';
 import type { CacheEntry, CacheStore } from '../policies/cache-store.js';
 import type { CacheMode, CacheRequest, CacheRules, StoredAnswer } from '../policies/http-cache.js';
 import { isBulwarkError, type BulwarkErrorCode } from '../errors.js';
-import { isPromiseLike } from '../stores/store.js';
+import { isPromiseLike } from '../policies/store-contract.js';
 import type { CallContext, Next } from './types.js';
 
 /** What a call asks of the cache: its mode, or `false` to leave it alone. */
