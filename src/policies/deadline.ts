@@ -1,3 +1,4 @@
+// Deadlines: withDeadline over AsyncLocalStorage, the remaining time, and the deadline a server received.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { systemClock, type Clock } from '../clock.js';
 import { invalidOption } from '../errors.js';

@@ -1,3 +1,4 @@
+// mockTransport: route stubs, sequences and simulated network errors in place of the network.
 import { BodySource } from '../http/body.js';
 import { BulwarkResponse, type ResponseHeaders } from '../http/response.js';
 import { bulwarkError } from '../errors.js';

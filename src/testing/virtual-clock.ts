@@ -1,3 +1,4 @@
+// createVirtualClock: a clock that moves only when told to, to drive every timing rule without waiting.
 import { sleepWith, type Clock, type TimerHandle } from '../clock.js';
 
 interface ScheduledTimer {

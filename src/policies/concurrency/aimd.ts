@@ -1,3 +1,4 @@
+// AIMD: the additive-increase, multiplicative-decrease concurrency limit.
 import { requireFinite } from '../../validate.js';
 import { checkOptionKeys, resolveBounds } from './limit.js';
 import type { LimitAlgorithm, LimitBounds, LimitSample } from './limit.js';

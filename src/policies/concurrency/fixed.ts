@@ -1,3 +1,4 @@
+// The fixed concurrency limit: a bulkhead.
 import { requireInteger } from '../../validate.js';
 import { MAX_LIMIT, type LimitAlgorithm, type LimitSample } from './limit.js';
 

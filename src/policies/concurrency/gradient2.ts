@@ -1,3 +1,4 @@
+// Gradient2: the concurrency limit that follows the gradient of short- over long-term RTT (Netflix).
 import { requireFinite, requireInteger } from '../../validate.js';
 import { checkOptionKeys, clamp, hasLatency, resolveBounds } from './limit.js';
 import type { LimitAlgorithm, LimitBounds, LimitSample } from './limit.js';

@@ -1,3 +1,4 @@
+// ConcurrencyLimiter: slots under an adaptive limit, a bounded wait queue, and samples that move the limit.
 import type { Clock } from '../../clock.js';
 import { BulwarkError, bulwarkError } from '../../errors.js';
 import type { LimitAlgorithm } from './limit.js';

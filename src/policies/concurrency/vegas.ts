@@ -1,3 +1,4 @@
+// Vegas: the concurrency limit that estimates the queue from the RTT above the minimum.
 import { systemRandom, type RandomSource } from '../../clock.js';
 import { checkFunction, requireFinite, requireInteger } from '../../validate.js';
 import { checkOptionKeys, clamp, hasLatency, resolveBounds } from './limit.js';

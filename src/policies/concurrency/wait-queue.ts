@@ -1,3 +1,4 @@
+// The wait queue of the concurrency limiter: callers waiting for a slot, bounded, each leaving on abort or timeout.
 import type { TimerHandle } from '../../clock.js';
 
 /**
