@@ -144,6 +144,7 @@ describe('the packed package, installed into a scratch project', { timeout: 240_
       'README.md',
       'LICENSE',
       'SECURITY.md',
+      'ARCHITECTURE.md',
       'tsconfig.json',
       'tsconfig.build.json',
     ];
