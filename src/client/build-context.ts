@@ -1,3 +1,4 @@
+// The call context of one request, built from the request options and validated before anything is sent.
 import { invalidRequest } from '../errors.js';
 import { currentDeadline } from '../policies/deadline.js';
 import type { CallContext, CallPolicies, ClientRuntime, RequestBody } from '../pipeline/types.js';

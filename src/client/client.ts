@@ -1,3 +1,4 @@
+// The client: createClient, the verbs and their safe variants, extend, inspect, circuit and close.
 import {
   asError,
   BulwarkError,

@@ -1,3 +1,4 @@
+// Request headers: the defaults (user-agent), validation of names and values, and merging.
 import { ACCEPT_ENCODING } from '../transport/decompress.js';
 import { validationError, type Scope } from '../validate.js';
 import { VERSION } from '../version.js';

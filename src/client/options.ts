@@ -1,3 +1,4 @@
+// The types of createClient's options: timeouts, deadlines, pool, telemetry, logging, and the sections of the policies.
 import type { Clock, RandomSource } from '../clock.js';
 import type { Middleware } from '../pipeline/types.js';
 import type { Transport } from '../transport/attempt.js';

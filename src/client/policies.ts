@@ -1,3 +1,4 @@
+// The policy sections of the client options (retry, circuitBreaker, rateLimit, concurrency, hedging, dedupe), parsed into the pipeline's stages.
 import { invalidOption } from '../errors.js';
 import { DEFAULT_OPEN_MS } from '../policies/breaker-options.js';
 import { CircuitBreakers, type CircuitBreakersOptions } from '../policies/circuit-breakers.js';

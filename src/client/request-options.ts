@@ -1,3 +1,4 @@
+// The options of one request and their per-request policy overrides.
 import type { RequestBody } from '../pipeline/types.js';
 import type { RequestCacheMode } from './cache-options.js';
 import type { AttemptOutcome } from '../pipeline/outcome.js';

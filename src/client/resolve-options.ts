@@ -1,3 +1,4 @@
+// createClient's options validated once, into the shape the hot path reads.
 import { systemClock, systemRandom, type Clock, type RandomSource } from '../clock.js';
 import { invalidOption } from '../errors.js';
 import type { Middleware } from '../pipeline/types.js';

@@ -1,3 +1,4 @@
+// Request URLs: the base URL, path parameters, query strings and the refusal of an absolute path under a baseUrl.
 import { invalidOption, invalidRequest, withheld } from '../errors.js';
 import type { Redactor } from '../observability/redact.js';
 import { redactUrlString } from '../transport/url-redaction.js';

@@ -1,3 +1,4 @@
+// Bodies: the request body a call may send, and the response body source the transport fills and a response reads once.
 import { Readable } from 'node:stream';
 import { BulwarkError } from '../errors.js';
 

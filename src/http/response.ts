@@ -1,3 +1,4 @@
+// BulwarkResponse: status, headers (parsed lazily), the body read once, and redacted serialisation.
 import type { Readable } from 'node:stream';
 import { inspect, type InspectOptionsStylized } from 'node:util';
 import { asError, bulwarkError, isBulwarkError, type BulwarkError } from '../errors.js';

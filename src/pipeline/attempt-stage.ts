@@ -1,3 +1,4 @@
+// The last stage: one attempt per call to it, with its attempt timeout and deadline header, handed to the transport.
 import { BulwarkError, bulwarkError } from '../errors.js';
 import { Attempt, type Transport } from '../transport/attempt.js';
 import type { BulwarkResponse } from '../http/response.js';

@@ -1,3 +1,4 @@
+// The circuit breaker stage: admits or refuses each attempt per key and reports its outcome to the breaker.
 import { circuitOpenError, type CircuitBreaker, type CircuitPermit } from '../policies/circuit-breaker.js';
 import type { CircuitBreakers } from '../policies/circuit-breakers.js';
 import type { BulwarkResponse } from '../http/response.js';

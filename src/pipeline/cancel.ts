@@ -1,3 +1,4 @@
+// The call helpers: cancelling a call and its attempts, hedged forks, the redacted URL of a call and the errors that name it.
 import { BulwarkError, bulwarkError } from '../errors.js';
 import type { CallContext } from './types.js';
 

@@ -1,3 +1,4 @@
+// compose: the middleware chain, built once per client around the transport.
 import type { BulwarkResponse } from '../http/response.js';
 import { callbackFailed } from '../errors.js';
 import type { CallContext, Middleware, Next } from './types.js';

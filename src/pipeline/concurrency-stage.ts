@@ -1,3 +1,4 @@
+// The concurrency stage: an attempt takes a slot of the adaptive limiter and gives it back with one sample.
 import { isBulwarkError, traitsOf } from '../errors.js';
 import type { ConcurrencyLimiter, ConcurrencyToken } from '../policies/concurrency/index.js';
 import type { BulwarkResponse } from '../http/response.js';

@@ -1,3 +1,4 @@
+// The deadline stage: total timeout, ambient deadline and caller signal as one budget for the whole call.
 import type { BulwarkResponse } from '../http/response.js';
 import { abortedError, budgetError, cancelCall, hasLiveAttempt, urlOf } from './cancel.js';
 import type { CallContext, Middleware, Next } from './types.js';

@@ -1,3 +1,4 @@
+// The dedupe stage: identical in-flight GET/HEAD requests share one upstream request, each caller with its own body.
 import { BulwarkError } from '../errors.js';
 import { BodySource } from '../http/body.js';
 import { BulwarkResponse } from '../http/response.js';

@@ -1,3 +1,4 @@
+// CallEvents: what the pipeline reports of a call and its attempts, fanned out to channels, OpenTelemetry and logs.
 import { traitsOf, type BulwarkError } from '../errors.js';
 import type { BulwarkResponse } from '../http/response.js';
 // Each message is built only when its channel has a listener (`hasSubscribers` first): payloads

@@ -1,3 +1,4 @@
+// The observe stage: the call's span and the bulwark:request tracing channel, a pass-through when nobody observes.
 import { requestChannelActive, traceRequest, type RequestChannelContext } from '../observability/channels.js';
 import type { CallSpan } from '../observability/telemetry.js';
 import type { BulwarkResponse } from '../http/response.js';

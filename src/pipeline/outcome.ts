@@ -1,3 +1,4 @@
+// What an attempt came to (a response or an error), and how the default rules judge it.
 import { callbackFailed, traitsOf, type BulwarkError } from '../errors.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { urlOf } from './cancel.js';

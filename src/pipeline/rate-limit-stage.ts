@@ -1,3 +1,4 @@
+// The rate-limit stage: one token per attempt from the local or shared GCRA bucket of its key, waiting or refusing.
 import { asError, isBulwarkError } from '../errors.js';
 import type { RateLimiter, RateLimitStrategy } from '../policies/rate-limiter.js';
 import { rateLimitStateFromHeaders, retryHintFromHeaders } from '../policies/server-hints.js';

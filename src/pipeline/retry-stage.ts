@@ -1,3 +1,4 @@
+// The retry stage: retries and hedges attempts through the retry policy, with HTTP's rules of what may be sent again.
 import { callbackFailed, ERROR_TRAITS, isBulwarkError, traitsOf, type BulwarkError } from '../errors.js';
 import { hedge } from '../policies/hedging.js';
 import type { LatencyWindow } from '../policies/latency-window.js';

@@ -1,3 +1,4 @@
+// The shared circuit stage: a circuit whose state lives in a store shared across processes.
 import type { CircuitStore } from '../policies/store-contract.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { circuitRejection } from './breaker-stage.js';

@@ -1,3 +1,4 @@
+// The pipeline's types: the call context, the client runtime, middleware and next.
 import type { Clock, RandomSource } from '../clock.js';
 import type { BulwarkError } from '../errors.js';
 import type { RequestBody } from '../http/body.js';

@@ -1,3 +1,4 @@
+// Attempt: one attempt of a call as the transport sends it, the narrow call it reads, and the Transport contract.
 import type { Clock, TimerHandle } from '../clock.js';
 import { BulwarkError } from '../errors.js';
 import type { RequestBody } from '../http/body.js';
@@ -35,7 +36,12 @@ export interface AttemptEvents {
   readonly redactor: { url(url: string): string };
   readonly observeAttempts: boolean;
   attemptStart(attempt: Attempt): AttemptSpan | undefined;
-  attemptEnd(attempt: Attempt, span: AttemptSpan | undefined, response: BulwarkResponse | undefined, error: unknown): void;
+  attemptEnd(
+    attempt: Attempt,
+    span: AttemptSpan | undefined,
+    response: BulwarkResponse | undefined,
+    error: unknown,
+  ): void;
   redirect(
     call: AttemptCall,
     from: string,

@@ -1,3 +1,4 @@
+// NETWORK errors from socket and undici errors, with whether any byte of the request reached the wire.
 import { asError, BulwarkError, bulwarkError, isBulwarkError } from '../errors.js';
 
 /** Socket error codes raised before any byte of the request could reach the server. */

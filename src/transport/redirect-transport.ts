@@ -1,3 +1,4 @@
+// Redirects: followed hop by hop around the transport, with secrets dropped across origins and no downgrade.
 import { isBulwarkError } from '../errors.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { checkDestinationUrl, type DestinationGuardOptions } from './destination-guard.js';

@@ -1,3 +1,4 @@
+// Test mode: BULWARK_TEST_MODE and the transport guard that fails any real request with TEST_MODE_BLOCKED.
 import { BulwarkError, invalidOption } from '../errors.js';
 import type { Transport } from './attempt.js';
 

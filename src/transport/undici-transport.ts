@@ -1,3 +1,4 @@
+// The undici transport: a pool per origin, dispatch with fixed-shape options, lazy bodies, TLS and destination guards.
 import { Pool, ProxyAgent, buildConnector, type Dispatcher } from 'undici';
 import { checkConnectedSocket, guardedLookup, type DestinationGuardOptions } from './destination-guard.js';
 import { contentDecoding, decompressBounded, decompressBuffer } from './decompress.js';

@@ -1,3 +1,4 @@
+// The redacted URL the transport puts in its errors: userinfo, secret query values and secret-looking path segments.
 import { defaultRedactor } from '../observability/redact.js';
 
 /**

@@ -3,7 +3,7 @@
  * left alone), checked by publint and arethetypeswrong, installed into a scratch project from the
  * tarball alone (its one dependency, undici, from the npm cache), then used from there: ESM
  * TypeScript compiled with `moduleResolution` nodenext and bundler, a CommonJS `require`, the
- * three entry points, a call to a loopback server and the `bulwark` command.
+ * four entry points, a call to a loopback server and the `bulwark` command.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,6 +60,7 @@ import type { AddressInfo } from 'node:net';
 import { createClient, isBulwarkError } from 'bulwark';
 import { createVirtualClock, mockTransport } from 'bulwark/testing';
 import { redisStore } from 'bulwark/redis';
+import { CircuitBreaker, type CircuitState } from 'bulwark/policies';
 
 const server = createServer((_req, res) => res.end('hello from loopback'));
 await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -82,13 +83,17 @@ try {
 } catch (error) {
   redis = isBulwarkError(error) ? error.code : String(error);
 }
-console.log(JSON.stringify({ status: res.status, body, user: user.id, redis }));
+const breaker = new CircuitBreaker({ failureThreshold: 1, minimumCalls: 1000 });
+breaker.isolate();
+const circuit: CircuitState = breaker.state;
+console.log(JSON.stringify({ status: res.status, body, user: user.id, redis, circuit: circuit.state }));
 `;
 
 const CJS = `
 const { createClient } = require('bulwark');
 const { mockTransport } = require('bulwark/testing');
 const { redisStore } = require('bulwark/redis');
+const { RetryPolicy } = require('bulwark/policies');
 const { createServer } = require('node:http');
 const server = createServer((_req, res) => res.end('hello from require'));
 server.listen(0, '127.0.0.1', async () => {
@@ -97,7 +102,7 @@ server.listen(0, '127.0.0.1', async () => {
   const body = await res.text();
   await client.close();
   server.close();
-  console.log(JSON.stringify({ status: res.status, body, kinds: [typeof mockTransport, typeof redisStore] }));
+  console.log(JSON.stringify({ status: res.status, body, kinds: [typeof mockTransport, typeof redisStore, typeof RetryPolicy] }));
 });
 `;
 
@@ -139,6 +144,7 @@ describe('the packed package, installed into a scratch project', { timeout: 240_
       'README.md',
       'LICENSE',
       'SECURITY.md',
+      'ARCHITECTURE.md',
       'tsconfig.json',
       'tsconfig.build.json',
     ];
@@ -232,17 +238,18 @@ describe('the packed package, installed into a scratch project', { timeout: 240_
       body: 'hello from loopback',
       user: 1,
       redis: 'INVALID_OPTIONS',
+      circuit: 'isolated',
     });
     assert.match(await readFile(join(app, 'out', 'legacy.cjs'), 'utf8'), /require\("bulwark"\)/);
   });
 
-  test('CommonJS require() loads the three entry points and makes a call', async () => {
+  test('CommonJS require() loads the four entry points and makes a call', async () => {
     await writeFile(join(app, 'use.cjs'), CJS);
     const out = ok(await run(process.execPath, ['use.cjs'], app), 'the CommonJS program');
     assert.deepEqual(JSON.parse(out.stdout), {
       status: 200,
       body: 'hello from require',
-      kinds: ['function', 'function'],
+      kinds: ['function', 'function', 'function'],
     });
   });
 

@@ -1,0 +1,48 @@
+/**
+ * `bulwark/policies`: the policies on their own, usable around any async function (no HTTP, no
+ * undici): retry with backoff and a budget, hedging, the circuit breaker, the rate limiter, the
+ * concurrency limiter, deadlines, and the store contracts a shared limit or circuit implements.
+ */
+export { RetryPolicy, retryPolicy, type RetryOptions } from './retry.js';
+export { RetryBudget, RetryBudgets, type RetryBudgetOptions } from './retry-budget.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { parseRetryAfter, retryHintFromHeaders, rateLimitStateFromHeaders } from './server-hints.js';
+export { hedge, type HedgeOptions } from './hedging.js';
+export {
+  CircuitBreaker,
+  circuitOpenError,
+  type CircuitBreakerOptions,
+  type CircuitState,
+  type CircuitStateChange,
+  type CircuitSnapshot,
+} from './circuit-breaker.js';
+export { CircuitBreakers, type CircuitBreakersOptions } from './circuit-breakers.js';
+export {
+  RateLimiter,
+  type RateLimiterOptions,
+  type RateLimiterSnapshot,
+  type RateLimitKeySnapshot,
+} from './rate-limiter.js';
+export {
+  ConcurrencyLimiter,
+  type ConcurrencyLimiterOptions,
+  type LimitAlgorithm,
+  type ConcurrencySnapshot,
+} from './concurrency/index.js';
+export {
+  withDeadline,
+  deadlineFromRequest,
+  currentDeadline,
+  remainingTime,
+  type WithDeadlineOptions,
+} from './deadline.js';
+export { MemoryStore } from './memory-store.js';
+export type {
+  RateLimitStore,
+  CircuitStore,
+  GcraParams,
+  RateLimitDecision,
+  TakeRequest,
+  SharedCircuitState,
+} from './store-contract.js';
+export type { CacheStore, CacheEntry } from './cache-store.js';
