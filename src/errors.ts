@@ -381,6 +381,8 @@ const ErrorWithFields = Error as new (
 export class BulwarkError extends ErrorWithFields {
   override readonly name = 'BulwarkError';
   readonly code: BulwarkErrorCode;
+  /** `Error.prototype.toString`: `BulwarkError: <message>`, declared so that `String(error)` types as an Error's. */
+  declare toString: () => string;
 
   constructor(code: BulwarkErrorCode, message: string, fields?: BulwarkErrorFields) {
     super(message, fields?.cause === undefined ? undefined : { cause: fields.cause });

@@ -387,7 +387,9 @@ function connectionNames(connection: string | string[] | undefined): Set<string>
 function normaliseDirectives(cc: string, status: number): string {
   const parts = cc.split(',').map((part) => {
     const at = part.indexOf('=');
-    return at === -1 ? part.trim().toLowerCase() : `${part.slice(0, at).trim().toLowerCase()}=${part.slice(at + 1).trim()}`;
+    return at === -1
+      ? part.trim().toLowerCase()
+      : `${part.slice(0, at).trim().toLowerCase()}=${part.slice(at + 1).trim()}`;
   });
   if (!parts.includes('must-understand') || !UNDERSTOOD_STATUSES.has(status)) return parts.join(', ');
   return parts.filter((part) => part !== 'no-store').join(', ');

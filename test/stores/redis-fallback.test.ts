@@ -4,7 +4,12 @@ import { fallbackStore } from '../../src/stores/fallback-store.js';
 import { MemoryStore } from '../../src/policies/memory-store.js';
 import type { StoreEvent } from '../../src/stores/store-health.js';
 import { DeadlineQueue, StoreTimeoutError } from '../../src/stores/store-timeout.js';
-import type { GcraParams, RateLimitDecision, RateLimitStore, TakeRequest } from '../../src/policies/store-contract.js';
+import type {
+  GcraParams,
+  RateLimitDecision,
+  RateLimitStore,
+  TakeRequest,
+} from '../../src/policies/store-contract.js';
 import { createVirtualClock, type VirtualClock } from '../../src/testing/virtual-clock.js';
 
 const params: GcraParams = { emissionIntervalMs: 1_000, burst: 2 };
