@@ -55,7 +55,7 @@ class Pool {
       this.children.push(child);
       const waiting: ((line: string) => void)[] = [];
       this.#waiting.push(waiting);
-      const lines = createInterface({ input: child.stdout! });
+      const lines = createInterface({ input: child.stdout });
       readies.push(
         new Promise<void>((resolve, reject) => {
           lines.on('line', (line) => (line === 'ready' ? resolve() : waiting.shift()?.(line)));
