@@ -5,8 +5,8 @@
  * RFC 5861's `stale-if-error` (or the client's own window) allows it.
  */
 import { createHash } from 'node:crypto';
-import { BodySource } from '../client/body.js';
-import { BulwarkResponse } from '../client/response.js';
+import { BodySource } from '../http/body.js';
+import { BulwarkResponse } from '../http/response.js';
 import { correlationId } from '../observability/correlation.js';
 import type { CacheStatus } from '../observability/channels.js';
 import type { CacheEntry, CacheStore } from '../policies/cache-store.js';
