@@ -22,7 +22,12 @@ import {
   type ResolvedBreakerOptions,
 } from './breaker-options.js';
 
-import type { CircuitChangeReason, CircuitState, CircuitStateChange, CircuitStateName } from './circuit-state.js';
+import type {
+  CircuitChangeReason,
+  CircuitState,
+  CircuitStateChange,
+  CircuitStateName,
+} from './circuit-state.js';
 
 export type { BreakerWindow, CircuitBreakerOptions } from './breaker-options.js';
 export type { CircuitChangeReason, CircuitState, CircuitStateChange, CircuitStateName };

@@ -280,7 +280,7 @@ export class RedisRateLimitStore implements CallbackRateLimitStore {
  * prefix. Each call has a deadline (`timeoutMs`); when Redis fails or is late, `onStoreError`
  * decides: `'local'` (default, an in-process limiter with the same parameters, warned once),
  * `'open'` (admit) or `'closed'` (refuse). Shared decisions resume by themselves when Redis
- * answers again (one trial call per second while it is down).
+ * answers again (at the client's `ready`, or one trial call per `probeIntervalMs`).
  */
 export function redisStore(options: RedisStoreOptions): FallbackStore {
   checkKeys('options', 'rateLimit.store', requireRecord('options', 'rateLimit.store', options), STORE_KEYS);

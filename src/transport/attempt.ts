@@ -35,7 +35,12 @@ export interface AttemptEvents {
   readonly redactor: { url(url: string): string };
   readonly observeAttempts: boolean;
   attemptStart(attempt: Attempt): AttemptSpan | undefined;
-  attemptEnd(attempt: Attempt, span: AttemptSpan | undefined, response: BulwarkResponse | undefined, error: unknown): void;
+  attemptEnd(
+    attempt: Attempt,
+    span: AttemptSpan | undefined,
+    response: BulwarkResponse | undefined,
+    error: unknown,
+  ): void;
   redirect(
     call: AttemptCall,
     from: string,
