@@ -85,6 +85,20 @@ export class MemoryStore implements InspectableRateLimitStore {
     this.#sweep(nowUs);
   }
 
+  /**
+   * Sets `key`'s bucket to what a shared store last said of it: the TAT, epoch ms of this store's
+   * clock (a TAT that has passed is a full bucket). The fallback of a Redis limit keeps its local
+   * bucket in step this way, so an outage starts from what this node last knew, not from full.
+   */
+  seed(key: string, tatMs: number): void {
+    const nowUs = toMicros(this.#clock.now());
+    const tat = toMicros(tatMs);
+    const bucket = this.#buckets.get(key);
+    if (bucket !== undefined) bucket.tat = tat;
+    else if (tat > nowUs) this.#buckets.set(key, new Bucket(key, tat));
+    this.#sweep(nowUs);
+  }
+
   /** Every live (not yet full) bucket as `params` see it now. */
   buckets(params: GcraParams): BucketState[] {
     const nowUs = toMicros(this.#clock.now());

@@ -247,7 +247,7 @@ export class RateLimiter {
     }
     let decision: RateLimitDecision | PromiseLike<RateLimitDecision>;
     try {
-      decision = this.#store.take({ key, params: this.params, maxWaitMs, cost });
+      decision = this.#store.take({ key, params: this.params, maxWaitMs, cost, deadline });
     } catch (error) {
       // A store that throws instead of rejecting still fails the call through the promise.
       return Promise.reject(error instanceof Error ? error : new Error(String(error), { cause: error }));

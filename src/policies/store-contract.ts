@@ -36,6 +36,11 @@ export interface TakeRequest {
   readonly maxWaitMs: number;
   /** Tokens to take. @default 1 */
   readonly cost?: number;
+  /**
+   * The caller's deadline, epoch ms of the limiter's clock: a store that has to wait before it can
+   * decide (a Redis client still connecting) never waits past it.
+   */
+  readonly deadline?: number | undefined;
 }
 
 /** How a {@link CallbackRateLimitStore} answers: an error, or a decision. */

@@ -15,6 +15,8 @@ import {
   requireFinite,
   requireRecord,
 } from '../validate.js';
+import { asError } from '../errors.js';
+import { clientReadiness } from './client-readiness.js';
 import { luaScript, redisKey, scriptRunner, type RedisClientLike } from './redis-client.js';
 import { StoreHealth, type StoreEvent, type StoreLogger } from './store-health.js';
 import { DeadlineQueue } from './store-timeout.js';
@@ -158,19 +160,25 @@ export function redisCircuitStore(options: RedisCircuitStoreOptions): RedisCircu
   });
 
   const deadlines = new DeadlineQueue(timeoutMs, options.clock);
+  const readiness = clientReadiness(options.client);
 
   async function call<T>(
     run: () => Promise<unknown>,
     parse: (reply: unknown) => T,
     otherwise: T,
   ): Promise<T> {
+    // A client without a connection answers as a lone node would, at once (no deadline paid).
+    if (readiness?.state() === 'lost') {
+      health.failure(new Error('the Redis client has no connection'));
+      return otherwise;
+    }
     if (!health.shouldTry()) return otherwise;
     try {
       const value = parse(await deadlines.run(run()));
       health.success();
       return value;
     } catch (error) {
-      health.failure(error);
+      health.failure(asError(error));
       return otherwise;
     }
   }

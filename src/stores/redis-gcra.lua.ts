@@ -30,7 +30,13 @@ import { luaScript } from './redis-client.js';
 export const MIN_TTL_MS = 1_000;
 
 /** Arguments each decision of a {@link TAKE_SCRIPT} call carries in ARGV. */
-export const TAKE_ARGS = 3;
+export const TAKE_ARGS = 4;
+
+/** Numbers each decision gets back from a {@link TAKE_SCRIPT} call. */
+export const TAKE_REPLY = 4;
+
+/** How long a node counts as sharing a limit after its last presence beat, ms. */
+export const PRESENCE_MS = 3_000;
 
 const NOW = `local t = redis.call('TIME')
 local now = t[1] * 1000000 + t[2]
@@ -53,22 +59,26 @@ const debtOf = (key: string, tau: string): string => `local debt = 0
 
 /**
  * Several decisions in one call, taken in order at one Redis time (the batch of one event-loop
- * turn). KEYS: one bucket per decision. ARGV, per decision: c × T, B × T, W (the longest accepted
- * wait), all µs. Returns three numbers per decision: admitted (1) or refused (0), the wait
- * (allowAt − now, µs, negative when the request conformed earlier) and the debt after the decision.
+ * turn). KEYS: one bucket per decision, then the presence sets of the decisions that beat. ARGV,
+ * per decision: c × T, B × T, W (the longest accepted wait), all µs, and `b`: 0, or the decision
+ * beats for its limit and KEYS[D + b] is that limit's presence set; then, last, this node's id.
+ * Returns four numbers per decision: admitted (1) or refused (0), the wait (allowAt − now, µs,
+ * negative when the request conformed earlier), the debt after the decision, and for a beat the
+ * nodes present in the last {@link PRESENCE_MS} (0 without a beat).
  */
 export const TAKE_SCRIPT = luaScript(
   'bulwark-gcra-take',
   `${NOW}
 local out = {}
-for i = 1, #KEYS do
+local d = (#ARGV - 1) / ${TAKE_ARGS}
+for i = 1, d do
   local a = (i - 1) * ${TAKE_ARGS}
   local key = KEYS[i]
   local tau = tonumber(ARGV[a + 2])
   ${debtOf('key', 'tau')}
   local newDebt = debt + tonumber(ARGV[a + 1])
   local wait = newDebt - tau
-  local o = (i - 1) * 3
+  local o = (i - 1) * ${TAKE_REPLY}
   if wait <= tonumber(ARGV[a + 3]) then
     local ttl = '${MIN_TTL_MS}'
     if newDebt > ${(MIN_TTL_MS - 2) * 1000} then ttl = fmt('%d', math.ceil(newDebt / 1000) + 1) end
@@ -80,6 +90,17 @@ for i = 1, #KEYS do
     out[o + 3] = debt
   end
   out[o + 2] = wait
+  local b = tonumber(ARGV[a + 4])
+  if b > 0 then
+    local set = KEYS[d + b]
+    local ms = math.floor(now / 1000)
+    redis.call('ZADD', set, ms, ARGV[#ARGV])
+    redis.call('ZREMRANGEBYSCORE', set, '-inf', ms - ${PRESENCE_MS})
+    redis.call('PEXPIRE', set, ${PRESENCE_MS})
+    out[o + 4] = redis.call('ZCARD', set)
+  else
+    out[o + 4] = 0
+  end
 end
 return out`,
 );

@@ -13,6 +13,8 @@
  * const client = new Redis({ enableOfflineQueue: false });
  * createClient({ rateLimit: { requests: 5000, per: 'hour', store: redisStore({ client }) } });
  */
+import { randomBytes } from 'node:crypto';
+import { systemClock, type Clock } from '../clock.js';
 import { gcraDecision, intervalMicros, toMicros } from '../policies/gcra.js';
 import { fallbackStore, type FallbackStore, type FallbackStoreOptions } from './fallback-store.js';
 import { checkKeys, checkNumber, checkString, requireRecord } from '../validate.js';
@@ -24,7 +26,9 @@ import {
   type RedisClientLike,
   type ScriptRunner,
 } from './redis-client.js';
-import { HOLD_SCRIPT, TAKE_SCRIPT } from './redis-gcra.lua.js';
+import { HOLD_SCRIPT, PRESENCE_MS, TAKE_REPLY, TAKE_SCRIPT } from './redis-gcra.lua.js';
+import { clientReadiness, type ClientReadiness } from './client-readiness.js';
+import { Presence } from './presence.js';
 import type {
   CallbackRateLimitStore,
   GcraParams,
@@ -63,6 +67,8 @@ export interface RedisRateLimitStoreOptions {
    * @default 64
    */
   readonly maxBatch?: number;
+  /** Source of time for the presence beats. @default systemClock */
+  readonly clock?: Clock;
 }
 
 /** Options of {@link redisStore}. */
@@ -79,16 +85,23 @@ const STORE_KEYS = [
   'timeoutMs',
   'onStoreError',
   'probeIntervalMs',
+  'connectWaitMs',
+  'nodes',
+  'logAfterMs',
   'local',
   'logger',
   'onEvent',
   'clock',
 ];
 
+const ignore = (): void => undefined;
+
 const badReply = (): TypeError => new TypeError('bulwark: unexpected reply from the Redis rate-limit script');
 
 interface Queued {
   readonly key: string;
+  /** The limiter's key, when this decision carries this node's presence beat for it. */
+  readonly beat: string | undefined;
   /** c × T, B × T and W, µs, as the script reads them. */
   readonly args: readonly [string, string, string];
   readonly t: number;
@@ -106,6 +119,8 @@ export class RedisRateLimitStore implements CallbackRateLimitStore {
   readonly #prefix: string;
   readonly #maxBatch: number;
   readonly #cluster: boolean;
+  readonly #presence: Presence;
+  readonly #node = randomBytes(6).toString('hex');
   #queue: Queued[] = [];
   #scheduled = false;
   #inFlight = 0;
@@ -116,9 +131,34 @@ export class RedisRateLimitStore implements CallbackRateLimitStore {
     this.#maxBatch =
       checkNumber('options', 'rateLimit.store.maxBatch', options.maxBatch, 1, MAX_BATCH_LIMIT, true) ?? 64;
     this.#cluster = isClusterClient(options.client);
+    this.readiness = clientReadiness(options.client);
+    this.#presence = new Presence(options.clock ?? systemClock, PRESENCE_MS);
     // Warm the script cache so the first decision is one round trip; a failure here is harmless
     // (EVALSHA falls back to EVAL after NOSCRIPT).
     this.#runner.load(TAKE_SCRIPT).catch(() => undefined);
+  }
+
+  /** What the client says of its connection (undefined for a client that says nothing). */
+  readonly readiness: ClientReadiness | undefined;
+
+  /** Nodes seen sharing `key` in the last few seconds (their presence beats), if known. */
+  sharers(key: string): number | undefined {
+    return this.#presence.nodes(key);
+  }
+
+  /**
+   * Puts `cost` tokens on `request.key`'s bucket whatever it holds (negative gives them back):
+   * reconciles a late reply with what the caller was told. Fire and forget.
+   */
+  charge(request: TakeRequest, cost: number): void {
+    const t = intervalMicros(request.params);
+    const args = [String(cost * t), String(request.params.burst * t), String(MAX_WAIT_US), '0', this.#node];
+    this.#runner.call(TAKE_SCRIPT, [this.keyOf(request.key)], args, ignore, ignore);
+  }
+
+  /** Releases the listener on the client (the client itself stays the caller's). */
+  close(): void {
+    this.readiness?.close();
   }
 
   /** The Redis key of `key`'s bucket. */
@@ -142,7 +182,8 @@ export class RedisRateLimitStore implements CallbackRateLimitStore {
     const burst = request.params.burst;
     const w = request.maxWaitMs >= MAX_WAIT_US / 1000 ? MAX_WAIT_US : toMicros(request.maxWaitMs);
     const args = [String((request.cost ?? 1) * t), String(burst * t), String(w)] as const;
-    const entry: Queued = { key: this.keyOf(request.key), args, t, burst, done };
+    const beat = this.#presence.due(request.key) ? request.key : undefined;
+    const entry: Queued = { key: this.keyOf(request.key), beat, args, t, burst, done };
     // Nothing on the wire: this decision goes now (one in flight never waits for a batch).
     if (this.#inFlight === 0 && !this.#scheduled) {
       this.#send([entry]);
@@ -188,38 +229,49 @@ export class RedisRateLimitStore implements CallbackRateLimitStore {
 
   #send(batch: readonly Queued[]): void {
     const keys: string[] = [];
+    const sets: string[] = [];
     const args: string[] = [];
     for (const entry of batch) {
       keys.push(entry.key);
       args.push(...entry.args);
+      if (entry.beat === undefined) args.push('0');
+      else args.push(String(sets.push(redisKey(this.#prefix, entry.beat, 'nodes'))));
     }
+    args.push(this.#node);
     this.#inFlight++;
     this.#runner.call(
       TAKE_SCRIPT,
-      keys,
+      sets.length === 0 ? keys : keys.concat(sets),
       args,
       (reply) => {
         this.#inFlight--;
-        // A reply we do not understand must never read as "allowed" (E10): it counts as a store failure.
-        const ok = Array.isArray(reply) && reply.length === batch.length * 3;
-        for (let i = 0; i < batch.length; i++) {
-          const entry = batch[i];
-          if (entry === undefined) continue;
-          const allowed: unknown = ok ? reply[3 * i] : undefined;
-          const wait: unknown = ok ? reply[3 * i + 1] : undefined;
-          const debt: unknown = ok ? reply[3 * i + 2] : undefined;
-          if ((allowed === 1 || allowed === 0) && typeof wait === 'number' && typeof debt === 'number') {
-            entry.done(undefined, gcraDecision(allowed === 1, wait, debt, entry.t, entry.burst));
-          } else {
-            entry.done(badReply(), undefined);
-          }
-        }
+        this.#answer(batch, reply);
       },
       (error) => {
         this.#inFlight--;
         for (const entry of batch) entry.done(error, undefined);
       },
     );
+  }
+
+  #answer(batch: readonly Queued[], reply: unknown): void {
+    // A reply we do not understand must never read as "allowed" (E10): it counts as a store failure.
+    const ok = Array.isArray(reply) && reply.length === batch.length * TAKE_REPLY;
+    for (let i = 0; i < batch.length; i++) {
+      const entry = batch[i];
+      if (entry === undefined) continue;
+      const at = TAKE_REPLY * i;
+      const allowed: unknown = ok ? reply[at] : undefined;
+      const wait: unknown = ok ? reply[at + 1] : undefined;
+      const debt: unknown = ok ? reply[at + 2] : undefined;
+      if ((allowed === 1 || allowed === 0) && typeof wait === 'number' && typeof debt === 'number') {
+        const nodes: unknown = ok ? reply[at + 3] : undefined;
+        if (entry.beat !== undefined && typeof nodes === 'number') this.#presence.saw(entry.beat, nodes);
+        entry.done(undefined, gcraDecision(allowed === 1, wait, debt, entry.t, entry.burst));
+      } else {
+        entry.done(badReply(), undefined);
+      }
+    }
   }
 }
 
@@ -228,7 +280,7 @@ export class RedisRateLimitStore implements CallbackRateLimitStore {
  * prefix. Each call has a deadline (`timeoutMs`); when Redis fails or is late, `onStoreError`
  * decides: `'local'` (default, an in-process limiter with the same parameters, warned once),
  * `'open'` (admit) or `'closed'` (refuse). Shared decisions resume by themselves when Redis
- * answers again (one trial call per second while it is down).
+ * answers again (at the client's `ready`, or one trial call per `probeIntervalMs`).
  */
 export function redisStore(options: RedisStoreOptions): FallbackStore {
   checkKeys('options', 'rateLimit.store', requireRecord('options', 'rateLimit.store', options), STORE_KEYS);

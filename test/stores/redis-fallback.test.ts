@@ -56,6 +56,8 @@ function setup(onStoreError?: 'local' | 'open' | 'closed', clock: VirtualClock =
     clock,
     local,
     timeoutMs: 100,
+    probeIntervalMs: 1_000,
+    logAfterMs: 0,
     ...(onStoreError === undefined ? {} : { onStoreError }),
     onEvent: (e) => events.push(e),
     logger: { warn: (obj) => warnings.push(obj), info: (obj) => infos.push(obj) },
@@ -124,8 +126,11 @@ void describe('fallbackStore (onStoreError)', () => {
       { ...first, storeError: undefined },
       { allowed: true, waitMs: 0, remaining: 1, storeError: undefined },
     );
+    // Every decision made without the store says so, with the outage's error (a metric counts them).
     for (let i = 0; i < 9; i++) {
-      assert.deepEqual(await store.take({ ...request, cost: 1 }), { allowed: true, waitMs: 0, remaining: 1 });
+      const { storeError, ...decision } = await store.take({ ...request, cost: 1 });
+      assert.equal(storeError?.fallback, 'open');
+      assert.deepEqual(decision, { allowed: true, waitMs: 0, remaining: 1 });
     }
   });
 
@@ -136,7 +141,9 @@ void describe('fallbackStore (onStoreError)', () => {
     assert.equal(storeError?.fallback, 'closed');
     assert.deepEqual(refused, { allowed: false, retryAfterMs: 1_000, remaining: 0 });
     await clock.advance(400);
-    assert.deepEqual(await store.take(request), { allowed: false, retryAfterMs: 600, remaining: 0 });
+    const { storeError: again, ...later } = await store.take(request);
+    assert.equal(again?.error, storeError.error, 'the outage error, until the store answers');
+    assert.deepEqual(later, { allowed: false, retryAfterMs: 600, remaining: 0 });
     primary.set('ok');
     await clock.advance(600);
     assert.deepEqual(await store.take(request), SHARED);
