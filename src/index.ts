@@ -19,7 +19,7 @@ export type {
   RequestCircuitBreakerOptions,
   RequestRateLimitOptions,
 } from './client/request-options.js';
-export { BulwarkResponse, type ResponseHeaders } from './client/response.js';
+export { BulwarkResponse, type ResponseHeaders } from './http/response.js';
 export type { HeadersInit } from './client/headers.js';
 export type { QueryInit, PathParams } from './client/url.js';
 export {
@@ -77,7 +77,7 @@ export {
   type LimitAlgorithm,
   type ConcurrencySnapshot,
 } from './policies/concurrency/index.js';
-export { MemoryStore } from './stores/memory.js';
+export { MemoryStore } from './policies/memory-store.js';
 export { MemoryCacheStore, type MemoryCacheStoreOptions } from './stores/memory-cache.js';
 export type { CacheStore, CacheEntry } from './policies/cache-store.js';
 export type { CacheOptions, RequestCacheMode } from './client/cache-options.js';
@@ -88,7 +88,7 @@ export type {
   RateLimitDecision,
   TakeRequest,
   SharedCircuitState,
-} from './stores/store.js';
+} from './policies/store-contract.js';
 
 // Observability.
 export { Redactor, defaultRedactor, type RedactorOptions } from './observability/redact.js';
@@ -115,4 +115,4 @@ export {
   isPrivateAddress,
   hostAllowed,
 } from './transport/destination-guard.js';
-export { presets, type Preset } from './presets.js';
+export { presets, type Preset } from './client/presets.js';

@@ -7,7 +7,7 @@ import { invalidRequest } from '../errors.js';
 import type { CircuitBreakers } from '../policies/circuit-breakers.js';
 import type { CircuitStateName } from '../policies/circuit-breaker.js';
 import type { PolicyKey } from '../pipeline/policy-key.js';
-import type { CircuitStore } from '../stores/store.js';
+import type { CircuitStore } from '../policies/store-contract.js';
 
 /** One circuit of a client, by key. */
 export interface CircuitHandle {

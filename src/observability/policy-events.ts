@@ -5,7 +5,7 @@
  */
 
 import type { Channel } from 'node:diagnostics_channel';
-import type { BulwarkErrorCode } from '../errors.js';
+import type { BulwarkErrorCode, CodeWhere } from '../errors.js';
 import {
   budgetChannel,
   cacheChannel,
@@ -30,7 +30,7 @@ import type { MetricKey } from './names.js';
 export type TelemetryAttributes = Record<string, string | number | boolean | undefined>;
 
 /** The timeout that fired, as its error code: recorded as `error.type` on the `bulwark.timeout` event. */
-export type TimeoutCode = 'ATTEMPT_TIMEOUT' | 'TIMEOUT' | 'DEADLINE_EXCEEDED';
+export type TimeoutCode = CodeWhere<'timeout', true>;
 
 /**
  * One policy decision. `event` names the kind; the other fields are the decision's own (the

@@ -3,12 +3,12 @@
  * listens, builds the event only then, and hands it to the sinks (observability/event-sinks.ts).
  * Attempt lines and spans, the TLS warning and the gauges' readers live here too.
  */
-import type { BulwarkError } from '../errors.js';
-import type { BulwarkResponse } from '../client/response.js';
+import { traitsOf, type BulwarkError } from '../errors.js';
+import type { BulwarkResponse } from '../http/response.js';
 import { attemptChannel, type AttemptMessage, type CacheStatus } from '../observability/channels.js';
 import { EventSinks, type LogSettings } from '../observability/event-sinks.js';
 import { levelEnabled, logEvent, type LogInput, type LogLevel } from '../observability/logger.js';
-import type { PolicyEventKind } from '../observability/policy-events.js';
+import type { PolicyEventKind, TimeoutCode } from '../observability/policy-events.js';
 import type { Redactor } from '../observability/redact.js';
 import type { AttemptSpan, CallSpan, Telemetry } from '../observability/telemetry.js';
 import type { Attempt } from '../transport/attempt.js';
@@ -129,7 +129,7 @@ export class CallEvents {
 
   /** The fields an attempt's channel message and log lines share (the log redacts `url` itself). */
   #attemptFields(
-    attempt: Attempt,
+    attempt: Attempt<CallContext>,
     url: string,
   ): { correlationId: string; method: string; url: string; key: string; attempt: number } {
     const ctx = attempt.ctx;
@@ -143,7 +143,7 @@ export class CallEvents {
   }
 
   /** Publishes one `bulwark:attempt` message: `start`, or `end` with the outcome. */
-  #publishAttempt(attempt: Attempt, end?: AttemptOutcome): void {
+  #publishAttempt(attempt: Attempt<CallContext>, end?: AttemptOutcome): void {
     const fields = this.#attemptFields(attempt, this.redactor.url(attempt.origin + attempt.path));
     const base = { client: this.#client, ...fields, redirects: attempt.redirects };
     const message: AttemptMessage =
@@ -152,7 +152,7 @@ export class CallEvents {
   }
 
   /** An attempt is about to be sent: attempt span, trace context, `→ GET …` line. */
-  attemptStart(attempt: Attempt): AttemptSpan | undefined {
+  attemptStart(attempt: Attempt<CallContext>): AttemptSpan | undefined {
     const ctx = attempt.ctx;
     // Redirect hops count as resends too (semantic conventions): attempt n, hop h → (n − 1) + h.
     const span = this.telemetry.startAttempt(
@@ -182,24 +182,27 @@ export class CallEvents {
 
   /** An attempt got its answer or failed: `← 200 (45ms)`. */
   attemptEnd(
-    attempt: Attempt,
+    attempt: Attempt<CallContext>,
     span: AttemptSpan | undefined,
     response: BulwarkResponse | undefined,
     error: unknown,
   ): void {
     const code = (error as BulwarkError | undefined)?.code;
+    const traits = traitsOf(error);
     // The event must reach the span before it ends: an ended span drops events.
-    if (
-      span !== undefined &&
-      (code === 'ATTEMPT_TIMEOUT' || code === 'TIMEOUT' || code === 'DEADLINE_EXCEEDED')
-    ) {
-      this.telemetry.record(span, { event: 'timeout', code, timeoutMs: (error as BulwarkError).timeoutMs });
+    if (span !== undefined && traits?.timeout === true) {
+      // A timeout trait is the only thing that makes a code a `TimeoutCode`.
+      this.telemetry.record(span, {
+        event: 'timeout',
+        code: code as TimeoutCode,
+        timeoutMs: (error as BulwarkError).timeoutMs,
+      });
     }
     this.telemetry.endAttempt(span, response?.status, error, attempt.network);
     const durationMs = attempt.ctx.runtime.clock.now() - attempt.startedAt;
     const status = response?.status;
     if (attemptChannel.hasSubscribers) this.#publishAttempt(attempt, { durationMs, status, errorCode: code });
-    const level = response !== undefined ? 'info' : code === 'ABORTED' ? 'debug' : 'error';
+    const level = response !== undefined ? 'info' : (traits?.logLevel ?? 'error');
     if (!this.#logging(level)) return;
     const fields = this.#attemptFields(attempt, attempt.origin + attempt.path);
     if (response !== undefined) {
