@@ -1,8 +1,8 @@
 /**
  * bulwark's diagnostics channels: a TracingChannel around each call and one point channel per
  * policy decision. Channels are global by name, so two copies of bulwark publish to the same
- * subscribers. Every helper checks `hasSubscribers` first; a publisher on a per-request path
- * should guard with it too, so no payload is built when nobody listens.
+ * subscribers. Point messages are published by the channel sink (event-sinks.ts), which checks
+ * `hasSubscribers` before building a payload, so nobody listening costs one property read.
  *
  * Payloads never carry secrets: URLs must arrive already redacted (the publisher's duty), and
  * no headers or bodies are ever included. The page docs/diagnostics-channels.md lists them all.
@@ -294,54 +294,4 @@ async function recordOutcome<A, R extends TracedOutcome>(
     if (typeof fields?.response?.status === 'number') context.status = fields.response.status;
     throw error;
   }
-}
-
-/** Publishes on `bulwark:retry` when someone listens. */
-export function publishRetry(message: RetryMessage): void {
-  if (retryChannel.hasSubscribers) retryChannel.publish(message);
-}
-
-/** Publishes on `bulwark:circuit` when someone listens. */
-export function publishCircuit(message: CircuitMessage): void {
-  if (circuitChannel.hasSubscribers) circuitChannel.publish(message);
-}
-
-/** Publishes on `bulwark:rate-limit` when someone listens. */
-export function publishRateLimit(message: RateLimitMessage): void {
-  if (rateLimitChannel.hasSubscribers) rateLimitChannel.publish(message);
-}
-
-/** Publishes on `bulwark:concurrency` when someone listens. */
-export function publishConcurrency(message: ConcurrencyMessage): void {
-  if (concurrencyChannel.hasSubscribers) concurrencyChannel.publish(message);
-}
-
-/** Publishes on `bulwark:deadline` when someone listens. */
-export function publishDeadline(message: DeadlineMessage): void {
-  if (deadlineChannel.hasSubscribers) deadlineChannel.publish(message);
-}
-
-/** Publishes on `bulwark:hedge` when someone listens. */
-export function publishHedge(message: HedgeMessage): void {
-  if (hedgeChannel.hasSubscribers) hedgeChannel.publish(message);
-}
-
-/** Publishes on `bulwark:redirect` when someone listens. */
-export function publishRedirect(message: RedirectMessage): void {
-  if (redirectChannel.hasSubscribers) redirectChannel.publish(message);
-}
-
-/** Publishes on `bulwark:budget` when someone listens. */
-export function publishBudget(message: BudgetMessage): void {
-  if (budgetChannel.hasSubscribers) budgetChannel.publish(message);
-}
-
-/** Publishes on `bulwark:cache` when someone listens. */
-export function publishCache(message: CacheMessage): void {
-  if (cacheChannel.hasSubscribers) cacheChannel.publish(message);
-}
-
-/** Publishes on `bulwark:attempt` when someone listens. */
-export function publishAttempt(message: AttemptMessage): void {
-  if (attemptChannel.hasSubscribers) attemptChannel.publish(message);
 }

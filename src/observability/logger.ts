@@ -96,13 +96,34 @@ export function levelEnabled(
  * - `error`: an attempt failed with an error; `code` and `err` say how. `← NETWORK (5ms)`
  * - `rejected`: a policy refused the call before anything was sent (`CIRCUIT_OPEN`,
  *   `RATE_LIMITED`, `CONCURRENCY_LIMITED`). `✕ CIRCUIT_OPEN GET https://api.test/users`
+ * - `cache`: the HTTP cache answered. `◆ cache hit GET https://api.test/users (age 3s)`
  * - `body`: with `logBody`, the final response's body once the caller read it with `text()`,
  *   `json()` or `arrayBuffer()`; `bytes` is its decoded size. `← 200 body (1834 bytes)`
+ * - `deadline`: the call's budget ran out (`phase`, `source`). `⏱ deadline exceeded before-send GET https://api.test/users`
+ * - `hedge-settled`: a hedged call's race ended. `⑂ hedge settled: winner 1 of 1 hedges`
+ * - `concurrency-queued`: an attempt waits for a concurrency permit. `⧗ queued GET https://api.test/users (limit 20, inflight 20, queued 3)`
  *
- * A breaker's change of state is logged too, at `warn`, as `event: 'circuit'` with `key`, `from`
- * and `to` (`circuit open: https://api.test`); it belongs to no call, so it is not a LogEvent.
+ * Lines that belong to no one call carry no `correlationId`, `method` or `url`:
+ * - `circuit`: a breaker changed state (`key`, `from`, `to`). `circuit open: https://api.test`
+ * - `concurrency-limit`: the adaptive limit moved. `concurrency limit 20 → 24: api`
+ * - `rate-limit-hint`: the server said how much is left. `rate-limit hint: https://api.test (4999 left, reset in 3600000ms)`
+ * - `rate-limit-store-error`: the shared store failed a decision and `onStoreError` decided. `rate-limit store failed (ECONNREFUSED): local limit for https://api.test`
  */
-export type LogEvent = 'request' | 'response' | 'retry' | 'error' | 'rejected' | 'cache' | 'body';
+export type LogEvent =
+  | 'request'
+  | 'response'
+  | 'retry'
+  | 'error'
+  | 'rejected'
+  | 'cache'
+  | 'body'
+  | 'deadline'
+  | 'hedge-settled'
+  | 'concurrency-queued'
+  | 'circuit'
+  | 'concurrency-limit'
+  | 'rate-limit-hint'
+  | 'rate-limit-store-error';
 
 /** The level each event is written at by default. */
 export const LOG_EVENT_LEVELS: Readonly<Record<LogEvent, LogLevel>> = {
@@ -113,16 +134,47 @@ export const LOG_EVENT_LEVELS: Readonly<Record<LogEvent, LogLevel>> = {
   rejected: 'warn',
   cache: 'info',
   body: 'info',
+  deadline: 'warn',
+  'hedge-settled': 'debug',
+  'concurrency-queued': 'debug',
+  circuit: 'warn',
+  'concurrency-limit': 'debug',
+  'rate-limit-hint': 'debug',
+  'rate-limit-store-error': 'warn',
 };
 
+/** What a policy's line adds: numbers and literal names, written as given. */
+export interface PolicyLogFields {
+  /** `circuit`: the states before and after. */
+  from?: string;
+  to?: string;
+  /** `deadline`: when it ran out (`before-send`, `in-flight`, `before-retry`) and what set it. */
+  phase?: string;
+  source?: string;
+  /** `concurrency-*`: the limit, the permits held, the attempts waiting, the limit before. */
+  limit?: number;
+  inflight?: number;
+  queued?: number;
+  previousLimit?: number;
+  /** `hedge-settled`: which attempt won (0 the primary) and how many hedges started. */
+  winner?: number;
+  hedges?: number;
+  /** `rate-limit-hint`: requests left, when the server said, and ms to its reset. */
+  remaining?: number;
+  resetMs?: number;
+  /** `rate-limit-store-error`: what bulwark did instead. */
+  fallback?: string;
+}
+
 /** What the pipeline knows when it logs; raw values, redacted by {@link logFields}. */
-export interface LogInput {
+export interface LogInput extends PolicyLogFields {
   /** The client's `name`: on every line, so one logger can serve many clients. */
   client?: string;
   event: LogEvent;
-  correlationId: string;
-  method: string;
-  url: string | URL;
+  /** The call's; absent on lines that belong to no one call (`circuit`, ...). */
+  correlationId?: string;
+  method?: string;
+  url?: string | URL;
   status?: number;
   durationMs?: number;
   /** 1 for the first attempt. */
@@ -131,7 +183,7 @@ export interface LogInput {
   key?: string;
   /** `retry`: how long until the next attempt. */
   delayMs?: number;
-  /** A `BulwarkError` code (`error`, `rejected`, `retry`). */
+  /** A `BulwarkError` code (`error`, `rejected`, `retry`), or a store error's code. */
   code?: string;
   /** `cache`: how the HTTP cache answered (`hit`, `stale`, `revalidated`). */
   cache?: string;
@@ -150,13 +202,13 @@ export interface LogInput {
 }
 
 /** The structured fields of a line; every string in them has been redacted. */
-export interface LogFields {
+export interface LogFields extends PolicyLogFields {
   /** The client's `name`. */
   client?: string;
-  correlationId: string;
+  correlationId?: string;
   event: LogEvent;
-  method: string;
-  url: string;
+  method?: string;
+  url?: string;
   status?: number;
   durationMs?: number;
   attempt?: number;
@@ -185,9 +237,10 @@ export function responseLine(status: number | undefined, durationMs: number): st
 /** The message of a line for `input.event`; see {@link LogEvent}. */
 export function logMessage(input: LogInput, redactor: Redactor = defaultRedactor): string {
   const ms = Math.round(input.durationMs ?? 0);
+  const target = (): string => requestLine(input.method ?? '', input.url ?? '', redactor).slice(2);
   switch (input.event) {
     case 'request':
-      return requestLine(input.method, input.url, redactor);
+      return requestLine(input.method ?? '', input.url ?? '', redactor);
     case 'response':
       return responseLine(input.status, ms);
     case 'retry':
@@ -195,32 +248,77 @@ export function logMessage(input: LogInput, redactor: Redactor = defaultRedactor
     case 'error':
       return `← ${printable(input.code ?? 'error')} (${ms}ms)`;
     case 'rejected':
-      return `✕ ${printable(input.code ?? 'rejected')} ${requestLine(input.method, input.url, redactor).slice(2)}`;
+      return `✕ ${printable(input.code ?? 'rejected')} ${target()}`;
     case 'cache':
-      return `◆ cache ${printable(input.cache ?? 'hit')} ${requestLine(input.method, input.url, redactor).slice(2)} (age ${Math.round(input.age ?? 0)}s${input.reason === undefined ? '' : `, for ${printable(input.reason)}`})`;
+      return `◆ cache ${printable(input.cache ?? 'hit')} ${target()} (age ${Math.round(input.age ?? 0)}s${input.reason === undefined ? '' : `, for ${printable(input.reason)}`})`;
     case 'body':
       return `← ${input.status ?? 'error'} body (${input.bytes ?? 0} bytes)`;
+    case 'deadline':
+      return `⏱ deadline exceeded ${printable(input.phase ?? '')} ${target()}`;
+    case 'hedge-settled':
+      return `⑂ hedge settled: winner ${input.winner ?? 0} of ${input.hedges ?? 0} hedges`;
+    case 'concurrency-queued':
+      return `⧗ queued ${target()} (limit ${input.limit ?? 0}, inflight ${input.inflight ?? 0}, queued ${input.queued ?? 0})`;
+    default:
+      return policyMessage(input, redactor);
   }
 }
 
+/** Messages of the lines that belong to no one call. */
+function policyMessage(input: LogInput, redactor: Redactor): string {
+  const key = printable(redactor.text(input.key ?? ''));
+  switch (input.event) {
+    case 'circuit':
+      return `circuit ${printable(input.to ?? '')}: ${key}`;
+    case 'concurrency-limit':
+      return `concurrency limit ${input.previousLimit ?? 0} → ${input.limit ?? 0}: ${key}`;
+    case 'rate-limit-hint':
+      return `rate-limit hint: ${key} (${input.remaining === undefined ? '' : `${input.remaining} left, `}reset in ${Math.round(input.resetMs ?? 0)}ms)`;
+    case 'rate-limit-store-error':
+      return `rate-limit store failed (${printable(input.code ?? 'error')}): ${printable(input.fallback ?? '')} for ${key}`;
+    default:
+      return printable(input.event);
+  }
+}
+
+/** Fields written as given (numbers and codes: nothing in them to redact). */
+const PLAIN_FIELDS = [
+  'status',
+  'attempt',
+  'code',
+  'cache',
+  'age',
+  'reason',
+  'from',
+  'to',
+  'phase',
+  'source',
+  'limit',
+  'inflight',
+  'queued',
+  'previousLimit',
+  'winner',
+  'hedges',
+  'remaining',
+  'resetMs',
+  'fallback',
+] as const satisfies readonly (keyof LogInput & keyof LogFields)[];
+
 /** The structured fields of a line, with URL, key, headers, body and error redacted. */
 export function logFields(input: LogInput, redactor: Redactor = defaultRedactor): LogFields {
-  const fields: LogFields = {
-    ...(input.client === undefined ? {} : { client: input.client }),
-    correlationId: input.correlationId,
-    event: input.event,
-    method: printable(input.method),
-    url: redactor.url(input.url),
-  };
-  if (input.status !== undefined) fields.status = input.status;
+  const fields: LogFields = { event: input.event };
+  if (input.client !== undefined) fields.client = input.client;
+  if (input.correlationId !== undefined) fields.correlationId = input.correlationId;
+  if (input.method !== undefined) fields.method = printable(input.method);
+  if (input.url !== undefined) fields.url = redactor.url(input.url);
+  const plain = fields as unknown as Record<string, unknown>;
+  for (const name of PLAIN_FIELDS) {
+    const value = input[name];
+    if (value !== undefined) plain[name] = value;
+  }
   if (input.durationMs !== undefined) fields.durationMs = Math.round(input.durationMs);
-  if (input.attempt !== undefined) fields.attempt = input.attempt;
   if (input.key !== undefined) fields.key = redactor.text(input.key);
   if (input.delayMs !== undefined) fields.delayMs = Math.round(input.delayMs);
-  if (input.code !== undefined) fields.code = input.code;
-  if (input.cache !== undefined) fields.cache = input.cache;
-  if (input.age !== undefined) fields.age = input.age;
-  if (input.reason !== undefined) fields.reason = input.reason;
   if (input.error !== undefined) fields.err = redactor.error(input.error);
   if (input.headers !== undefined) fields.headers = redactor.headers(input.headers);
   if (input.body !== undefined) {

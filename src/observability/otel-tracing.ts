@@ -7,6 +7,7 @@
 import type * as OtelApi from '@opentelemetry/api';
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 import { isBulwarkError } from '../errors.js';
+import { ATTR } from './names.js';
 import {
   isAbortError,
   normaliseMethod,
@@ -103,10 +104,10 @@ export function startCallSpan(
   const parent = api.context.active();
   const span = tracer.startSpan(name, { kind: api.SpanKind.INTERNAL }, parent);
   if (span.isRecording()) {
-    const attributes: Attributes = { 'http.request.method': method, 'bulwark.client': clientName };
-    if (method === '_OTHER') attributes['http.request.method_original'] = target.method;
-    if (target.urlTemplate !== undefined) attributes['url.template'] = target.urlTemplate;
-    if (target.correlationId !== undefined) attributes['bulwark.correlation_id'] = target.correlationId;
+    const attributes: Attributes = { [ATTR.httpMethod]: method, [ATTR.client]: clientName };
+    if (method === '_OTHER') attributes[ATTR.httpMethodOriginal] = target.method;
+    if (target.urlTemplate !== undefined) attributes[ATTR.urlTemplate] = target.urlTemplate;
+    if (target.correlationId !== undefined) attributes[ATTR.correlationId] = target.correlationId;
     span.setAttributes(attributes);
   }
   return new CallHandle(span, api.trace.setSpan(parent, span));
@@ -128,17 +129,17 @@ export function startAttemptSpan(
   name: string = spanName(method, target.urlTemplate),
 ): Span {
   const attributes: Attributes = {
-    'http.request.method': method,
-    'server.address': endpoint.address,
-    'server.port': endpoint.port,
+    [ATTR.httpMethod]: method,
+    [ATTR.serverAddress]: endpoint.address,
+    [ATTR.serverPort]: endpoint.port,
   };
-  if (target.urlTemplate !== undefined) attributes['url.template'] = target.urlTemplate;
+  if (target.urlTemplate !== undefined) attributes[ATTR.urlTemplate] = target.urlTemplate;
   const span = tracer.startSpan(name, { kind: api.SpanKind.CLIENT, attributes }, parent);
   if (span.isRecording()) {
     const url = redactUrl(target.origin + target.path);
-    span.setAttribute('url.full', target.userinfo === true ? withRedactedUserinfo(url) : url);
-    if (method === '_OTHER') span.setAttribute('http.request.method_original', target.method);
-    if (resendCount > 0) span.setAttribute('http.request.resend_count', resendCount);
+    span.setAttribute(ATTR.urlFull, target.userinfo === true ? withRedactedUserinfo(url) : url);
+    if (method === '_OTHER') span.setAttribute(ATTR.httpMethodOriginal, target.method);
+    if (resendCount > 0) span.setAttribute(ATTR.httpResendCount, resendCount);
   }
   return span;
 }
@@ -158,10 +159,10 @@ export function finishSpan(
   markOk = false,
 ): void {
   if (span.isRecording()) {
-    if (status !== undefined) span.setAttribute('http.response.status_code', status);
+    if (status !== undefined) span.setAttribute(ATTR.httpStatus, status);
     if (markOk) span.setStatus({ code: api.SpanStatusCode.OK });
     if (type !== undefined) {
-      span.setAttribute('error.type', type);
+      span.setAttribute(ATTR.errorType, type);
       const failed = error !== undefined && error !== null && !isAbortError(error);
       if (failed) span.recordException(safeException(error, redactUrl));
       span.setStatus({

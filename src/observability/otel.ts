@@ -11,7 +11,15 @@ import { systemClock, type Clock } from '../clock.js';
 import { invalidOption, isBulwarkError } from '../errors.js';
 import { checkFunction } from '../validate.js';
 import { errorType, isAbortError, normaliseMethod, parseOrigin, sanitizeUrl } from './otel-attributes.js';
-import { instrumentsFor, observeCircuitState, observeConcurrency, type Instruments } from './otel-metrics.js';
+import { ATTR } from './names.js';
+import {
+  instrumentsFor,
+  observeCircuitState,
+  observeConcurrency,
+  recordValue,
+  type Instruments,
+} from './otel-metrics.js';
+import { EVENT_TABLE, type EventRow, type PolicyEvent } from './policy-events.js';
 import {
   AttemptHandle,
   type AttemptState,
@@ -27,12 +35,10 @@ import {
   type AttemptTarget,
   type CallSpan,
   type CallTarget,
-  type CircuitStateName,
   type NetworkPeer,
   type ReportCircuit,
   type ReportConcurrency,
   type Telemetry,
-  type TimeoutCode,
 } from './telemetry.js';
 
 export type {
@@ -217,6 +223,7 @@ function spanOf(handle: Handle): Span | undefined {
 
 class OtelTelemetry implements Telemetry {
   readonly enabled = true;
+  readonly metering: boolean;
   readonly #api: OtelApiModule;
   readonly #tracer: Tracer;
   readonly #ownTracerProvider: boolean;
@@ -251,6 +258,7 @@ class OtelTelemetry implements Telemetry {
     const meterProvider = options.meterProvider ?? api.metrics.getMeterProvider();
     this.#meter = meterProvider.getMeter('bulwark', packageVersion()) as Meter;
     this.#instruments = this.#meter === api.createNoopMeter() ? undefined : instrumentsFor(this.#meter);
+    this.metering = this.#instruments !== undefined;
   }
 
   #tracing(): boolean {
@@ -261,6 +269,15 @@ class OtelTelemetry implements Telemetry {
       typeof provider.getDelegate !== 'function' ||
       provider.getDelegate() !== this.#noopTracerProvider
     );
+  }
+
+  live(): boolean {
+    return this.#instruments !== undefined || this.#tracing() || this.#ambient();
+  }
+
+  /** An active context to propagate: without one (the root), standard propagators write nothing. */
+  #ambient(): boolean {
+    return this.#propagate && this.#api.context.active() !== this.#api.ROOT_CONTEXT;
   }
 
   startCall(target: CallTarget): CallSpan | undefined {
@@ -282,7 +299,7 @@ class OtelTelemetry implements Telemetry {
     const handle = call as CallState;
     if (handle.ended) return;
     handle.ended = true;
-    if (attempts > 0 && handle.span.isRecording()) handle.span.setAttribute('bulwark.attempts', attempts);
+    if (attempts > 0 && handle.span.isRecording()) handle.span.setAttribute(ATTR.attempts, attempts);
     const type = this.#errorType(status, error);
     finishSpan(this.#api, handle.span, status, error, type, this.#redact, this.#succeeded(type, error));
   }
@@ -335,10 +352,10 @@ class OtelTelemetry implements Telemetry {
     const type = this.#errorType(status, error);
     if (network !== undefined && handle.span?.isRecording() === true) {
       // Recommended on client spans by the stable HTTP conventions.
-      handle.span.setAttribute('network.protocol.version', network.protocolVersion);
+      handle.span.setAttribute(ATTR.networkProtocol, network.protocolVersion);
       if (network.peerAddress !== undefined) {
-        handle.span.setAttribute('network.peer.address', network.peerAddress);
-        if (network.peerPort !== undefined) handle.span.setAttribute('network.peer.port', network.peerPort);
+        handle.span.setAttribute(ATTR.networkPeerAddress, network.peerAddress);
+        if (network.peerPort !== undefined) handle.span.setAttribute(ATTR.networkPeerPort, network.peerPort);
       }
     }
     if (handle.span !== undefined) {
@@ -347,16 +364,16 @@ class OtelTelemetry implements Telemetry {
     // A cancelled attempt (the caller's abort, a hedge loser) measures nothing about the server.
     if (this.#instruments === undefined || isAbortError(error)) return;
     const attributes: Attributes = {
-      'http.request.method': handle.method,
-      'server.address': handle.address,
-      'server.port': handle.port,
-      'bulwark.client': this.#client,
+      [ATTR.httpMethod]: handle.method,
+      [ATTR.serverAddress]: handle.address,
+      [ATTR.serverPort]: handle.port,
+      [ATTR.client]: this.#client,
     };
-    if (status !== undefined) attributes['http.response.status_code'] = status;
-    if (type !== undefined) attributes['error.type'] = type;
+    if (status !== undefined) attributes[ATTR.httpStatus] = status;
+    if (type !== undefined) attributes[ATTR.errorType] = type;
     // The metric takes the protocol version (Recommended) but not the peer: an address per
     // socket would multiply its series.
-    if (network !== undefined) attributes['network.protocol.version'] = network.protocolVersion;
+    if (network !== undefined) attributes[ATTR.networkProtocol] = network.protocolVersion;
     this.#instruments.requestDuration.record((this.#clock.now() - handle.startedAt) / 1000, attributes);
   }
 
@@ -364,7 +381,8 @@ class OtelTelemetry implements Telemetry {
     if (!this.#propagate) return;
     const context =
       attempt === undefined ? this.#api.context.active() : (attempt as AttemptState).contextIn(this.#api);
-    this.#api.propagation.inject(context, headers);
+    // The root context carries no span and no baggage: there is nothing to write.
+    if (context !== this.#api.ROOT_CONTEXT) this.#api.propagation.inject(context, headers);
   }
 
   run<T>(handle: Handle, fn: () => T): T {
@@ -378,99 +396,27 @@ class OtelTelemetry implements Telemetry {
     return spanOf(handle)?.isRecording() ?? false;
   }
 
-  cache(handle: CallSpan | undefined, status: string, ageSeconds: number | undefined): void {
-    const span = spanOf(handle);
-    if (span?.isRecording() !== true) return;
-    span.setAttribute('bulwark.cache', status);
-    if (ageSeconds !== undefined) span.setAttribute('bulwark.cache.age', ageSeconds);
-  }
-
   event(handle: Handle, name: string, attributes?: Attributes): void {
     const span = spanOf(handle);
     if (span?.isRecording() === true) span.addEvent(name, attributes);
   }
 
-  retry(handle: Handle, key: string, reason: string, attempt: number, delayMs: number): void {
-    this.#instruments?.retries.add(1, this.#keyed(key, 'bulwark.retry.reason', reason));
-    this.event(handle, 'bulwark.retry', {
-      'bulwark.key': key,
-      'bulwark.retry.reason': reason,
-      'bulwark.attempt': attempt,
-      'bulwark.retry.delay_ms': delayMs,
-    });
-  }
-
-  retryBudgetExhausted(handle: Handle, key: string): void {
-    this.#instruments?.retryBudgetRejections.add(1, this.#keyed(key));
-    this.event(handle, 'bulwark.retry_budget.exhausted', { 'bulwark.key': key });
-  }
-
-  hedge(handle: Handle, key: string, hedge: number, delayMs: number): void {
-    this.#instruments?.hedges.add(1, this.#keyed(key));
-    this.event(handle, 'bulwark.hedge', {
-      'bulwark.key': key,
-      'bulwark.hedge': hedge,
-      'bulwark.hedge.delay_ms': delayMs,
-    });
-  }
-
-  circuitTransition(key: string, from: CircuitStateName, to: CircuitStateName, handle?: Handle): void {
-    const attributes = this.#keyed(key, 'bulwark.circuit.from', from);
-    attributes['bulwark.circuit.to'] = to;
-    this.#instruments?.circuitTransitions.add(1, attributes);
-    this.event(handle, 'bulwark.circuit.transition', attributes);
-  }
-
-  circuitRejected(handle: Handle, key: string, retryAfterMs: number): void {
-    this.#instruments?.circuitRejections.add(1, this.#keyed(key));
-    this.event(handle, 'bulwark.circuit.rejected', {
-      'bulwark.key': key,
-      'bulwark.retry_after_ms': retryAfterMs,
-    });
-  }
-
-  rateLimitWait(handle: Handle, key: string, waitMs: number): void {
-    this.#instruments?.rateLimitWaits.record(waitMs / 1000, this.#keyed(key));
-    this.event(handle, 'bulwark.rate_limit.wait', {
-      'bulwark.key': key,
-      'bulwark.rate_limit.wait_ms': waitMs,
-    });
-  }
-
-  rateLimitRejected(handle: Handle, key: string, retryAfterMs: number): void {
-    this.#instruments?.rateLimitRejections.add(1, this.#keyed(key));
-    this.event(handle, 'bulwark.rate_limit.rejected', {
-      'bulwark.key': key,
-      'bulwark.retry_after_ms': retryAfterMs,
-    });
-  }
-
-  concurrencyRejected(handle: Handle, key: string, limit: number, inflight: number): void {
-    this.#instruments?.concurrencyRejections.add(1, this.#keyed(key));
-    this.event(handle, 'bulwark.concurrency.rejected', {
-      'bulwark.key': key,
-      'bulwark.concurrency.limit': limit,
-      'bulwark.concurrency.inflight': inflight,
-    });
-  }
-
-  timeout(handle: Handle, code: TimeoutCode, timeoutMs: number | undefined): void {
-    this.event(
-      handle,
-      'bulwark.timeout',
-      timeoutMs === undefined
-        ? { 'error.type': code }
-        : { 'error.type': code, 'bulwark.timeout_ms': timeoutMs },
-    );
-  }
-
-  redirect(handle: Handle, status: number, location: string, count: number): void {
-    if (!this.isRecording(handle)) return;
-    this.event(handle, 'bulwark.redirect', {
-      'http.response.status_code': status,
-      'url.full': this.#redact(location),
-      'bulwark.redirect.count': count,
-    });
+  record(handle: Handle, event: PolicyEvent): void {
+    const row = EVENT_TABLE[event.event] as EventRow<PolicyEvent>;
+    const metric = row.metric;
+    if (metric !== false && this.#instruments !== undefined) {
+      const attributes = metric.attributes(event) as Attributes;
+      attributes[ATTR.client] = this.#client;
+      recordValue(this.#instruments, metric.instrument, metric.value(event), attributes);
+    }
+    const spanRow = row.span;
+    const span = spanRow === false ? undefined : spanOf(handle);
+    if (spanRow === false || span?.isRecording() !== true) return;
+    const attributes = spanRow.attributes(event) as Attributes;
+    const url = attributes[ATTR.urlFull];
+    if (typeof url === 'string') attributes[ATTR.urlFull] = this.#redact(url);
+    if (spanRow.name === undefined) span.setAttributes(attributes);
+    else span.addEvent(spanRow.name, attributes);
   }
 
   observeCircuits(read: (report: ReportCircuit) => void): () => void {
@@ -506,12 +452,6 @@ class OtelTelemetry implements Telemetry {
     } catch {
       return undefined;
     }
-  }
-
-  #keyed(key: string, name?: string, value?: string): Attributes {
-    const attributes: Attributes = { 'bulwark.client': this.#client, 'bulwark.key': key };
-    if (name !== undefined) attributes[name] = value;
-    return attributes;
   }
 }
 

@@ -1,12 +1,13 @@
 /**
  * The contract between the pipeline and OpenTelemetry: one `startCall`/`endCall` per call, one
- * `startAttempt`/`inject`/`endAttempt` per attempt, and one method per policy decision.
+ * `startAttempt`/`inject`/`endAttempt` per attempt, and `record` for every policy event (what
+ * each kind becomes is a row of the event table, policy-events.ts).
  * Handles may be `undefined` (tracing off) and every method accepts that, so the pipeline never
  * branches on whether telemetry is on. Hot-path methods take positional arguments: no object
  * is allocated for telemetry that is switched off.
  */
 
-import type { CodeWhere } from '../errors.js';
+import type { PolicyEvent, TelemetryAttributes } from './policy-events.js';
 
 /** Opaque handle of a call's span, returned by {@link Telemetry.startCall}. */
 export interface CallSpan {
@@ -60,16 +61,20 @@ export type ReportCircuit = (key: string, state: CircuitStateName) => void;
 /** Reports one concurrency limiter: called once per key at each collection. */
 export type ReportConcurrency = (key: string, limit: number, inflight: number) => void;
 
-/** Attributes of a span event (a subset of OpenTelemetry's, so no type from the API leaks out). */
-export type TelemetryAttributes = Record<string, string | number | boolean | undefined>;
-
-/** The timeout that fired, as its error code: recorded as `error.type` on the `bulwark.timeout` event. */
-export type TimeoutCode = CodeWhere<'timeout', true>;
+export type { TelemetryAttributes, TimeoutCode } from './policy-events.js';
 
 /** The OpenTelemetry side of one client. Made by `createTelemetry`. */
 export interface Telemetry {
   /** False when `@opentelemetry/api` is not installed (every method is then empty). */
   readonly enabled: boolean;
+  /** True when a meter provider other than the API's no-op one was found: events feed metrics. */
+  readonly metering: boolean;
+  /**
+   * True when an attempt would produce something: a span (an SDK is registered), a metric point,
+   * or trace context to inject (an active context other than the root). Checked per attempt, so
+   * with the API installed but idle an attempt skips its telemetry after this one check.
+   */
+  live(): boolean;
 
   /**
    * Starts the call's INTERNAL span `{METHOD} {url.template}` as a child of the active context.
@@ -116,44 +121,11 @@ export interface Telemetry {
   /** Adds an event to a recording span. */
   event(span: CallSpan | AttemptSpan | undefined, name: string, attributes?: TelemetryAttributes): void;
 
-  /** A retry was scheduled. `reason`: the status as a string (`'503'`) or the error code (`'NETWORK'`). `attempt`: the attempt that failed, from 1. */
-  retry(
-    span: CallSpan | AttemptSpan | undefined,
-    key: string,
-    reason: string,
-    attempt: number,
-    delayMs: number,
-  ): void;
-  /** The retry budget refused a retry or a hedge. */
-  retryBudgetExhausted(span: CallSpan | AttemptSpan | undefined, key: string): void;
-  /** A hedged attempt was started; `hedge` counts from 1. */
-  hedge(span: CallSpan | AttemptSpan | undefined, key: string, hedge: number, delayMs: number): void;
-  /** A breaker changed state (also an event on `span` when given). */
-  circuitTransition(
-    key: string,
-    from: CircuitStateName,
-    to: CircuitStateName,
-    span?: CallSpan | AttemptSpan,
-  ): void;
-  /** An open breaker refused an attempt (`CIRCUIT_OPEN`). */
-  circuitRejected(span: CallSpan | AttemptSpan | undefined, key: string, retryAfterMs: number): void;
-  /** An attempt waited `waitMs` for a rate-limit token. */
-  rateLimitWait(span: CallSpan | AttemptSpan | undefined, key: string, waitMs: number): void;
-  /** The rate limiter refused an attempt (`RATE_LIMITED`). */
-  rateLimitRejected(span: CallSpan | AttemptSpan | undefined, key: string, retryAfterMs: number): void;
-  /** The concurrency limiter refused an attempt (`CONCURRENCY_LIMITED`). */
-  concurrencyRejected(
-    span: CallSpan | AttemptSpan | undefined,
-    key: string,
-    limit: number,
-    inflight: number,
-  ): void;
-  /** A timeout or deadline fired; `timeoutMs` is undefined for a deadline (it has no duration). */
-  timeout(span: CallSpan | AttemptSpan | undefined, code: TimeoutCode, timeoutMs: number | undefined): void;
-  /** A redirect is being followed; `location` is redacted here; `count` from 1. */
-  redirect(span: CallSpan | AttemptSpan | undefined, status: number, location: string, count: number): void;
-  /** The HTTP cache answered or stored the call: `bulwark.cache` (and `bulwark.cache.age` in s) on the call span. */
-  cache(span: CallSpan | undefined, status: string, ageSeconds: number | undefined): void;
+  /**
+   * Records a policy event as its table row says: a span event (or attributes) on `span` when it
+   * records, a point on the row's instrument when metrics are on.
+   */
+  record(span: CallSpan | AttemptSpan | undefined, event: PolicyEvent): void;
 
   /**
    * Registers the reader of `bulwark.circuit.state`: at each collection it must call `report`
@@ -171,6 +143,8 @@ function nothing(): void {
 /** The telemetry used when `@opentelemetry/api` is not installed: every method is empty. */
 export const NOOP_TELEMETRY: Telemetry = Object.freeze({
   enabled: false,
+  metering: false,
+  live: () => false,
   startCall: () => undefined,
   endCall: nothing,
   startAttempt: () => undefined,
@@ -179,17 +153,7 @@ export const NOOP_TELEMETRY: Telemetry = Object.freeze({
   run: <T>(_span: unknown, fn: () => T): T => fn(),
   isRecording: () => false,
   event: nothing,
-  retry: nothing,
-  retryBudgetExhausted: nothing,
-  hedge: nothing,
-  circuitTransition: nothing,
-  circuitRejected: nothing,
-  rateLimitWait: nothing,
-  rateLimitRejected: nothing,
-  concurrencyRejected: nothing,
-  timeout: nothing,
-  redirect: nothing,
-  cache: nothing,
+  record: nothing,
   observeCircuits: () => nothing,
   observeConcurrency: () => nothing,
 });

@@ -1,61 +1,27 @@
-// CallEvents: what the pipeline reports of a call and its attempts, fanned out to channels, OpenTelemetry and logs.
+/**
+ * The pipeline's side of policy events: one method per decision that checks whether any sink
+ * listens, builds the event only then, and hands it to the sinks (observability/event-sinks.ts).
+ * Attempt lines and spans, the TLS warning and the gauges' readers live here too.
+ */
 import { traitsOf, type BulwarkError } from '../errors.js';
 import type { BulwarkResponse } from '../http/response.js';
-// Each message is built only when its channel has a listener (`hasSubscribers` first): payloads
-// redact URLs, and the docs promise that an unobserved channel costs nothing.
-import {
-  attemptChannel,
-  budgetChannel,
-  cacheChannel,
-  circuitChannel,
-  concurrencyChannel,
-  deadlineChannel,
-  hedgeChannel,
-  publishAttempt,
-  publishBudget,
-  publishCache,
-  publishCircuit,
-  publishConcurrency,
-  publishDeadline,
-  publishHedge,
-  publishRateLimit,
-  publishRedirect,
-  publishRetry,
-  rateLimitChannel,
-  redirectChannel,
-  retryChannel,
-  type CacheStatus,
-} from '../observability/channels.js';
-import {
-  levelEnabled,
-  logEvent,
-  type Logger,
-  type LogInput,
-  type LogLevel,
-  type LogLevelSetting,
-} from '../observability/logger.js';
+import { attemptChannel, type AttemptMessage, type CacheStatus } from '../observability/channels.js';
+import { EventSinks, type LogSettings } from '../observability/event-sinks.js';
+import { levelEnabled, logEvent, type LogInput, type LogLevel } from '../observability/logger.js';
+import type { PolicyEventKind, TimeoutCode } from '../observability/policy-events.js';
 import type { Redactor } from '../observability/redact.js';
-import type { AttemptSpan, CallSpan, Telemetry, TimeoutCode } from '../observability/telemetry.js';
+import type { AttemptSpan, CallSpan, Telemetry } from '../observability/telemetry.js';
 import type { Attempt } from '../transport/attempt.js';
 import type { CallContext } from './types.js';
 
-/** Logging settings of a client. */
-export interface LogSettings {
-  readonly logger: Logger | undefined;
-  readonly level: LogLevelSetting;
-  readonly logHeaders: boolean;
-  readonly logBody: boolean;
-  /** Longest body written in a line, characters (after redaction). */
-  readonly bodyLimit: number;
-}
+export type { LogSettings } from '../observability/event-sinks.js';
 
 /** The process warning for a client without a logger and with verification off is given once. */
 let insecureWarned = false;
 
 /**
- * Where every stage reports what it decided: one call fans out to the diagnostics channel,
- * the OpenTelemetry span and metrics, and the log, each only when someone listens. URLs are
- * redacted here, once, before any sink sees them.
+ * Where every stage reports what it decided. Each method asks the sinks whether anyone listens
+ * before building its event; URLs are redacted once, before any sink sees them.
  */
 export class CallEvents {
   readonly telemetry: Telemetry;
@@ -64,21 +30,23 @@ export class CallEvents {
   readonly #client: string;
   readonly #unregister: (() => void)[] = [];
   readonly #observe: boolean;
+  readonly #sinks: EventSinks;
 
   constructor(client: string, telemetry: Telemetry, redactor: Redactor, log: LogSettings) {
     this.#client = client;
+    this.#sinks = new EventSinks(client, telemetry, redactor, log);
     this.telemetry = telemetry;
     this.redactor = redactor;
     this.log = log;
-    this.#observe = telemetry.enabled || levelEnabled(log.logger, 'info', log.level);
+    this.#observe = levelEnabled(log.logger, 'info', log.level);
   }
 
   /** True when attempt-level spans, metrics, info logs or `bulwark:attempt` messages must be produced. */
   get observeAttempts(): boolean {
-    return this.#observe || attemptChannel.hasSubscribers;
+    return this.#observe || attemptChannel.hasSubscribers || this.telemetry.live();
   }
 
-  /** A breaker changed state (channel + metric); `failureRatio` and `openMs` when it opened. */
+  /** A breaker changed state; `failureRatio` and `openMs` when it opened. */
   circuitTransition(
     key: string,
     from: string,
@@ -87,31 +55,16 @@ export class CallEvents {
     openMs: number | undefined,
     reason?: string,
   ): void {
-    const f = stateName(from);
-    const t = stateName(to);
-    if (circuitChannel.hasSubscribers) {
-      publishCircuit({
-        client: this.#client,
-        type: 'transition',
-        key,
-        from: f,
-        to: t,
-        failureRatio,
-        openMs,
-        reason,
-      });
-    }
-    this.telemetry.circuitTransition(key, channelState(from), channelState(to));
-    if (levelEnabled(this.log.logger, 'warn', this.log.level)) {
-      try {
-        this.log.logger?.warn(
-          { client: this.#client, event: 'circuit', key: this.redactor.text(key), from: f, to: t },
-          `circuit ${t}: ${this.redactor.text(key)}`,
-        );
-      } catch {
-        // Logging never fails a request.
-      }
-    }
+    if (!this.#sinks.wants('circuit-transition', undefined)) return;
+    this.#sinks.emit(undefined, undefined, {
+      event: 'circuit-transition',
+      key,
+      from: stateName(from),
+      to: stateName(to),
+      failureRatio,
+      openMs,
+      reason,
+    });
   }
 
   /**
@@ -165,17 +118,37 @@ export class CallEvents {
     return this.redactor.url(ctx.origin + ctx.path);
   }
 
-  #fields(ctx: CallContext): { client: string; correlationId: string; method: string; url: string } {
-    return { client: this.#client, correlationId: ctx.correlationId, method: ctx.method, url: this.url(ctx) };
-  }
-
   /** One line of a call, with the client's name on it (redacted by `logEvent`). */
   #write(input: LogInput, level?: LogLevel): void {
     logEvent(this.log.logger, this.log.level, input, this.redactor, level);
   }
 
-  #logging(level: 'info' | 'warn' | 'error' | 'debug'): boolean {
+  #logging(level: LogLevel): boolean {
     return levelEnabled(this.log.logger, level, this.log.level);
+  }
+
+  /** The fields an attempt's channel message and log lines share (the log redacts `url` itself). */
+  #attemptFields(
+    attempt: Attempt<CallContext>,
+    url: string,
+  ): { correlationId: string; method: string; url: string; key: string; attempt: number } {
+    const ctx = attempt.ctx;
+    return {
+      correlationId: ctx.correlationId,
+      method: attempt.method,
+      url,
+      key: ctx.key,
+      attempt: attempt.number,
+    };
+  }
+
+  /** Publishes one `bulwark:attempt` message: `start`, or `end` with the outcome. */
+  #publishAttempt(attempt: Attempt<CallContext>, end?: AttemptOutcome): void {
+    const fields = this.#attemptFields(attempt, this.redactor.url(attempt.origin + attempt.path));
+    const base = { client: this.#client, ...fields, redirects: attempt.redirects };
+    const message: AttemptMessage =
+      end === undefined ? { ...base, type: 'start' } : { ...base, type: 'end', ...end };
+    attemptChannel.publish(message);
   }
 
   /** An attempt is about to be sent: attempt span, trace context, `→ GET …` line. */
@@ -188,36 +161,22 @@ export class CallEvents {
       attempt.number - 1 + attempt.redirects,
     );
     this.telemetry.inject(attempt.headers, span);
-    if (attemptChannel.hasSubscribers) {
-      publishAttempt({
-        ...this.#fields(ctx),
-        method: attempt.method,
-        url: this.redactor.url(attempt.origin + attempt.path),
-        type: 'start',
-        key: ctx.key,
-        attempt: attempt.number,
-        redirects: attempt.redirects,
-      });
-    }
-    if (this.#logging('info')) {
-      this.#write({
-        client: this.#client,
-        event: 'request',
-        correlationId: ctx.correlationId,
-        method: attempt.method,
-        url: attempt.origin + attempt.path,
-        attempt: attempt.number,
-        key: ctx.key,
-        ...(this.log.logHeaders ? { headers: attempt.headers } : {}),
-        ...(this.log.logBody && typeof ctx.body === 'string'
-          ? {
-              body: ctx.body,
-              contentType: attempt.headers['content-type'] ?? '',
-              bodyLimit: this.log.bodyLimit,
-            }
-          : {}),
-      });
-    }
+    if (attemptChannel.hasSubscribers) this.#publishAttempt(attempt);
+    if (!this.#logging('info')) return span;
+    const withBody = this.log.logBody && typeof ctx.body === 'string';
+    this.#write({
+      client: this.#client,
+      event: 'request',
+      ...this.#attemptFields(attempt, attempt.origin + attempt.path),
+      ...(this.log.logHeaders ? { headers: attempt.headers } : {}),
+      ...(withBody
+        ? {
+            body: ctx.body,
+            contentType: attempt.headers['content-type'] ?? '',
+            bodyLimit: this.log.bodyLimit,
+          }
+        : {}),
+    });
     return span;
   }
 
@@ -228,66 +187,38 @@ export class CallEvents {
     response: BulwarkResponse | undefined,
     error: unknown,
   ): void {
-    const ctx = attempt.ctx;
     const code = (error as BulwarkError | undefined)?.code;
     const traits = traitsOf(error);
     // The event must reach the span before it ends: an ended span drops events.
-    if (traits?.timeout === true) {
-      // A deadline has no duration of its own: the attribute is left out rather than reading 0.
+    if (span !== undefined && traits?.timeout === true) {
       // A timeout trait is the only thing that makes a code a `TimeoutCode`.
-      this.telemetry.timeout(span, code as TimeoutCode, (error as BulwarkError).timeoutMs);
-    }
-    this.telemetry.endAttempt(span, response?.status, error, attempt.network);
-    const durationMs = ctx.runtime.clock.now() - attempt.startedAt;
-    if (attemptChannel.hasSubscribers) {
-      publishAttempt({
-        ...this.#fields(ctx),
-        method: attempt.method,
-        url: this.redactor.url(attempt.origin + attempt.path),
-        type: 'end',
-        key: ctx.key,
-        attempt: attempt.number,
-        redirects: attempt.redirects,
-        durationMs,
-        status: response?.status,
-        errorCode: code,
+      this.telemetry.record(span, {
+        event: 'timeout',
+        code: code as TimeoutCode,
+        timeoutMs: (error as BulwarkError).timeoutMs,
       });
     }
+    this.telemetry.endAttempt(span, response?.status, error, attempt.network);
+    const durationMs = attempt.ctx.runtime.clock.now() - attempt.startedAt;
+    const status = response?.status;
+    if (attemptChannel.hasSubscribers) this.#publishAttempt(attempt, { durationMs, status, errorCode: code });
+    const level = response !== undefined ? 'info' : (traits?.logLevel ?? 'error');
+    if (!this.#logging(level)) return;
+    const fields = this.#attemptFields(attempt, attempt.origin + attempt.path);
     if (response !== undefined) {
-      if (this.#logging('info')) {
-        this.#write({
-          client: this.#client,
-          event: 'response',
-          correlationId: ctx.correlationId,
-          method: attempt.method,
-          url: attempt.origin + attempt.path,
-          status: response.status,
-          durationMs,
-          attempt: attempt.number,
-          key: ctx.key,
-          ...(this.log.logHeaders ? { headers: response.headers as Record<string, string> } : {}),
-        });
-      }
+      const headers = this.log.logHeaders ? { headers: response.headers as Record<string, string> } : {};
+      this.#write({
+        client: this.#client,
+        event: 'response',
+        ...fields,
+        status: response.status,
+        durationMs,
+        ...headers,
+      });
       return;
     }
-    const level = traits?.logLevel ?? 'error';
-    if (this.#logging(level)) {
-      this.#write(
-        {
-          client: this.#client,
-          event: 'error',
-          correlationId: ctx.correlationId,
-          method: attempt.method,
-          url: attempt.origin + attempt.path,
-          durationMs,
-          attempt: attempt.number,
-          key: ctx.key,
-          ...(code === undefined ? {} : { code }),
-          error,
-        },
-        level,
-      );
-    }
+    const withCode = code === undefined ? {} : { code };
+    this.#write({ client: this.#client, event: 'error', ...fields, durationMs, ...withCode, error }, level);
   }
 
   /**
@@ -312,36 +243,15 @@ export class CallEvents {
     });
   }
 
-  /** A policy refused the call before anything was sent. */
-  rejected(ctx: CallContext, error: BulwarkError, key: string = ctx.key): void {
-    if (this.#logging('warn')) {
-      this.#write({
-        client: this.#client,
-        event: 'rejected',
-        correlationId: ctx.correlationId,
-        method: ctx.method,
-        url: ctx.origin + ctx.path,
-        key,
-        code: error.code,
-      });
-    }
+  /** True when some sink takes `kind`: the check before an event is built. */
+  #wants(kind: PolicyEventKind, ctx: CallContext): boolean {
+    return this.#sinks.wants(kind, ctx.span as CallSpan | undefined);
   }
 
-  /** An open circuit (local or shared through a store) refused the call: channel, span, metric, log. */
+  /** An open circuit (local or shared through a store) refused the call. */
   circuitRejected(ctx: CallContext, key: string, retryAfterMs: number, error: BulwarkError): void {
-    if (circuitChannel.hasSubscribers) {
-      publishCircuit({
-        client: this.#client,
-        type: 'rejected',
-        correlationId: ctx.correlationId,
-        method: ctx.method,
-        url: error.url ?? this.url(ctx),
-        key,
-        retryAfterMs,
-      });
-    }
-    this.telemetry.circuitRejected(ctx.span as CallSpan | undefined, key, retryAfterMs);
-    this.rejected(ctx, error, key);
+    if (!this.#wants('circuit-rejected', ctx)) return;
+    this.#emit(ctx, { event: 'circuit-rejected', key, retryAfterMs, url: error.url });
   }
 
   retry(
@@ -351,157 +261,86 @@ export class CallEvents {
     delaySource: 'backoff' | 'retry-after' | 'rate-limit-reset',
     outcome: { response?: BulwarkResponse; error?: unknown },
   ): void {
+    if (!this.#wants('retry', ctx)) return;
     const status = outcome.response?.status;
-    const code = (outcome.error as BulwarkError | undefined)?.code;
-    const reason = status !== undefined ? String(status) : (code ?? 'error');
-    if (retryChannel.hasSubscribers) {
-      publishRetry({
-        ...this.#fields(ctx),
-        key: ctx.key,
-        attempt,
-        delayMs,
-        status,
-        errorCode: code,
-        delaySource,
-      });
-    }
-    this.telemetry.retry(ctx.span as CallSpan | undefined, ctx.key, reason, attempt, delayMs);
-    if (this.#logging('warn')) {
-      this.#write({
-        client: this.#client,
-        event: 'retry',
-        correlationId: ctx.correlationId,
-        method: ctx.method,
-        url: ctx.origin + ctx.path,
-        attempt,
-        delayMs,
-        key: ctx.key,
-        ...(status === undefined ? {} : { status }),
-        ...(code === undefined ? {} : { code }),
-      });
-    }
+    const errorCode = (outcome.error as BulwarkError | undefined)?.code;
+    this.#emit(ctx, { event: 'retry', key: ctx.key, attempt, delayMs, status, errorCode, delaySource });
   }
 
-  /** The HTTP cache answered the call (or stored its answer): channel, call-span attribute, log line. */
+  /** The HTTP cache answered the call (or stored its answer). */
   cache(ctx: CallContext, status: CacheStatus, age: number, reason: string | undefined): void {
-    if (cacheChannel.hasSubscribers) publishCache({ ...this.#fields(ctx), status, age, reason });
-    this.telemetry.cache(ctx.span as CallSpan | undefined, status, status === 'miss' ? undefined : age);
-    // A miss is logged by its attempt's own lines; what the cache answered is logged here.
-    if (status !== 'miss' && this.#logging('info')) {
-      logEvent(
-        this.log.logger,
-        this.log.level,
-        {
-          event: 'cache',
-          correlationId: ctx.correlationId,
-          method: ctx.method,
-          url: ctx.origin + ctx.path,
-          cache: status,
-          age,
-          key: ctx.key,
-          ...(reason === undefined ? {} : { reason }),
-        },
-        this.redactor,
-      );
-    }
+    if (this.#wants('cache', ctx)) this.#emit(ctx, { event: 'cache', status, age, reason });
   }
 
   budgetExhausted(ctx: CallContext, kind: 'retry' | 'hedge'): void {
-    if (budgetChannel.hasSubscribers) {
-      publishBudget({ ...this.#fields(ctx), type: 'exhausted', key: ctx.key, kind });
-    }
-    this.telemetry.retryBudgetExhausted(ctx.span as CallSpan | undefined, ctx.key);
+    if (this.#wants('budget-exhausted', ctx))
+      this.#emit(ctx, { event: 'budget-exhausted', key: ctx.key, kind });
   }
 
   deadlineExceeded(ctx: CallContext, phase: 'before-send' | 'in-flight' | 'before-retry'): void {
-    if (deadlineChannel.hasSubscribers) {
-      publishDeadline({
-        ...this.#fields(ctx),
-        type: 'exceeded',
-        deadline: ctx.deadline,
-        phase,
-        source: ctx.deadlineSource === 'timeout' ? 'timeout' : 'deadline',
-      });
-    }
+    if (!this.#wants('deadline-exceeded', ctx)) return;
+    const source = ctx.deadlineSource === 'timeout' ? 'timeout' : 'deadline';
+    this.#emit(ctx, { event: 'deadline-exceeded', deadline: ctx.deadline, phase, source });
   }
 
   rateLimitWait(ctx: CallContext, key: string, waitMs: number): void {
-    if (rateLimitChannel.hasSubscribers) {
-      publishRateLimit({ ...this.#fields(ctx), type: 'wait', key, waitMs });
-    }
-    this.telemetry.rateLimitWait(ctx.span as CallSpan | undefined, key, waitMs);
+    if (this.#wants('rate-limit-wait', ctx)) this.#emit(ctx, { event: 'rate-limit-wait', key, waitMs });
   }
 
   rateLimitRejected(ctx: CallContext, key: string, error: BulwarkError): void {
-    const retryAfterMs = error.retryAfterMs ?? 0;
-    if (rateLimitChannel.hasSubscribers) {
-      publishRateLimit({ ...this.#fields(ctx), type: 'rejected', key, retryAfterMs });
-    }
-    this.telemetry.rateLimitRejected(ctx.span as CallSpan | undefined, key, retryAfterMs);
-    this.rejected(ctx, error);
+    if (!this.#wants('rate-limit-rejected', ctx)) return;
+    this.#emit(ctx, { event: 'rate-limit-rejected', key, retryAfterMs: error.retryAfterMs ?? 0 });
   }
 
   /** The shared store failed on a decision and `onStoreError` decided (the error's code, never its message). */
   rateLimitStoreError(key: string, fallback: 'local' | 'open' | 'closed', error: unknown): void {
+    if (!this.#sinks.wants('rate-limit-store-error', undefined)) return;
     const code = (error as { code?: unknown } | null)?.code;
-    if (rateLimitChannel.hasSubscribers) {
-      publishRateLimit({
-        client: this.#client,
-        type: 'store-error',
-        key,
-        fallback,
-        code: typeof code === 'string' ? code : errorName(error),
-      });
-    }
+    this.#sinks.emit(undefined, undefined, {
+      event: 'rate-limit-store-error',
+      key,
+      fallback,
+      code: typeof code === 'string' ? code : errorName(error),
+    });
   }
 
   rateLimitHint(key: string, remaining: number | undefined, resetMs: number): void {
-    if (rateLimitChannel.hasSubscribers) {
-      publishRateLimit({ client: this.#client, type: 'hint', key, remaining, resetMs });
-    }
+    if (!this.#sinks.wants('rate-limit-hint', undefined)) return;
+    this.#sinks.emit(undefined, undefined, { event: 'rate-limit-hint', key, remaining, resetMs });
   }
 
   concurrencyQueued(ctx: CallContext, limit: number, inflight: number, queued: number): void {
-    if (concurrencyChannel.hasSubscribers) {
-      publishConcurrency({ ...this.#fields(ctx), type: 'queued', key: ctx.key, limit, inflight, queued });
-    }
+    if (!this.#wants('concurrency-queued', ctx)) return;
+    this.#emit(ctx, { event: 'concurrency-queued', key: ctx.key, limit, inflight, queued });
   }
 
   concurrencyRejected(ctx: CallContext, error: BulwarkError): void {
+    if (!this.#wants('concurrency-rejected', ctx)) return;
     const limit = error.limit ?? 0;
     const inflight = error.inflight ?? 0;
-    if (concurrencyChannel.hasSubscribers) {
-      publishConcurrency({ ...this.#fields(ctx), type: 'rejected', key: ctx.key, limit, inflight });
-    }
-    this.telemetry.concurrencyRejected(ctx.span as CallSpan | undefined, ctx.key, limit, inflight);
-    this.rejected(ctx, error);
+    this.#emit(ctx, { event: 'concurrency-rejected', key: ctx.key, limit, inflight });
   }
 
   concurrencyLimit(key: string, from: number, to: number, inflight: number): void {
-    if (concurrencyChannel.hasSubscribers) {
-      publishConcurrency({
-        client: this.#client,
-        type: 'limit',
-        key,
-        limit: to,
-        previousLimit: from,
-        inflight,
-      });
-    }
+    if (!this.#sinks.wants('concurrency-limit', undefined)) return;
+    this.#sinks.emit(undefined, undefined, {
+      event: 'concurrency-limit',
+      key,
+      limit: to,
+      previousLimit: from,
+      inflight,
+    });
   }
 
   hedgeSpawned(ctx: CallContext, hedge: number, delayMs: number): void {
-    if (hedgeChannel.hasSubscribers) {
-      publishHedge({ ...this.#fields(ctx), type: 'spawned', key: ctx.key, hedge, delayMs });
-    }
-    this.telemetry.hedge(ctx.span as CallSpan | undefined, ctx.key, hedge, delayMs);
+    if (this.#wants('hedge-spawned', ctx))
+      this.#emit(ctx, { event: 'hedge-spawned', key: ctx.key, hedge, delayMs });
   }
 
   /** A hedged call's first usable answer won (`winner` 0 is the primary); the others were aborted. */
   hedgeSettled(ctx: CallContext, winner: number, hedges: number): void {
-    if (hedgeChannel.hasSubscribers) {
-      publishHedge({ ...this.#fields(ctx), type: 'settled', key: ctx.key, winner, hedges });
-    }
+    if (this.#wants('hedge-settled', ctx))
+      this.#emit(ctx, { event: 'hedge-settled', key: ctx.key, winner, hedges });
   }
 
   /** A redirect followed from `from` (the hop that answered 3xx, not the call's first URL). */
@@ -513,22 +352,25 @@ export class CallEvents {
     count: number,
     droppedHeaders: readonly string[],
   ): void {
-    const redacted = this.redactor.url(location);
-    if (redirectChannel.hasSubscribers) {
-      publishRedirect({
-        client: this.#client,
-        correlationId: ctx.correlationId,
-        method: ctx.method,
-        url: this.redactor.url(from),
-        status,
-        location: redacted,
-        count,
-        droppedHeaders,
-      });
-    }
-    this.telemetry.redirect(ctx.span as CallSpan | undefined, status, redacted, count);
+    if (!this.#wants('redirect', ctx)) return;
+    const url = this.redactor.url(from);
+    this.#emit(ctx, {
+      event: 'redirect',
+      url,
+      status,
+      location: this.redactor.url(location),
+      count,
+      droppedHeaders,
+    });
+  }
+
+  #emit(ctx: CallContext, event: Parameters<EventSinks['emit']>[2]): void {
+    this.#sinks.emit(ctx, ctx.span as CallSpan | undefined, event);
   }
 }
+
+/** What an attempt's `end` message adds to its `start`. */
+type AttemptOutcome = Pick<AttemptMessage & { type: 'end' }, 'durationMs' | 'status' | 'errorCode'>;
 
 /** How much of a response body is redacted for the log: the line keeps at most `bodyLimit` of it. */
 const SCANNED_BODY_BYTES = 65_536;

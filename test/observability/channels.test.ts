@@ -5,20 +5,16 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import { BulwarkError } from '../../src/errors.js';
 import {
   CHANNEL_NAMES,
-  publishBudget,
-  publishCircuit,
-  publishConcurrency,
-  publishDeadline,
-  publishHedge,
-  publishRateLimit,
-  publishRedirect,
-  publishRetry,
   requestChannel,
   requestChannelActive,
   traceRequest,
   type RequestChannelContext,
   type RetryMessage,
 } from '../../src/observability/channels.js';
+import { EventSinks } from '../../src/observability/event-sinks.js';
+import type { CallRecord, PolicyEvent } from '../../src/observability/policy-events.js';
+import { defaultRedactor } from '../../src/observability/redact.js';
+import { NOOP_TELEMETRY } from '../../src/observability/telemetry.js';
 
 const call = {
   client: 'github',
@@ -145,124 +141,125 @@ describe('bulwark:request', () => {
 });
 
 describe('point channels', () => {
-  const cases = [
+  const sinks = new EventSinks('github', NOOP_TELEMETRY, defaultRedactor, {
+    logger: undefined,
+    level: 'silent',
+    logHeaders: false,
+    logBody: false,
+    bodyLimit: 100,
+  });
+  const record: CallRecord = {
+    correlationId: call.correlationId,
+    method: 'GET',
+    origin: 'https://api.github.com',
+    path: '/x?token=secret',
+    key: 'https://api.github.com',
+  };
+  const cases: readonly { name: string; event: PolicyEvent; callBound: boolean }[] = [
     {
       name: CHANNEL_NAMES.retry,
-      publish: () => {
-        publishRetry(retry);
+      callBound: true,
+      event: {
+        event: 'retry',
+        key: 'k',
+        attempt: 1,
+        delayMs: 250,
+        status: 503,
+        errorCode: undefined,
+        delaySource: 'backoff',
       },
     },
     {
       name: CHANNEL_NAMES.circuit,
-      publish: () => {
-        publishCircuit({
-          type: 'transition',
-          client: 'github',
-          key: 'k',
-          from: 'closed',
-          to: 'open',
-          failureRatio: 0.6,
-          openMs: 5_000,
-          reason: 'failure-ratio',
-        });
+      callBound: false,
+      event: {
+        event: 'circuit-transition',
+        key: 'k',
+        from: 'closed',
+        to: 'open',
+        failureRatio: 0.6,
+        openMs: 5_000,
+        reason: 'failure-ratio',
       },
     },
     {
       name: CHANNEL_NAMES.rateLimit,
-      publish: () => {
-        publishRateLimit({ ...call, type: 'wait', key: 'k', waitMs: 40 });
-      },
+      callBound: true,
+      event: { event: 'rate-limit-wait', key: 'k', waitMs: 40 },
     },
     {
       name: CHANNEL_NAMES.concurrency,
-      publish: () => {
-        publishConcurrency({
-          type: 'limit',
-          client: 'github',
-          key: 'k',
-          limit: 21,
-          previousLimit: 20,
-          inflight: 3,
-        });
-      },
+      callBound: false,
+      event: { event: 'concurrency-limit', key: 'k', limit: 21, previousLimit: 20, inflight: 3 },
     },
     {
       name: CHANNEL_NAMES.deadline,
-      publish: () => {
-        publishDeadline({
-          ...call,
-          type: 'exceeded',
-          deadline: 1_700_000_000_000,
-          phase: 'before-retry',
-          source: 'deadline',
-        });
+      callBound: true,
+      event: {
+        event: 'deadline-exceeded',
+        deadline: 1_700_000_000_000,
+        phase: 'before-retry',
+        source: 'deadline',
       },
     },
     {
       name: CHANNEL_NAMES.hedge,
-      publish: () => {
-        publishHedge({ ...call, type: 'spawned', key: 'k', hedge: 1, delayMs: 80 });
-      },
+      callBound: true,
+      event: { event: 'hedge-spawned', key: 'k', hedge: 1, delayMs: 80 },
     },
     {
       name: CHANNEL_NAMES.redirect,
-      publish: () => {
-        publishRedirect({
-          ...call,
-          status: 302,
-          location: 'https://b.test/',
-          count: 1,
-          droppedHeaders: ['authorization'],
-        });
+      callBound: true,
+      event: {
+        event: 'redirect',
+        url: 'https://a.test/',
+        status: 302,
+        location: 'https://b.test/',
+        count: 1,
+        droppedHeaders: ['authorization'],
       },
     },
     {
       name: CHANNEL_NAMES.budget,
-      publish: () => {
-        publishBudget({ ...call, type: 'exhausted', key: 'k', kind: 'retry' });
-      },
+      callBound: true,
+      event: { event: 'budget-exhausted', key: 'k', kind: 'retry' },
     },
-  ] as const;
+  ];
 
-  const retry: RetryMessage = {
-    ...call,
-    key: 'https://api.github.com',
-    attempt: 1,
-    delayMs: 250,
-    status: 503,
-    errorCode: undefined,
-    delaySource: 'backoff',
-  };
-
-  for (const { name, publish } of cases) {
+  for (const { name, event, callBound } of cases) {
     test(`${name} reaches subscribers by name, and only while subscribed`, () => {
       const received: unknown[] = [];
       const listener = (message: unknown, channelName: string | symbol) => {
         assert.equal(channelName, name);
         received.push(message);
       };
+      assert.equal(sinks.wants(event.event, undefined), false, 'nobody listens: nothing to build');
       diagnostics_channel.subscribe(name, listener);
-      publish();
+      assert.equal(sinks.wants(event.event, undefined), true);
+      sinks.emit(callBound ? record : undefined, undefined, event);
       diagnostics_channel.unsubscribe(name, listener);
-      publish();
+      sinks.emit(callBound ? record : undefined, undefined, event);
       assert.equal(received.length, 1);
       assert.equal((received[0] as { client: string }).client, 'github');
+      assert.equal('event' in (received[0] as object), false, 'the discriminant stays inside');
     });
   }
 
-  test('the retry payload arrives as published, with no header, body or secret field', () => {
+  test('the retry payload is the call (URL redacted) and the decision, with no header, body or secret field', () => {
     let received: unknown;
     const listener = (message: unknown) => {
       received = message;
     };
     diagnostics_channel.subscribe(CHANNEL_NAMES.retry, listener);
     try {
-      publishRetry(retry);
+      sinks.emit(record, undefined, cases[0]?.event as PolicyEvent);
     } finally {
       diagnostics_channel.unsubscribe(CHANNEL_NAMES.retry, listener);
     }
-    assert.equal(received, retry);
-    assert.deepEqual(Object.keys(retry).sort(), [
+    const { event: _kind, ...decision } = cases[0]?.event as PolicyEvent & { event: 'retry' };
+    const expected: RetryMessage = { ...call, url: 'https://api.github.com/x?token=[REDACTED]', ...decision };
+    assert.deepEqual(received, expected);
+    assert.deepEqual(Object.keys(expected).sort(), [
       'attempt',
       'client',
       'correlationId',
@@ -274,5 +271,27 @@ describe('point channels', () => {
       'status',
       'url',
     ]);
+  });
+
+  test("an event's own redacted url replaces the call's, and only when it has one", () => {
+    const received: unknown[] = [];
+    const listener = (message: unknown) => received.push(message);
+    diagnostics_channel.subscribe(CHANNEL_NAMES.circuit, listener);
+    try {
+      sinks.emit(record, undefined, {
+        event: 'circuit-rejected',
+        key: 'k',
+        retryAfterMs: 5,
+        url: 'https://e.test/',
+      });
+      sinks.emit(record, undefined, { event: 'circuit-rejected', key: 'k', retryAfterMs: 5, url: undefined });
+    } finally {
+      diagnostics_channel.unsubscribe(CHANNEL_NAMES.circuit, listener);
+    }
+    assert.deepEqual(
+      received.map((m) => (m as { url: string; type: string }).url),
+      ['https://e.test/', 'https://api.github.com/x?token=[REDACTED]'],
+    );
+    assert.equal((received[0] as { type: string }).type, 'rejected');
   });
 });

@@ -29,6 +29,9 @@ import {
   type CircuitStateName,
 } from '../../src/observability/otel.js';
 import { parseOrigin } from '../../src/observability/otel-attributes.js';
+import { INSTRUMENTS } from '../../src/observability/otel-metrics.js';
+import type { PolicyEvent, PolicyEventOf } from '../../src/observability/policy-events.js';
+import type { CircuitState } from '../../src/observability/channels.js';
 
 /** A reader collected on demand. */
 class TestReader extends MetricReader {
@@ -92,6 +95,31 @@ const target = (over: Partial<AttemptTarget> = {}): AttemptTarget => ({
 });
 
 const byName = (spans: ReadableSpan[], kind: SpanKind) => spans.filter((s) => s.kind === kind);
+
+const retryEvent = (
+  key: string,
+  status: number | undefined,
+  attempt: number,
+  delayMs: number,
+): PolicyEventOf<'retry'> => ({
+  event: 'retry',
+  key,
+  attempt,
+  delayMs,
+  status,
+  errorCode: undefined,
+  delaySource: 'backoff',
+});
+
+const transition = (key: string, from: CircuitState, to: CircuitState): PolicyEvent => ({
+  event: 'circuit-transition',
+  key,
+  from,
+  to,
+  failureRatio: undefined,
+  openMs: undefined,
+  reason: undefined,
+});
 
 before(() => {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -347,16 +375,32 @@ describe('spans', () => {
   test('policy decisions become events on the span', () => {
     const telemetry = telemetryOn(sdk);
     const call = telemetry.startCall({ method: 'GET', urlTemplate: '/x' });
-    telemetry.retry(call, 'https://api.github.com', '503', 1, 240);
-    telemetry.retryBudgetExhausted(call, 'k');
-    telemetry.hedge(call, 'k', 1, 80);
-    telemetry.circuitRejected(call, 'k', 4_000);
-    telemetry.circuitTransition('k', 'closed', 'open', call);
-    telemetry.rateLimitWait(call, 'k', 120);
-    telemetry.rateLimitRejected(call, 'k', 900);
-    telemetry.concurrencyRejected(call, 'k', 20, 20);
-    telemetry.timeout(call, 'ATTEMPT_TIMEOUT', 10_000);
-    telemetry.redirect(call, 302, 'https://u:p@elsewhere.test/next?token=abc', 1);
+    telemetry.record(call, retryEvent('https://api.github.com', 503, 1, 240));
+    telemetry.record(call, { event: 'budget-exhausted', key: 'k', kind: 'retry' });
+    telemetry.record(call, { event: 'hedge-spawned', key: 'k', hedge: 1, delayMs: 80 });
+    telemetry.record(call, { event: 'circuit-rejected', key: 'k', retryAfterMs: 4_000, url: undefined });
+    telemetry.record(call, transition('k', 'closed', 'open'));
+    telemetry.record(call, { event: 'rate-limit-wait', key: 'k', waitMs: 120 });
+    telemetry.record(call, { event: 'rate-limit-rejected', key: 'k', retryAfterMs: 900 });
+    telemetry.record(call, { event: 'concurrency-rejected', key: 'k', limit: 20, inflight: 20 });
+    telemetry.record(call, { event: 'concurrency-queued', key: 'k', limit: 20, inflight: 20, queued: 2 });
+    telemetry.record(call, { event: 'hedge-settled', key: 'k', winner: 1, hedges: 1 });
+    telemetry.record(call, {
+      event: 'deadline-exceeded',
+      deadline: 0,
+      phase: 'before-retry',
+      source: 'deadline',
+    });
+    telemetry.record(call, { event: 'timeout', code: 'ATTEMPT_TIMEOUT', timeoutMs: 10_000 });
+    const location = 'https://u:p@elsewhere.test/next?token=abc';
+    telemetry.record(call, {
+      event: 'redirect',
+      url: 'https://a.test/',
+      status: 302,
+      location,
+      count: 1,
+      droppedHeaders: [],
+    });
     telemetry.event(call, 'custom', { a: 1 });
     assert.equal(telemetry.isRecording(call), true);
     telemetry.endCall(call, 200, undefined, 2);
@@ -368,14 +412,17 @@ describe('spans', () => {
         'bulwark.retry_budget.exhausted',
         'bulwark.hedge',
         'bulwark.circuit.rejected',
-        'bulwark.circuit.transition',
         'bulwark.rate_limit.wait',
         'bulwark.rate_limit.rejected',
         'bulwark.concurrency.rejected',
+        'bulwark.concurrency.queued',
+        'bulwark.hedge.settled',
+        'bulwark.deadline.exceeded',
         'bulwark.timeout',
         'bulwark.redirect',
         'custom',
       ],
+      'a transition belongs to no call: it is a metric and a log line, not a span event',
     );
     assert.deepEqual(span.events[0]?.attributes, {
       'bulwark.key': 'https://api.github.com',
@@ -383,9 +430,24 @@ describe('spans', () => {
       'bulwark.attempt': 1,
       'bulwark.retry.delay_ms': 240,
     });
-    assert.equal(span.events[8]?.attributes?.['error.type'], 'ATTEMPT_TIMEOUT');
+    assert.deepEqual(span.events[7]?.attributes, {
+      'bulwark.key': 'k',
+      'bulwark.concurrency.limit': 20,
+      'bulwark.concurrency.inflight': 20,
+      'bulwark.concurrency.queued': 2,
+    });
+    assert.deepEqual(span.events[8]?.attributes, {
+      'bulwark.key': 'k',
+      'bulwark.hedge.winner': 1,
+      'bulwark.hedges': 1,
+    });
+    assert.deepEqual(span.events[9]?.attributes, {
+      'bulwark.deadline.phase': 'before-retry',
+      'bulwark.deadline.source': 'deadline',
+    });
+    assert.equal(span.events[10]?.attributes?.['error.type'], 'ATTEMPT_TIMEOUT');
     assert.equal(
-      span.events[9]?.attributes?.['url.full'],
+      span.events[11]?.attributes?.['url.full'],
       'https://REDACTED:REDACTED@elsewhere.test/next?token=REDACTED',
     );
   });
@@ -468,16 +530,23 @@ describe('metrics', () => {
   test('policy counters and histograms carry client, key and decision attributes', async () => {
     const sdk = makeSdk();
     const telemetry = telemetryOn(sdk);
-    telemetry.retry(undefined, 'https://a', '503', 1, 100);
-    telemetry.retry(undefined, 'https://a', '503', 2, 200);
-    telemetry.retry(undefined, 'https://a', 'NETWORK', 1, 100);
-    telemetry.retryBudgetExhausted(undefined, 'https://a');
-    telemetry.hedge(undefined, 'https://a', 1, 50);
-    telemetry.circuitTransition('https://a', 'closed', 'open');
-    telemetry.circuitRejected(undefined, 'https://a', 5_000);
-    telemetry.rateLimitWait(undefined, 'https://a', 300);
-    telemetry.rateLimitRejected(undefined, 'https://a', 1_000);
-    telemetry.concurrencyRejected(undefined, 'https://a', 10, 10);
+    const key = 'https://a';
+    telemetry.record(undefined, retryEvent(key, 503, 1, 100));
+    telemetry.record(undefined, retryEvent(key, 503, 2, 200));
+    telemetry.record(undefined, { ...retryEvent(key, undefined, 1, 100), errorCode: 'NETWORK' });
+    telemetry.record(undefined, { event: 'budget-exhausted', key, kind: 'hedge' });
+    telemetry.record(undefined, { event: 'hedge-spawned', key, hedge: 1, delayMs: 50 });
+    telemetry.record(undefined, transition(key, 'closed', 'isolated'));
+    telemetry.record(undefined, { event: 'circuit-rejected', key, retryAfterMs: 5_000, url: undefined });
+    telemetry.record(undefined, { event: 'rate-limit-wait', key, waitMs: 300 });
+    telemetry.record(undefined, { event: 'rate-limit-rejected', key, retryAfterMs: 1_000 });
+    telemetry.record(undefined, {
+      event: 'rate-limit-store-error',
+      key,
+      fallback: 'local',
+      code: 'ECONNREFUSED',
+    });
+    telemetry.record(undefined, { event: 'concurrency-rejected', key, limit: 10, inflight: 10 });
     const m = await collect(sdk);
 
     const retries = m.get('bulwark.retries');
@@ -507,6 +576,22 @@ describe('metrics', () => {
     const waits = m.get('bulwark.rate_limit.wait.duration') as HistogramMetricData;
     assert.equal(waits.descriptor.unit, 's');
     assert.equal(waits.dataPoints[0]?.value.sum, 0.3);
+    assert.deepEqual(m.get('bulwark.rate_limit.store_errors')?.dataPoints[0]?.attributes, {
+      'bulwark.client': 'github',
+      'bulwark.key': 'https://a',
+      'bulwark.rate_limit.fallback': 'local',
+    });
+    // Every point carries only attributes its instrument declares, under its declared unit.
+    for (const spec of Object.values(INSTRUMENTS)) {
+      const metric = m.get(spec.name);
+      if (metric === undefined) continue;
+      assert.equal(metric.descriptor.unit, spec.unit, spec.name);
+      for (const point of metric.dataPoints) {
+        for (const name of Object.keys(point.attributes)) {
+          assert.ok((spec.attributes as readonly string[]).includes(name), `${spec.name} carries ${name}`);
+        }
+      }
+    }
   });
 
   test('observable gauges read circuit state and concurrency at collection; unregistering stops them', async () => {
@@ -559,8 +644,8 @@ describe('metrics', () => {
       meterProvider: sdk.meterProvider,
       tracerProvider: sdk.tracerProvider,
     });
-    a.retry(undefined, 'k', '503', 1, 1);
-    b.retry(undefined, 'k', '503', 1, 1);
+    a.record(undefined, retryEvent('k', 503, 1, 1));
+    b.record(undefined, retryEvent('k', 503, 1, 1));
     const retries = (await collect(sdk)).get('bulwark.retries');
     assert.deepEqual(retries?.dataPoints.map((p) => p.attributes['bulwark.client']).sort(), [
       'github',
