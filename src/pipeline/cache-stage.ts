@@ -13,10 +13,7 @@ import type { CacheEntry, CacheStore } from '../policies/cache-store.js';
 import type { CacheMode, CacheRequest, CacheRules, StoredAnswer } from '../policies/http-cache.js';
 import { isBulwarkError, type BulwarkErrorCode } from '../errors.js';
 import { isPromiseLike } from '../stores/store.js';
-import type { CallContext, Next } from './types.js';
-
-/** What a call asks of the cache: its mode, or `false` to leave it alone. */
-export type CacheCallMode = CacheMode | false;
+import type { CallContext, StageNext } from './types.js';
 
 /** Failures a stale answer may stand in for (RFC 5861 §4, and bulwark's own refusals). */
 const SERVE_STALE_FOR: ReadonlySet<BulwarkErrorCode> = new Set<BulwarkErrorCode>([
@@ -63,8 +60,8 @@ export class CacheStage {
   }
 
   /** The middleware. */
-  readonly middleware = (ctx: CallContext, next: Next): Promise<BulwarkResponse> => {
-    const mode = ctx.policies.cache as CacheCallMode;
+  readonly middleware = (ctx: CallContext, next: StageNext): Promise<BulwarkResponse> => {
+    const mode = ctx.policies.cache;
     if (mode === false) return next(ctx);
     if (!SAFE.has(ctx.method)) return this.#unsafe(ctx, next);
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.body !== null) return next(ctx);
@@ -83,7 +80,7 @@ export class CacheStage {
     return this.#revalidating.size;
   }
 
-  async #lookup(ctx: CallContext, next: Next, mode: CacheMode): Promise<BulwarkResponse> {
+  async #lookup(ctx: CallContext, next: StageNext, mode: CacheMode): Promise<BulwarkResponse> {
     const key = primaryKey(ctx);
     const request: CacheRequest = { method: ctx.method, url: ctx.origin + ctx.path, headers: ctx.headers };
     const read = this.#read(key);
@@ -109,7 +106,7 @@ export class CacheStage {
 
   async #fetch(
     ctx: CallContext,
-    next: Next,
+    next: StageNext,
     key: string,
     variants: readonly CacheEntry[],
     found: Found | undefined,
@@ -183,7 +180,7 @@ export class CacheStage {
   }
 
   /** A method that may change the resource: on success, what is stored for it (and where it moved) goes. */
-  async #unsafe(ctx: CallContext, next: Next): Promise<BulwarkResponse> {
+  async #unsafe(ctx: CallContext, next: StageNext): Promise<BulwarkResponse> {
     const response = await next(ctx);
     if (response.status >= 200 && response.status < 400) {
       const targets = [ctx.origin + ctx.path];
@@ -290,7 +287,7 @@ export class CacheStage {
   /** stale-while-revalidate: one revalidation per key at a time, off the caller's path and budget. */
   #background(
     ctx: CallContext,
-    next: Next,
+    next: StageNext,
     key: string,
     found: Found,
     validators: Record<string, string>,

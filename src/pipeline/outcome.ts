@@ -1,27 +1,10 @@
 import { callbackFailed, isBulwarkError, type BulwarkError, type BulwarkErrorCode } from '../errors.js';
 import type { BulwarkResponse } from '../client/response.js';
 import { urlOf } from './deadline-stage.js';
+import type { AttemptOutcome } from './call-policies.js';
 import type { CallContext } from './types.js';
 
-/**
- * What one attempt came to, as user hooks (`shouldRetry`, `isFailure`) see it: a response
- * (any status) or an error, never both.
- */
-export type AttemptOutcome =
-  | {
-      readonly response: BulwarkResponse;
-      readonly error?: undefined;
-      readonly attempt: number;
-      readonly method: string;
-      readonly url: string;
-    }
-  | {
-      readonly response?: undefined;
-      readonly error: BulwarkError;
-      readonly attempt: number;
-      readonly method: string;
-      readonly url: string;
-    };
+export type { AttemptOutcome };
 
 /** Refusals by bulwark itself, and the caller's own callbacks failing: they say nothing of the upstream's health. */
 const REJECTIONS: ReadonlySet<BulwarkErrorCode> = new Set<BulwarkErrorCode>([
