@@ -11,9 +11,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { CircuitBreaker } from '../src/policies/circuit-breaker.js';
 import { RateLimiter } from '../src/policies/rate-limiter.js';
-import { MemoryStore } from '../src/stores/memory.js';
+import { MemoryStore } from '../src/policies/memory-store.js';
 import { createVirtualClock } from '../src/testing/virtual-clock.js';
-import type { GcraParams } from '../src/stores/store.js';
+import type { GcraParams } from '../src/policies/store-contract.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -65,7 +65,7 @@ export interface NetworkErrorCause extends Error {
 
 /**
  * The fields each code guarantees, on top of the optional ones every error may carry. `HTTP_STATUS`
- * (its `response`) is added where the response type lives (client/response.ts), so this module
+ * (its `response`) is added where the response type lives (http/response.ts), so this module
  * stays below everything that imports it.
  */
 export interface BulwarkErrorDetails {

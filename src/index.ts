@@ -19,7 +19,7 @@ export type {
   RequestCircuitBreakerOptions,
   RequestRateLimitOptions,
 } from './client/request-options.js';
-export { BulwarkResponse, type ResponseHeaders } from './client/response.js';
+export { BulwarkResponse, type ResponseHeaders } from './http/response.js';
 export type { HeadersInit } from './client/headers.js';
 export type { QueryInit, PathParams } from './client/url.js';
 export {
@@ -74,7 +74,7 @@ export {
   type LimitAlgorithm,
   type ConcurrencySnapshot,
 } from './policies/concurrency/index.js';
-export { MemoryStore } from './stores/memory.js';
+export { MemoryStore } from './policies/memory-store.js';
 export { MemoryCacheStore, type MemoryCacheStoreOptions } from './stores/memory-cache.js';
 export type { CacheStore, CacheEntry } from './policies/cache-store.js';
 export type { CacheOptions, RequestCacheMode } from './pipeline/cache-options.js';
@@ -85,7 +85,7 @@ export type {
   RateLimitDecision,
   TakeRequest,
   SharedCircuitState,
-} from './stores/store.js';
+} from './policies/store-contract.js';
 
 // Observability.
 export { Redactor, defaultRedactor, type RedactorOptions } from './observability/redact.js';
@@ -112,4 +112,4 @@ export {
   isPrivateAddress,
   hostAllowed,
 } from './transport/destination-guard.js';
-export { presets, type Preset } from './presets.js';
+export { presets, type Preset } from './client/presets.js';

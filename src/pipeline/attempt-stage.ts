@@ -1,8 +1,7 @@
 import { BulwarkError, bulwarkError } from '../errors.js';
 import { Attempt, type Transport } from '../transport/attempt.js';
-import type { BulwarkResponse } from '../client/response.js';
-import { budgetError, cancelCall } from './cancel.js';
-import { urlOf } from './deadline-stage.js';
+import type { BulwarkResponse } from '../http/response.js';
+import { budgetError, cancelCall, urlOf } from './cancel.js';
 import type { CallContext, StageNext } from './types.js';
 
 /** Settings of the last stage. */

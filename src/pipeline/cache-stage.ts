@@ -5,14 +5,14 @@
  * RFC 5861's `stale-if-error` (or the client's own window) allows it.
  */
 import { createHash } from 'node:crypto';
-import { BodySource } from '../client/body.js';
-import { BulwarkResponse } from '../client/response.js';
+import { BodySource } from '../http/body.js';
+import { BulwarkResponse } from '../http/response.js';
 import { correlationId } from '../observability/correlation.js';
 import type { CacheStatus } from '../observability/channels.js';
 import type { CacheEntry, CacheStore } from '../policies/cache-store.js';
 import type { CacheMode, CacheRequest, CacheRules, StoredAnswer } from '../policies/http-cache.js';
 import { isBulwarkError, type BulwarkErrorCode } from '../errors.js';
-import { isPromiseLike } from '../stores/store.js';
+import { isPromiseLike } from '../policies/store-contract.js';
 import type { CallContext, StageNext } from './types.js';
 
 /** Failures a stale answer may stand in for (RFC 5861 §4, and bulwark's own refusals). */

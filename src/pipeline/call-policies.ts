@@ -3,7 +3,7 @@
  * the outcome user judges see. A leaf below the stages, so each stage reads its field typed.
  */
 import type { BulwarkError } from '../errors.js';
-import type { BulwarkResponse } from '../client/response.js';
+import type { BulwarkResponse } from '../http/response.js';
 import type { CacheMode } from '../policies/http-cache.js';
 import type { RateLimitStrategy } from '../policies/rate-limiter.js';
 import type { RetryPolicy } from '../policies/retry.js';

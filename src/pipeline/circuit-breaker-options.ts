@@ -5,7 +5,7 @@
 import { invalidRequest, invalidOption } from '../errors.js';
 import { BREAKER_OPTION_KEYS, DEFAULT_OPEN_MS } from '../policies/breaker-options.js';
 import { CircuitBreakers, type CircuitBreakersOptions } from '../policies/circuit-breakers.js';
-import type { CircuitStore } from '../stores/store.js';
+import type { CircuitStore } from '../policies/store-contract.js';
 import { checkFunction, checkKeys, checkObject, isRecord, optionKeys } from '../validate.js';
 import type { AttemptOutcome, BreakerOverride } from './call-policies.js';
 import { createBreakerStage } from './breaker-stage.js';

@@ -1,7 +1,7 @@
 import { isBulwarkError } from '../errors.js';
 import type { ConcurrencyLimiter, ConcurrencyToken } from '../policies/concurrency/index.js';
-import type { BulwarkResponse } from '../client/response.js';
-import { urlOf } from './deadline-stage.js';
+import type { BulwarkResponse } from '../http/response.js';
+import { urlOf } from './cancel.js';
 import { isCallerEnded, isRejection, outcomeOf, type AttemptOutcome } from './outcome.js';
 import type { CallContext, Stage, StageNext } from './types.js';
 

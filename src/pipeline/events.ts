@@ -1,5 +1,5 @@
 import type { BulwarkError } from '../errors.js';
-import type { BulwarkResponse } from '../client/response.js';
+import type { BulwarkResponse } from '../http/response.js';
 // Each message is built only when its channel has a listener (`hasSubscribers` first): payloads
 // redact URLs, and the docs promise that an unobserved channel costs nothing.
 import {
@@ -178,7 +178,7 @@ export class CallEvents {
   }
 
   /** An attempt is about to be sent: attempt span, trace context, `→ GET …` line. */
-  attemptStart(attempt: Attempt): AttemptSpan | undefined {
+  attemptStart(attempt: Attempt<CallContext>): AttemptSpan | undefined {
     const ctx = attempt.ctx;
     // Redirect hops count as resends too (semantic conventions): attempt n, hop h → (n − 1) + h.
     const span = this.telemetry.startAttempt(
@@ -222,7 +222,7 @@ export class CallEvents {
 
   /** An attempt got its answer or failed: `← 200 (45ms)`. */
   attemptEnd(
-    attempt: Attempt,
+    attempt: Attempt<CallContext>,
     span: AttemptSpan | undefined,
     response: BulwarkResponse | undefined,
     error: unknown,

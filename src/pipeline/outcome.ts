@@ -1,6 +1,6 @@
 import { callbackFailed, isBulwarkError, type BulwarkError, type BulwarkErrorCode } from '../errors.js';
-import type { BulwarkResponse } from '../client/response.js';
-import { urlOf } from './deadline-stage.js';
+import type { BulwarkResponse } from '../http/response.js';
+import { urlOf } from './cancel.js';
 import type { AttemptOutcome } from './call-policies.js';
 import type { CallContext } from './types.js';
 

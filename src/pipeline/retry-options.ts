@@ -2,7 +2,7 @@
  * The retry row of the stage table: the `retry` and `hedging` options (types, key lists, parse),
  * a request's `retry` override, and the retry stage built from them.
  */
-import type { BulwarkResponse } from '../client/response.js';
+import type { BulwarkResponse } from '../http/response.js';
 import type { Clock, RandomSource } from '../clock.js';
 import { LatencyWindow } from '../policies/latency-window.js';
 import { RetryPolicy, type RetryOptions } from '../policies/retry.js';

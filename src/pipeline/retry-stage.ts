@@ -11,7 +11,7 @@ import type {
 } from '../policies/retry.js';
 import { RetryBudgets, type RetryBudget } from '../policies/retry-budget.js';
 import { retryHintFromHeaders, type RetryHint } from '../policies/server-hints.js';
-import type { BulwarkResponse } from '../client/response.js';
+import type { BulwarkResponse } from '../http/response.js';
 import { cancelCall, forkContext } from './cancel.js';
 import type { HttpRetrySettings, RetryCallOverride, RetryOverride } from './call-policies.js';
 import { outcomeOf } from './outcome.js';

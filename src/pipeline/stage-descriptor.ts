@@ -4,7 +4,7 @@
  */
 import type { Clock, RandomSource } from '../clock.js';
 import type { CircuitBreakers } from '../policies/circuit-breakers.js';
-import type { CircuitStore } from '../stores/store.js';
+import type { CircuitStore } from '../policies/store-contract.js';
 import type { CallPolicies } from './call-policies.js';
 import type { CallEvents } from './events.js';
 import type { PolicyKey } from './policy-key.js';

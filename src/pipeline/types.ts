@@ -4,14 +4,13 @@
  */
 import type { Clock, RandomSource } from '../clock.js';
 import type { BulwarkError } from '../errors.js';
-import type { BulwarkResponse } from '../client/response.js';
+import type { RequestBody } from '../http/body.js';
+import type { BulwarkResponse } from '../http/response.js';
+import type { AttemptControl } from '../transport/attempt.js';
 import type { CallPolicies } from './call-policies.js';
 import type { CallEvents } from './events.js';
 
-export type { CallPolicies } from './call-policies.js';
-
-/** A request body bulwark can send. Strings, buffers and typed arrays can be replayed; streams cannot. */
-export type RequestBody = string | Uint8Array | NodeJS.ReadableStream | AsyncIterable<Uint8Array> | null;
+export type { AttemptControl, CallPolicies, RequestBody };
 
 /**
  * One call as user middleware (`use`) sees it. Middleware may read every field and change
@@ -89,14 +88,6 @@ export interface ClientRuntime {
   readonly events: CallEvents;
   /** Set by `close()` and `destroy()`: from then on no attempt is retried or hedged. */
   closed: boolean;
-}
-
-/** The handle through which timeouts and cancellation abort an attempt in flight. */
-export interface AttemptControl {
-  /** Aborts the attempt; the transport rejects or errors the body with `reason`. */
-  abort(reason: BulwarkError): void;
-  /** Next live attempt of the same call (hedging runs several). */
-  nextLive: AttemptControl | undefined;
 }
 
 /** Continues the pipeline from user middleware. */

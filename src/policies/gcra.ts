@@ -36,7 +36,7 @@
  * Waiting reserves the slot: a second caller gets a later TAT, so waiters leave in order, one per
  * interval, with no thundering herd. Rates above one request per microsecond are capped there.
  */
-import type { GcraParams, RateLimitDecision } from '../stores/store.js';
+import type { GcraParams, RateLimitDecision } from './store-contract.js';
 
 /** A decision plus the TAT to store (unchanged when refused). */
 export type GcraResult = RateLimitDecision & {

@@ -6,7 +6,7 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import { BulwarkError, bulwarkError, invalidOption, invalidRequest } from '../errors.js';
-import { MemoryStore } from '../stores/memory.js';
+import { MemoryStore } from './memory-store.js';
 import {
   checkFunction,
   checkKeys,
@@ -23,7 +23,7 @@ import {
   type InspectableRateLimitStore,
   type RateLimitDecision,
   type RateLimitStore,
-} from '../stores/store.js';
+} from './store-contract.js';
 
 /** The period of a rate, by name or in milliseconds. */
 export type RatePeriod = 'second' | 'minute' | 'hour' | number;

@@ -11,7 +11,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { asError, invalidOption, promiseOf } from '../errors.js';
 import { checkFinite, isPositive } from '../validate.js';
-import { MemoryStore } from './memory.js';
+import { MemoryStore } from '../policies/memory-store.js';
 import { StoreHealth, type StoreEvent, type StoreLogger } from './store-health.js';
 import { DeadlineQueue, StoreTimeoutError } from './store-timeout.js';
 import {
@@ -23,7 +23,7 @@ import {
   type RateLimitStore,
   type TakeCallback,
   type TakeRequest,
-} from './store.js';
+} from '../policies/store-contract.js';
 
 /** What a global limiter does while its store is unreachable. */
 export type StoreErrorMode = 'local' | 'open' | 'closed';

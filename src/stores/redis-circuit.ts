@@ -18,7 +18,7 @@ import {
 import { luaScript, redisKey, scriptRunner, type RedisClientLike } from './redis-client.js';
 import { StoreHealth, type StoreEvent, type StoreLogger } from './store-health.js';
 import { DeadlineQueue } from './store-timeout.js';
-import type { CircuitStore, SharedCircuitState } from './store.js';
+import type { CircuitStore, SharedCircuitState } from '../policies/store-contract.js';
 
 const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;

@@ -31,7 +31,7 @@ import type {
   RateLimitDecision,
   TakeCallback,
   TakeRequest,
-} from './store.js';
+} from '../policies/store-contract.js';
 
 export { redisCircuitStore } from './redis-circuit.js';
 export { redisCacheStore, RedisCacheStore, type RedisCacheStoreOptions } from './redis-cache.js';
@@ -40,7 +40,7 @@ export type { RedisCircuitStore, RedisCircuitStoreOptions } from './redis-circui
 export type { IoredisLikeClient, NodeRedisLikeClient, RedisClientLike } from './redis-client.js';
 export type { FallbackStore, StoreErrorMode } from './fallback-store.js';
 export type { StoreEvent, StoreLogger } from './store-health.js';
-export type { CircuitStore, SharedCircuitState } from './store.js';
+export type { CircuitStore, SharedCircuitState } from '../policies/store-contract.js';
 
 /** Options of {@link RedisRateLimitStore}. */
 export interface RedisRateLimitStoreOptions {

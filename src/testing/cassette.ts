@@ -5,13 +5,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { BulwarkResponse } from '../client/response.js';
+import type { BulwarkResponse } from '../http/response.js';
 import { asError, BulwarkError, bulwarkError, invalidOption, isBulwarkError } from '../errors.js';
 import { REDACTOR_OPTION_KEYS, Redactor, type RedactorOptions } from '../observability/redact.js';
 import type { Attempt, PoolStats, Transport } from '../transport/attempt.js';
 import { networkError } from '../transport/network-error.js';
 import { UndiciTransport } from '../transport/undici-transport.js';
-import { testModeFromEnv } from './test-mode.js';
+import { testModeFromEnv } from '../transport/test-mode.js';
 import {
   bytesOf,
   contentType,
@@ -26,7 +26,7 @@ import {
   type RecordedRequest,
 } from './cassette-file.js';
 import { checkBoolean, checkKeys, requireRecord } from '../validate.js';
-import { testModeTransport } from './test-mode.js';
+import { testModeTransport } from '../transport/test-mode.js';
 
 export type {
   CassetteFile,

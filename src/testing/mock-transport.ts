@@ -1,5 +1,5 @@
-import { BodySource } from '../client/body.js';
-import { BulwarkResponse, type ResponseHeaders } from '../client/response.js';
+import { BodySource } from '../http/body.js';
+import { BulwarkResponse, type ResponseHeaders } from '../http/response.js';
 import { bulwarkError } from '../errors.js';
 import type { Attempt, Transport } from '../transport/attempt.js';
 import { networkError } from '../transport/network-error.js';

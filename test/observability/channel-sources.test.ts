@@ -6,7 +6,7 @@ import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isBulwarkError } from '../../src/index.js';
 import type { CircuitMessage, RateLimitMessage, RedirectMessage } from '../../src/observability/channels.js';
-import type { CircuitStore, SharedCircuitState } from '../../src/stores/store.js';
+import type { CircuitStore, SharedCircuitState } from '../../src/policies/store-contract.js';
 import { captureChannel } from '../helpers/channel-capture.js';
 import { ORIGIN, virtualClient } from '../helpers/virtual-client.js';
 

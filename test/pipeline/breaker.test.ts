@@ -6,7 +6,7 @@ import { createClient, isBulwarkError, withDeadline, type BulwarkError } from '.
 import type { Client } from '../../src/client/client.js';
 import type { CircuitSnapshot } from '../../src/policies/circuit-breaker.js';
 import type { CircuitMessage } from '../../src/observability/channels.js';
-import type { CircuitStore } from '../../src/stores/store.js';
+import type { CircuitStore } from '../../src/policies/store-contract.js';
 import type { Transport } from '../../src/transport/attempt.js';
 import { UndiciTransport } from '../../src/transport/undici-transport.js';
 import { captureChannel } from '../helpers/channel-capture.js';

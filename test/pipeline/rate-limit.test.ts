@@ -4,8 +4,8 @@ import { isBulwarkError, withDeadline, type BulwarkError } from '../../src/index
 import type { RateLimitMessage } from '../../src/observability/channels.js';
 import { MAX_HOLD_MS, type RateLimiterSnapshot } from '../../src/policies/rate-limiter.js';
 import { fallbackStore } from '../../src/stores/fallback-store.js';
-import { MemoryStore } from '../../src/stores/memory.js';
-import type { RateLimitStore } from '../../src/stores/store.js';
+import { MemoryStore } from '../../src/policies/memory-store.js';
+import type { RateLimitStore } from '../../src/policies/store-contract.js';
 import { createVirtualClock, type MockReply } from '../../src/testing/index.js';
 import { captureChannel } from '../helpers/channel-capture.js';
 import { ORIGIN, virtualClient } from '../helpers/virtual-client.js';

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { gcraHold, gcraState, gcraTake, intervalMicros, toMicros } from '../../src/policies/gcra.js';
-import type { GcraParams } from '../../src/stores/store.js';
+import type { GcraParams } from '../../src/policies/store-contract.js';
 
 const NOW = toMicros(1_700_000_000_000);
 const ms = (n: number): number => NOW + n * 1000;

@@ -5,8 +5,8 @@ import {
   type RateLimitEvent,
   type RateLimiterOptions,
 } from '../../src/policies/rate-limiter.js';
-import { MemoryStore } from '../../src/stores/memory.js';
-import type { RateLimitStore } from '../../src/stores/store.js';
+import { MemoryStore } from '../../src/policies/memory-store.js';
+import type { RateLimitStore } from '../../src/policies/store-contract.js';
 import { isBulwarkError, type BulwarkError } from '../../src/errors.js';
 import { createVirtualClock, type VirtualClock } from '../../src/testing/virtual-clock.js';
 

@@ -14,7 +14,7 @@ import {
   type RedisClientLike,
 } from '../../src/stores/redis.js';
 import { DeadlineQueue } from '../../src/stores/store-timeout.js';
-import type { GcraParams, RateLimitDecision } from '../../src/stores/store.js';
+import type { GcraParams, RateLimitDecision } from '../../src/policies/store-contract.js';
 import { createVirtualClock } from '../../src/testing/virtual-clock.js';
 import { redisTestOptions, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 

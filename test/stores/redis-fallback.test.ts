@@ -1,10 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fallbackStore } from '../../src/stores/fallback-store.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { MemoryStore } from '../../src/policies/memory-store.js';
 import type { StoreEvent } from '../../src/stores/store-health.js';
 import { DeadlineQueue, StoreTimeoutError } from '../../src/stores/store-timeout.js';
-import type { GcraParams, RateLimitDecision, RateLimitStore, TakeRequest } from '../../src/stores/store.js';
+import type { GcraParams, RateLimitDecision, RateLimitStore, TakeRequest } from '../../src/policies/store-contract.js';
 import { createVirtualClock, type VirtualClock } from '../../src/testing/virtual-clock.js';
 
 const params: GcraParams = { emissionIntervalMs: 1_000, burst: 2 };

@@ -8,7 +8,7 @@ import { MAX_HOLD_MS, RateLimiter } from '../../src/policies/rate-limiter.js';
 import { RedisRateLimitStore, redisStore } from '../../src/stores/redis.js';
 import type { RedisClientLike } from '../../src/stores/redis-client.js';
 import type { StoreEvent } from '../../src/stores/store-health.js';
-import type { GcraParams } from '../../src/stores/store.js';
+import type { GcraParams } from '../../src/policies/store-contract.js';
 import { redisTestOptions, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 const perSecond = (requests: number, burst = requests): GcraParams => ({

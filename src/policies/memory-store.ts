@@ -8,14 +8,14 @@
  * about a thousand idle ones). `prune()` sweeps everything at once (e.g. before a heap snapshot).
  */
 import { systemClock, type Clock } from '../clock.js';
-import { gcraHold, gcraState, gcraTake, toMicros } from '../policies/gcra.js';
+import { gcraHold, gcraState, gcraTake, toMicros } from './gcra.js';
 import type {
   BucketState,
   GcraParams,
   InspectableRateLimitStore,
   RateLimitDecision,
   TakeRequest,
-} from './store.js';
+} from './store-contract.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {

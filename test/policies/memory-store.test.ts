@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { MemoryStore } from '../../src/policies/memory-store.js';
 import { createVirtualClock } from '../../src/testing/virtual-clock.js';
-import type { GcraParams } from '../../src/stores/store.js';
+import type { GcraParams } from '../../src/policies/store-contract.js';
 
 // 10 per second, burst 2.
 const P: GcraParams = { emissionIntervalMs: 100, burst: 2 };

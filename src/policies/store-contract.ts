@@ -1,6 +1,8 @@
 /**
- * Where rate-limit state lives. The in-process {@link MemoryStore} is the default; `bulwark/redis`
- * implements the same interface so a limit holds across processes and machines.
+ * The store contracts of the policies: where rate-limit and shared circuit state live. They sit
+ * here, beside the policies that use them, so policies import nothing from `stores/`; the
+ * in-process {@link MemoryStore} is the limiter's default and `bulwark/redis` implements the
+ * same interfaces so a limit holds across processes and machines.
  */
 
 /** GCRA parameters of one bucket: `requests` per `periodMs`, up to `burst` at once. */
