@@ -38,18 +38,15 @@ export {
   remainingTime,
   type WithDeadlineOptions,
 } from './policies/deadline.js';
-export type { Middleware, Next, CallContext, RequestBody } from './pipeline/types.js';
+export type { Middleware, Next, RequestContext, RequestBody } from './pipeline/types.js';
 export type { Transport, PoolStats } from './transport/attempt.js';
 export { Attempt } from './transport/attempt.js';
 export { systemClock, type Clock, type RandomSource, type TimerHandle } from './clock.js';
 export type { TelemetryClientOptions, LoggingOptions } from './client/options.js';
-export type {
-  RetryClientOptions,
-  CircuitBreakerClientOptions,
-  RateLimitClientOptions,
-  ConcurrencyClientOptions,
-  HedgingOptions,
-} from './client/policies.js';
+export type { RetryClientOptions, HedgingOptions } from './pipeline/retry-options.js';
+export type { CircuitBreakerClientOptions } from './pipeline/circuit-breaker-options.js';
+export type { RateLimitClientOptions } from './pipeline/rate-limit-options.js';
+export type { ConcurrencyClientOptions } from './pipeline/concurrency-options.js';
 export type { AttemptOutcome } from './pipeline/outcome.js';
 
 // Policies on their own, usable around any async function.
@@ -80,7 +77,7 @@ export {
 export { MemoryStore } from './policies/memory-store.js';
 export { MemoryCacheStore, type MemoryCacheStoreOptions } from './stores/memory-cache.js';
 export type { CacheStore, CacheEntry } from './policies/cache-store.js';
-export type { CacheOptions, RequestCacheMode } from './client/cache-options.js';
+export type { CacheOptions, RequestCacheMode } from './pipeline/cache-options.js';
 export type {
   RateLimitStore,
   CircuitStore,

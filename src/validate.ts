@@ -298,3 +298,17 @@ function distance(a: string, b: string): number {
   }
   return prev[b.length] ?? 0;
 }
+
+/** The keys of `T` that `K` leaves out: `never` when `K` lists them all. */
+type Unlisted<T, K extends readonly PropertyKey[]> = Exclude<keyof T, K[number]>;
+
+/**
+ * The option names of a section, checked against its type by the compiler: a name the type
+ * lacks, or a property of the type left out, does not compile. Call it as
+ * `optionKeys<RetryClientOptions>()([...])`.
+ */
+export function optionKeys<T extends object>(): <const K extends readonly (keyof T & string)[]>(
+  keys: K & ([Unlisted<T, K>] extends [never] ? unknown : { readonly unlisted: Unlisted<T, K> }),
+) => readonly (keyof T & string)[] {
+  return (keys) => keys;
+}

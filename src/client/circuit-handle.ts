@@ -4,10 +4,8 @@
  * forced-open state (rejecting until `reset()`), `reset()` closes it with an empty window.
  */
 import { invalidRequest } from '../errors.js';
-import type { CircuitBreakers } from '../policies/circuit-breakers.js';
 import type { CircuitStateName } from '../policies/circuit-breaker.js';
-import type { PolicyKey } from '../pipeline/policy-key.js';
-import type { CircuitStore } from '../policies/store-contract.js';
+import type { CircuitControl } from '../pipeline/stage-descriptor.js';
 
 /** One circuit of a client, by key. */
 export interface CircuitHandle {
@@ -32,16 +30,6 @@ export interface CircuitHandle {
    * rejects, and this process's circuit is closed anyway).
    */
   reset(): Promise<void>;
-}
-
-/** What the client keeps to answer `circuit(key?)`. */
-export interface CircuitControl {
-  readonly breakers: CircuitBreakers;
-  readonly store: CircuitStore | undefined;
-  /** The client's `circuitBreaker.key`. */
-  readonly key: PolicyKey | undefined;
-  /** The baseUrl's origin, the default key. */
-  readonly origin: string | undefined;
 }
 
 /** The handle of `key` (the default circuit when undefined); errors name `circuit(key)`. */

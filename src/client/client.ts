@@ -1,19 +1,12 @@
-// The client: createClient, the verbs and their safe variants, extend, inspect, circuit and close.
-import {
-  asError,
-  BulwarkError,
-  bulwarkError,
-  invalidRequest,
-  isBulwarkError,
-  type BulwarkErrorOf,
-} from '../errors.js';
-import { compose, userMiddleware } from '../pipeline/compose.js';
-import { buildCache, requestCacheMode } from './cache-options.js';
+/** `createClient` and the `Client`: its construction from the stage table, the verbs, inspect and close. */
+import { asError, BulwarkError, bulwarkError, isBulwarkError, type BulwarkErrorOf } from '../errors.js';
+import { compose } from '../pipeline/compose.js';
 import { createAttemptStage } from '../pipeline/attempt-stage.js';
 import { hasLiveAttempt, nameTheCall } from '../pipeline/cancel.js';
 import { InFlightCalls } from './in-flight.js';
-import { deadlineStage } from '../pipeline/deadline-stage.js';
-import type { CallContext, CallPolicies, ClientRuntime, Middleware, Next } from '../pipeline/types.js';
+import type { BuiltStage, CircuitControl } from '../pipeline/stage-descriptor.js';
+import { assembleStages } from '../pipeline/stage-table.js';
+import type { CallContext, CallPolicies, ClientRuntime, StageNext } from '../pipeline/types.js';
 import type { PoolStats, Transport } from '../transport/attempt.js';
 import type { CircuitSnapshot } from '../policies/circuit-breaker.js';
 import type { ConcurrencySnapshot } from '../policies/concurrency/index.js';
@@ -26,11 +19,10 @@ import type { ClientOptions } from './options.js';
 import type { RequestOptions, UrlVerbOptions, VerbOptions } from './request-options.js';
 import { resolveClientOptions, type ResolvedClient } from './resolve-options.js';
 import type { BulwarkResponse } from '../http/response.js';
-import { checkBoolean, checkFunction, checkKeys, checkNumber, checkObject, isRecord } from '../validate.js';
-import { buildPolicies } from './policies.js';
-import { circuitHandle, type CircuitControl, type CircuitHandle } from './circuit-handle.js';
+import { checkBoolean, checkKeys, checkNumber, checkObject, isRecord } from '../validate.js';
+import { circuitHandle, type CircuitHandle } from './circuit-handle.js';
 import { CallEvents } from '../pipeline/events.js';
-import { createObserveStage, traceRefusedRequest } from '../pipeline/observe-stage.js';
+import { traceRefusedRequest } from '../pipeline/observe-stage.js';
 import { correlationId } from '../observability/correlation.js';
 import { withRedirects, type RedirectSettings } from '../transport/redirect-transport.js';
 import { validateHostPatterns, type DestinationGuardOptions } from '../transport/destination-guard.js';
@@ -91,14 +83,6 @@ export interface ClientInspection {
   readonly cache?: { readonly revalidating: number };
 }
 
-/** A policy plugged into the pipeline by the client (breaker, retry, limiters...). */
-export interface PolicyStage {
-  readonly name: string;
-  readonly middleware: Middleware;
-  inspect?(): unknown;
-  close?(): void | Promise<void>;
-}
-
 /**
  * A client with its own connection pools and policies. Create one per upstream service with
  * {@link createClient}.
@@ -110,8 +94,8 @@ export class Client implements AsyncDisposable {
   readonly #resolved: ResolvedClient;
   readonly #runtime: ClientRuntime;
   readonly #transport: Transport;
-  readonly #stages: readonly PolicyStage[];
-  readonly #chain: Next;
+  readonly #stages: readonly BuiltStage[];
+  readonly #chain: StageNext;
   readonly #events: CallEvents;
   readonly #policies: (o: RequestOptions) => CallPolicies;
   readonly #circuits: CircuitControl | undefined;
@@ -136,7 +120,25 @@ export class Client implements AsyncDisposable {
       events,
       closed: false,
     };
-    const built = buildPolicies(raw, resolved, events);
+    // Every row parses its own section of the options and builds its stage once, here.
+    const assembled = assembleStages(
+      raw,
+      {
+        name: resolved.name,
+        clock: resolved.clock,
+        random: resolved.random,
+        events,
+        deadlineHeader: resolved.deadlineHeader,
+        requestIdHeader: resolved.requestIdHeader,
+        origin: resolved.base?.origin,
+        use: resolved.use,
+        gates: [],
+      },
+      resolved.throwHttpErrors,
+    );
+    this.#stages = assembled.stages;
+    this.#circuits = assembled.circuits;
+    this.#policies = assembled.policies;
     const safety = guardOf(raw);
     let transport: Transport =
       resolved.transport ??
@@ -146,34 +148,8 @@ export class Client implements AsyncDisposable {
       else resolved.transport.blockNetwork?.();
     }
     this.#transport = withRedirects(transport, redirectSettings(raw, safety.guard, events.redactor));
-    this.#circuits = built.circuits;
     const terminal = createAttemptStage(this.#transport, { deadlineHeader: resolved.deadlineHeader });
-    const cache = buildCache(raw.cache, resolved.clock);
-    const [dedupe, rest] = splitDedupe(built.stages);
-    const outer = cache === undefined ? dedupe : [cache.middleware, ...dedupe];
-    this.#chain = compose(
-      [
-        ...resolved.use.map(userMiddleware),
-        createObserveStage(),
-        ...outer,
-        deadlineStage,
-        ...rest.map((s) => s.middleware),
-      ],
-      terminal,
-    );
-    this.#stages =
-      cache === undefined
-        ? built.stages
-        : [
-            {
-              name: 'cache',
-              middleware: cache.middleware,
-              inspect: () => ({ revalidating: cache.revalidating }),
-              close: () => cache.close(),
-            },
-            ...built.stages,
-          ];
-    this.#policies = policiesOf(resolved, built.retryFor, cache !== undefined);
+    this.#chain = compose(assembled.middleware, terminal);
     this.safe = makeSafe(this);
     // Once every option is known to be valid: a client that is never made warns of nothing.
     if (resolved.transport === undefined && resolved.transportOptions.tls?.rejectUnauthorized === false) {
@@ -356,62 +332,6 @@ export class Client implements AsyncDisposable {
  */
 export function createClient(options: ClientOptions = {}): Client {
   return new Client(options);
-}
-
-function policiesOf(
-  resolved: ResolvedClient,
-  retryFor: (override: unknown) => unknown,
-  hasCache: boolean,
-): (o: RequestOptions) => CallPolicies {
-  const defaults: CallPolicies = {
-    retry: undefined,
-    circuitBreaker: undefined,
-    rateLimit: undefined,
-    cache: hasCache ? 'default' : false,
-    throwHttpErrors: resolved.throwHttpErrors,
-  };
-  return (o) => {
-    if (
-      o.throwHttpErrors === undefined &&
-      o.retry === undefined &&
-      o.circuitBreaker === undefined &&
-      o.rateLimit === undefined &&
-      o.cache === undefined
-    ) {
-      return defaults;
-    }
-    const circuitBreaker = requestOverride('circuitBreaker', o.circuitBreaker, ['isFailure']);
-    if (isRecord(circuitBreaker))
-      checkFunction('request', 'circuitBreaker.isFailure', circuitBreaker.isFailure);
-    const rateLimit = requestOverride('rateLimit', o.rateLimit, ['key', 'cost', 'strategy', 'maxWait']);
-    if (
-      isRecord(rateLimit) &&
-      rateLimit.key !== undefined &&
-      (typeof rateLimit.key !== 'string' || rateLimit.key === '')
-    ) {
-      throw invalidRequest('rateLimit.key', rateLimit.key, 'a non-empty string');
-    }
-    return {
-      retry: retryFor(o.retry),
-      circuitBreaker,
-      rateLimit,
-      cache: requestCacheMode(o.cache, hasCache) ?? defaults.cache,
-      throwHttpErrors:
-        checkBoolean('request', 'throwHttpErrors', o.throwHttpErrors) ?? defaults.throwHttpErrors,
-    };
-  };
-}
-
-function requestOverride(path: string, value: unknown, keys: readonly string[]): unknown {
-  if (value === undefined || value === false) return value;
-  if (!isRecord(value)) throw invalidRequest(path, value, 'an object or false');
-  checkKeys('request', path, value, keys);
-  return value;
-}
-
-function splitDedupe(stages: readonly PolicyStage[]): [Middleware[], readonly PolicyStage[]] {
-  const dedupe = stages.filter((s) => s.name === 'dedupe');
-  return [dedupe.map((s) => s.middleware), stages.filter((s) => s.name !== 'dedupe')];
 }
 
 function buildEvents(raw: Record<string, unknown>, resolved: ResolvedClient): CallEvents {

@@ -4,14 +4,11 @@ import type { Middleware } from '../pipeline/types.js';
 import type { Transport } from '../transport/attempt.js';
 import type { OriginPoolOptions, TlsOptions } from '../transport/undici-transport.js';
 import type { HeadersInit } from './headers.js';
-import type { CacheOptions } from './cache-options.js';
-import type {
-  CircuitBreakerClientOptions,
-  ConcurrencyClientOptions,
-  HedgingOptions,
-  RateLimitClientOptions,
-  RetryClientOptions,
-} from './policies.js';
+import type { CacheOptions } from '../pipeline/cache-options.js';
+import type { CircuitBreakerClientOptions } from '../pipeline/circuit-breaker-options.js';
+import type { ConcurrencyClientOptions } from '../pipeline/concurrency-options.js';
+import type { RateLimitClientOptions } from '../pipeline/rate-limit-options.js';
+import type { HedgingOptions, RetryClientOptions } from '../pipeline/retry-options.js';
 import type { TelemetryOptions } from '../observability/otel.js';
 import type { Logger, LogLevelSetting } from '../observability/logger.js';
 import type { RedactorOptions } from '../observability/redact.js';

@@ -1,7 +1,9 @@
-// The options of one request and their per-request policy overrides.
+/** The options of one request: the verbs' argument, each policy's override typed by its row of the stage table. */
 import type { RequestBody } from '../pipeline/types.js';
-import type { RequestCacheMode } from './cache-options.js';
-import type { AttemptOutcome } from '../pipeline/outcome.js';
+import type { RequestCacheMode } from '../pipeline/cache-options.js';
+import type { RequestCircuitBreakerOptions } from '../pipeline/circuit-breaker-options.js';
+import type { RequestRateLimitOptions } from '../pipeline/rate-limit-options.js';
+import type { RequestRetryOptions } from '../pipeline/retry-options.js';
 import type { HeadersInit } from './headers.js';
 import type { TimeoutOptions } from './options.js';
 import type { PathParams, QueryInit } from './url.js';
@@ -94,46 +96,10 @@ export interface RequestOptions {
   cache?: RequestCacheMode | 'default';
 }
 
-/** A request's `retry`: each field replaces the client's for this call only. */
-export interface RequestRetryOptions {
-  /** Retries after the first attempt, an integer from 0 to 100. @default the client's (3) */
-  maxRetries?: number;
-  /** Ceiling of the first backoff delay in ms (it doubles per retry). @default the client's (100) */
-  baseDelay?: number;
-  /** Cap of one backoff delay in ms. @default the client's (10_000) */
-  maxDelay?: number;
-  /** How a delay is spread below its ceiling. @default the client's ('full') */
-  jitter?: 'full' | 'equal' | 'none';
-  /** Base in ms after a throttling answer (429, 503) without a hint. @default the client's (1_000) */
-  throttledBaseDelay?: number;
-  /** Longest server hint honoured in ms; a longer one returns the response at once. @default the client's (60_000) */
-  maxRetryAfter?: number;
-  /** Statuses retried (100 to 599). @default the client's ([408, 429, 500, 502, 503, 504]) */
-  statuses?: readonly number[];
-  /** Overrides the decision: true retries, false stops, undefined keeps the default judgement. @default the client's */
-  shouldRetry?: (outcome: AttemptOutcome) => boolean | undefined;
-}
-
-/** A request's `circuitBreaker`. */
-export interface RequestCircuitBreakerOptions {
-  /** Judges this call's attempts: true counts a failure. @default the client's (network errors, timeouts, 5xx, 429) */
-  isFailure?: (outcome: AttemptOutcome) => boolean;
-}
-
-/** A request's `rateLimit`. */
-export interface RequestRateLimitOptions {
-  /** The bucket this call takes from, a non-empty string. @default the client's `rateLimit.key`, else the request's `key` (the origin) */
-  key?: string;
-  /** Tokens this call takes, a positive integer (more than `burst` waits for the debt). @default 1 */
-  cost?: number;
-  /** Wait for a slot, or fail at once with `RATE_LIMITED`. @default the client's ('wait') */
-  strategy?: 'wait' | 'error';
-  /** Longest wait for a slot in ms; implies `strategy: 'wait'`. @default the client's (5_000) */
-  maxWait?: number;
-}
-
 /** Request options for the verb helpers (`get(path, opts)`): no `method` or `path`. */
 export type VerbOptions = Omit<RequestOptions, 'method' | 'path'>;
 
 /** Options of a verb helper called without a path: `get({ url: 'https://...' })`. */
 export type UrlVerbOptions = VerbOptions & { url: string | URL };
+
+export type { RequestCircuitBreakerOptions, RequestRateLimitOptions, RequestRetryOptions };

@@ -3,7 +3,7 @@ import { BulwarkError, bulwarkError } from '../errors.js';
 import { Attempt, type Transport } from '../transport/attempt.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { budgetError, cancelCall, urlOf } from './cancel.js';
-import type { CallContext, Next } from './types.js';
+import type { CallContext, StageNext } from './types.js';
 
 /** Settings of the last stage. */
 export interface AttemptStageOptions {
@@ -16,7 +16,7 @@ export interface AttemptStageOptions {
  * header is recomputed for every attempt as the smaller of the attempt timeout and what is left
  * of the call's budget, and an attempt whose budget already ran out is never sent.
  */
-export function createAttemptStage(transport: Transport, options: AttemptStageOptions): Next {
+export function createAttemptStage(transport: Transport, options: AttemptStageOptions): StageNext {
   const { deadlineHeader } = options;
   return (ctx: CallContext): Promise<BulwarkResponse> => {
     if (ctx.cancelled !== undefined) return Promise.reject(ctx.cancelled);

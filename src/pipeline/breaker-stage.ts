@@ -12,13 +12,10 @@ import {
   type Health,
 } from './outcome.js';
 import { policyKeyOf, type PolicyKey } from './policy-key.js';
-import type { CallContext, Middleware, Next } from './types.js';
+import type { BreakerOverride } from './call-policies.js';
+import type { CallContext, Stage, StageNext } from './types.js';
 
-/** Request-level breaker settings: `false` bypasses the breaker for this call. */
-export interface BreakerOverride {
-  /** Judges an attempt's outcome for this call. */
-  isFailure?: (outcome: AttemptOutcome) => boolean;
-}
+export type { BreakerOverride };
 
 /** What the breaker stage needs besides the breakers. */
 export interface BreakerStageSettings {
@@ -39,11 +36,11 @@ export function createBreakerStage(
   breakers: CircuitBreakers,
   isFailure: (outcome: AttemptOutcome) => boolean = defaultIsFailure,
   settings: BreakerStageSettings = {},
-): Middleware {
+): Stage {
   const deadlineHeader = settings.deadlineHeader ?? false;
   const key = settings.key;
   return (ctx, next) => {
-    const override = ctx.policies.circuitBreaker as BreakerOverride | false | undefined;
+    const override = ctx.policies.circuitBreaker;
     if (override === false) return next(ctx);
     return guarded(ctx, next, breakers, override?.isFailure ?? isFailure, deadlineHeader, key);
   };
@@ -51,7 +48,7 @@ export function createBreakerStage(
 
 async function guarded(
   ctx: CallContext,
-  next: Next,
+  next: StageNext,
   breakers: CircuitBreakers,
   isFailure: (outcome: AttemptOutcome) => boolean,
   deadlineHeader: string | false,

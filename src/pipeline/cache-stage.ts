@@ -13,10 +13,7 @@ import type { CacheEntry, CacheStore } from '../policies/cache-store.js';
 import type { CacheMode, CacheRequest, CacheRules, StoredAnswer } from '../policies/http-cache.js';
 import { asError, ERROR_TRAITS, isBulwarkError } from '../errors.js';
 import { isPromiseLike } from '../policies/store-contract.js';
-import type { CallContext, Next } from './types.js';
-
-/** What a call asks of the cache: its mode, or `false` to leave it alone. */
-export type CacheCallMode = CacheMode | false;
+import type { CallContext, StageNext } from './types.js';
 
 /** Statuses a stale answer may stand in for: RFC 5861's 5xx, and a throttling 429. */
 const STALE_FOR_STATUS = new Set([429, 500, 502, 503, 504]);
@@ -45,8 +42,8 @@ export class CacheStage {
   }
 
   /** The middleware. */
-  readonly middleware = (ctx: CallContext, next: Next): Promise<BulwarkResponse> => {
-    const mode = ctx.policies.cache as CacheCallMode;
+  readonly middleware = (ctx: CallContext, next: StageNext): Promise<BulwarkResponse> => {
+    const mode = ctx.policies.cache;
     if (mode === false) return next(ctx);
     if (!SAFE.has(ctx.method)) return this.#unsafe(ctx, next);
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.body !== null) return next(ctx);
@@ -66,7 +63,7 @@ export class CacheStage {
   }
 
   /** Reads the store (without a promise when it answers synchronously) and judges what it holds. */
-  #lookup(ctx: CallContext, next: Next, mode: CacheMode): Promise<BulwarkResponse> {
+  #lookup(ctx: CallContext, next: StageNext, mode: CacheMode): Promise<BulwarkResponse> {
     const url = ctx.origin + ctx.path;
     const key = `GET ${url}`;
     try {
@@ -82,7 +79,7 @@ export class CacheStage {
 
   #answer(
     ctx: CallContext,
-    next: Next,
+    next: StageNext,
     mode: CacheMode,
     key: string,
     url: string,
@@ -113,7 +110,7 @@ export class CacheStage {
 
   async #fetch(
     ctx: CallContext,
-    next: Next,
+    next: StageNext,
     key: string,
     variants: readonly CacheEntry[],
     found: Found | undefined,
@@ -187,7 +184,7 @@ export class CacheStage {
   }
 
   /** A method that may change the resource: on success, what is stored for it (and where it moved) goes. */
-  async #unsafe(ctx: CallContext, next: Next): Promise<BulwarkResponse> {
+  async #unsafe(ctx: CallContext, next: StageNext): Promise<BulwarkResponse> {
     const response = await next(ctx);
     if (response.status >= 200 && response.status < 400) {
       const targets = [ctx.origin + ctx.path];
@@ -305,7 +302,7 @@ export class CacheStage {
   /** stale-while-revalidate: one revalidation per key at a time, off the caller's path and budget. */
   #background(
     ctx: CallContext,
-    next: Next,
+    next: StageNext,
     key: string,
     found: Found,
     validators: Record<string, string>,

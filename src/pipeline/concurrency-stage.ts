@@ -4,7 +4,7 @@ import type { ConcurrencyLimiter, ConcurrencyToken } from '../policies/concurren
 import type { BulwarkResponse } from '../http/response.js';
 import { urlOf } from './cancel.js';
 import { isCallerEnded, isRejection, outcomeOf, type AttemptOutcome } from './outcome.js';
-import type { CallContext, Middleware, Next } from './types.js';
+import type { CallContext, Stage, StageNext } from './types.js';
 
 /**
  * The adaptive concurrency stage: an attempt takes a slot (at once when under the limit, else
@@ -16,7 +16,7 @@ import type { CallContext, Middleware, Next } from './types.js';
 export function createConcurrencyStage(
   limiter: ConcurrencyLimiter,
   isDropped?: (outcome: AttemptOutcome) => boolean,
-): Middleware {
+): Stage {
   return (ctx, next) => {
     let slot: ConcurrencyToken | Promise<ConcurrencyToken>;
     try {
@@ -42,7 +42,7 @@ export function createConcurrencyStage(
 
 async function run(
   ctx: CallContext,
-  next: Next,
+  next: StageNext,
   token: ConcurrencyToken,
   isDropped: ((outcome: AttemptOutcome) => boolean) | undefined,
 ): Promise<BulwarkResponse> {

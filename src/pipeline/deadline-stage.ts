@@ -1,19 +1,19 @@
 // The deadline stage: total timeout, ambient deadline and caller signal as one budget for the whole call.
 import type { BulwarkResponse } from '../http/response.js';
 import { abortedError, budgetError, cancelCall, hasLiveAttempt, urlOf } from './cancel.js';
-import type { CallContext, Middleware, Next } from './types.js';
+import type { CallContext, Stage, StageNext } from './types.js';
 
 /**
  * The total timeout, the ambient deadline and the caller's signal, as one budget for the whole
  * call: when it runs out, the attempt in flight and any wait are cancelled. The budget covers
  * the response body too; its timer is cleared when the body ends.
  */
-export const deadlineStage: Middleware = (ctx, next) => {
+export const deadlineStage: Stage = (ctx, next) => {
   if (ctx.deadline === Number.POSITIVE_INFINITY && ctx.signal === undefined) return next(ctx);
   return guarded(ctx, next);
 };
 
-async function guarded(ctx: CallContext, next: Next): Promise<BulwarkResponse> {
+async function guarded(ctx: CallContext, next: StageNext): Promise<BulwarkResponse> {
   const clock = ctx.runtime.clock;
   const signal = ctx.signal;
   if (signal?.aborted === true) throw abortedError(ctx, urlOf(ctx));

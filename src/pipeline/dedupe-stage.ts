@@ -3,7 +3,7 @@ import { BulwarkError } from '../errors.js';
 import { BodySource } from '../http/body.js';
 import { BulwarkResponse } from '../http/response.js';
 import { abortedError, budgetError, cancelCall, urlOf } from './cancel.js';
-import type { CallContext, Middleware, Next } from './types.js';
+import type { CallContext, Stage, StageNext } from './types.js';
 
 /** Headers that change per call and say nothing of what is asked for. */
 const VOLATILE = new Set(['x-request-id', 'deadline', 'traceparent', 'tracestate', 'baggage']);
@@ -35,10 +35,7 @@ interface Flight {
  * deadline end its wait (and only its), and the request is cancelled when the last caller has
  * left. Attempt timeouts, retries and every other policy apply to the shared request as usual.
  */
-export function createDedupeStage(
-  deadlineHeader: string | false,
-  requestIdHeader: string | false,
-): Middleware {
+export function createDedupeStage(deadlineHeader: string | false, requestIdHeader: string | false): Stage {
   const flights = new Map<string, Flight>();
   return (ctx, next) => {
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.body !== null) return next(ctx);
@@ -88,7 +85,7 @@ function ignore(): void {
   // See createDedupeStage: a flight's error reaches the callers that still wait.
 }
 
-async function fly(ctx: CallContext, next: Next, landed: () => void): Promise<Shared> {
+async function fly(ctx: CallContext, next: StageNext, landed: () => void): Promise<Shared> {
   try {
     const response = await next(ctx);
     const bytes = ctx.method === 'HEAD' ? Buffer.alloc(0) : await response.source.read();

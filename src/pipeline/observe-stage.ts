@@ -3,13 +3,13 @@ import { requestChannelActive, traceRequest, type RequestChannelContext } from '
 import type { CallSpan } from '../observability/telemetry.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { asError, isBulwarkError } from '../errors.js';
-import type { CallContext, Middleware, Next } from './types.js';
+import type { CallContext, Stage, StageNext } from './types.js';
 
 /**
  * The outermost built-in stage: the call's span and the `bulwark:request` tracing channel.
  * When nobody observes (no SDK, no subscriber) it is a plain pass-through.
  */
-export function createObserveStage(): Middleware {
+export function createObserveStage(): Stage {
   return (ctx, next) => {
     const events = ctx.runtime.events;
     const traced = requestChannelActive();
@@ -46,7 +46,7 @@ export async function traceRefusedRequest(
 
 const rejectWith = (error: unknown): Promise<never> => Promise.reject(asError(error));
 
-function withAttempts(run: Next): Next {
+function withAttempts(run: StageNext): StageNext {
   return async (ctx) => {
     let response: BulwarkResponse;
     try {
@@ -61,7 +61,7 @@ function withAttempts(run: Next): Next {
   };
 }
 
-async function observed(ctx: CallContext, next: Next, span: CallSpan): Promise<BulwarkResponse> {
+async function observed(ctx: CallContext, next: StageNext, span: CallSpan): Promise<BulwarkResponse> {
   const telemetry = ctx.runtime.events.telemetry;
   try {
     const response = await telemetry.run(span, () => next(ctx));

@@ -2,27 +2,10 @@
 import { callbackFailed, traitsOf, type BulwarkError } from '../errors.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { urlOf } from './cancel.js';
+import type { AttemptOutcome } from './call-policies.js';
 import type { CallContext } from './types.js';
 
-/**
- * What one attempt came to, as user hooks (`shouldRetry`, `isFailure`) see it: a response
- * (any status) or an error, never both.
- */
-export type AttemptOutcome =
-  | {
-      readonly response: BulwarkResponse;
-      readonly error?: undefined;
-      readonly attempt: number;
-      readonly method: string;
-      readonly url: string;
-    }
-  | {
-      readonly response?: undefined;
-      readonly error: BulwarkError;
-      readonly attempt: number;
-      readonly method: string;
-      readonly url: string;
-    };
+export type { AttemptOutcome };
 
 /**
  * True for a refusal by bulwark itself, or the caller's own callback failing (the code's

@@ -1,23 +1,14 @@
 // The rate-limit stage: one token per attempt from the local or shared GCRA bucket of its key, waiting or refusing.
 import { asError, isBulwarkError } from '../errors.js';
-import type { RateLimiter, RateLimitStrategy } from '../policies/rate-limiter.js';
+import type { RateLimiter } from '../policies/rate-limiter.js';
 import { rateLimitStateFromHeaders, retryHintFromHeaders } from '../policies/server-hints.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { urlOf } from './cancel.js';
 import { policyKeyOf, type PolicyKey } from './policy-key.js';
-import type { CallContext, Middleware, Next } from './types.js';
+import type { RateLimitOverride } from './call-policies.js';
+import type { CallContext, Stage, StageNext } from './types.js';
 
-/** Request-level rate limit settings: `false` bypasses the limiter for this call. */
-export interface RateLimitOverride {
-  /** Bucket key for this call. */
-  key?: string;
-  /** Tokens this call takes. @default 1 */
-  cost?: number;
-  /** This call's strategy: wait for a slot or fail fast. @default the client's */
-  strategy?: RateLimitStrategy;
-  /** This call's longest wait for a slot, ms; implies `strategy: 'wait'`. @default the client's */
-  maxWait?: number;
-}
+export type { RateLimitOverride };
 
 /** How the client keys buckets: the origin (or the request's `key`), a fixed string, or a function. */
 export type RateLimitKey = PolicyKey;
@@ -28,9 +19,9 @@ export type RateLimitKey = PolicyKey;
  * that say the server's quota is spent (429 with `Retry-After`, `RateLimit` or
  * `X-RateLimit-Remaining: 0`) hold the bucket until the server's reset.
  */
-export function createRateLimitStage(limiter: RateLimiter, key: RateLimitKey | undefined): Middleware {
+export function createRateLimitStage(limiter: RateLimiter, key: RateLimitKey | undefined): Stage {
   return (ctx, next) => {
-    const override = ctx.policies.rateLimit as RateLimitOverride | false | undefined;
+    const override = ctx.policies.rateLimit;
     if (override === false) return next(ctx);
     let bucket: string;
     try {
@@ -75,7 +66,7 @@ const HINT_PREFIXES = ['ratelimit', 'x-ratelimit', 'retry-after'];
 
 async function sendAndLearn(
   ctx: CallContext,
-  next: Next,
+  next: StageNext,
   limiter: RateLimiter,
   bucket: string,
 ): Promise<BulwarkResponse> {

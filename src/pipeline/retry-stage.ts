@@ -14,16 +14,11 @@ import { RetryBudgets, type RetryBudget } from '../policies/retry-budget.js';
 import { retryHintFromHeaders, type RetryHint } from '../policies/server-hints.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { cancelCall, forkContext } from './cancel.js';
-import { outcomeOf, type AttemptOutcome } from './outcome.js';
-import type { CallContext, Middleware, Next } from './types.js';
+import type { HttpRetrySettings, RetryCallOverride, RetryOverride } from './call-policies.js';
+import { outcomeOf } from './outcome.js';
+import type { CallContext, Stage, StageNext } from './types.js';
 
-/** HTTP settings of the retry stage (the policy holds backoff, budget and limits). */
-export interface HttpRetrySettings {
-  /** Statuses retried. */
-  readonly statuses: ReadonlySet<number>;
-  /** The user's override: true/false decides, undefined keeps the default judgement. */
-  readonly shouldRetry: ((outcome: AttemptOutcome) => boolean | undefined) | undefined;
-}
+export type { HttpRetrySettings, RetryCallOverride, RetryOverride };
 
 /** Hedging settings, when on. */
 export interface HedgingSettings {
@@ -34,15 +29,6 @@ export interface HedgingSettings {
   readonly window: LatencyWindow;
   readonly budgets: RetryBudgets | undefined;
 }
-
-/** A request's own retry: a policy from its overrides, and its own statuses or `shouldRetry` when given. */
-export interface RetryCallOverride {
-  readonly policy: RetryPolicy<BulwarkResponse>;
-  readonly http: HttpRetrySettings | undefined;
-}
-
-/** Per-call retry: `false` disables it; a request's overrides replace the client's. */
-export type RetryOverride = RetryCallOverride | false | undefined;
 
 /**
  * Asks whether an attempt of this call starting `delayMs` from now would be admitted by the inner
@@ -63,9 +49,9 @@ export function createRetryStage(
   clientHttp: HttpRetrySettings,
   hedging: HedgingSettings | undefined,
   gate?: RetryGate,
-): Middleware {
+): Stage {
   return (ctx, next) => {
-    const override = ctx.policies.retry as RetryOverride;
+    const override = ctx.policies.retry;
     // No retry for this call: the request said false, or the client has none and the request brings none.
     const own = override === false ? undefined : override;
     const candidate = override === false ? undefined : (own?.policy ?? policy);
@@ -244,7 +230,11 @@ function retryReason(error: BulwarkError): string {
  * paid from the retry budget). Each runs on a fork of the call so the loser can be aborted
  * alone; the winner's attempt count is folded back into the call.
  */
-async function hedged(ctx: CallContext, next: Next, settings: HedgingSettings): Promise<BulwarkResponse> {
+async function hedged(
+  ctx: CallContext,
+  next: StageNext,
+  settings: HedgingSettings,
+): Promise<BulwarkResponse> {
   if (!ctx.idempotent || !ctx.bodyReplayable) return next(ctx);
   const forks: CallContext[] = [];
   const firstNumbers: number[] = [];

@@ -4,7 +4,7 @@ import type { BulwarkResponse } from '../http/response.js';
 import { circuitRejection } from './breaker-stage.js';
 import { isCallerEnded, isRejection, judgeHealth, type AttemptOutcome, type Health } from './outcome.js';
 import { policyKeyOf, type PolicyKey } from './policy-key.js';
-import type { CallContext, Middleware, Next } from './types.js';
+import type { CallContext, Stage, StageNext } from './types.js';
 
 /** Settings of the shared circuit stage. */
 export interface SharedCircuitSettings {
@@ -27,7 +27,7 @@ export interface SharedCircuitSettings {
  * its outcome closes the circuit for all or reopens it for twice as long. While the shared
  * state is closed, each node's own breaker decides (and reports its trips to the store).
  */
-export function createSharedCircuitStage(settings: SharedCircuitSettings): Middleware {
+export function createSharedCircuitStage(settings: SharedCircuitSettings): Stage {
   return async (ctx, next) => {
     if (ctx.policies.circuitBreaker === false) return next(ctx);
     const { store } = settings;
@@ -44,7 +44,7 @@ export function createSharedCircuitStage(settings: SharedCircuitSettings): Middl
 
 async function probe(
   ctx: CallContext,
-  next: Next,
+  next: StageNext,
   settings: SharedCircuitSettings,
   key: string,
   openMs: number,

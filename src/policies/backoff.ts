@@ -107,7 +107,7 @@ export function resolveBackoff(
   }
   const jitter = options.jitter ?? DEFAULT_BACKOFF.jitter;
   if (!JITTERS.includes(jitter))
-    throw validationError(scope, `${path}.jitter`, jitter, "'full', 'equal' or 'none'");
+    throw validationError(scope, `${path}.jitter`, jitter, "one of 'full', 'equal', 'none'");
   if (
     baseDelay === DEFAULT_BACKOFF.baseDelay &&
     maxDelay === DEFAULT_BACKOFF.maxDelay &&

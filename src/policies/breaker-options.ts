@@ -116,7 +116,8 @@ export interface ResolvedBreakerOptions {
   readonly onStateChange: ((change: CircuitStateChange) => void) | undefined;
 }
 
-const KEYS = [
+/** The option names of {@link CircuitBreakerOptions} (the client's `circuitBreaker` reuses them). */
+export const BREAKER_OPTION_KEYS = [
   'key',
   'failureRatio',
   'minimumCalls',
@@ -128,7 +129,7 @@ const KEYS = [
   'halfOpenRequests',
   'clock',
   'onStateChange',
-];
+] as const satisfies readonly (keyof CircuitBreakerOptions)[];
 
 /** The default open duration and its cap, ms: see docs/load-protection.md for the measurements. */
 export const DEFAULT_OPEN_MS = 100;
@@ -162,7 +163,13 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
   if (typeof options !== 'object' || (options as unknown) === null) {
     throw invalidOption('circuitBreaker', options, 'an object, or false to disable');
   }
-  checkKeys('options', 'circuitBreaker', options as Record<string, unknown>, KEYS, noSuchOption);
+  checkKeys(
+    'options',
+    'circuitBreaker',
+    options as Record<string, unknown>,
+    BREAKER_OPTION_KEYS,
+    noSuchOption,
+  );
   const {
     key = 'default',
     failureRatio = 0.5,

@@ -131,7 +131,17 @@ export interface RateLimiterSnapshot {
 }
 
 const PERIODS = { second: 1_000, minute: 60_000, hour: 3_600_000 } as const;
-const KEYS = ['requests', 'per', 'burst', 'strategy', 'maxWait', 'store', 'clock', 'onEvent'];
+/** The option names of {@link RateLimiterOptions} (the client's `rateLimit` reuses them). */
+export const RATE_LIMIT_OPTION_KEYS = [
+  'requests',
+  'per',
+  'burst',
+  'strategy',
+  'maxWait',
+  'store',
+  'clock',
+  'onEvent',
+] as const satisfies readonly (keyof RateLimiterOptions)[];
 /** The longest timer Node accepts: a larger delay would silently fire after 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
 /**
@@ -158,7 +168,7 @@ function validate(options: RateLimiterOptions): void {
     throw invalidOption('rateLimit', options, 'an object like { requests: 100, per: "second" }');
   }
   const record = options as unknown as Record<string, unknown>;
-  checkKeys('options', 'rateLimit', record, KEYS, noSuchOption);
+  checkKeys('options', 'rateLimit', record, RATE_LIMIT_OPTION_KEYS, noSuchOption);
   const { strategy, maxWait, store, clock, onEvent } = record as Partial<Record<string, unknown>>;
   if (strategy !== undefined && strategy !== 'wait' && strategy !== 'error') {
     throw invalidOption('rateLimit.strategy', strategy, "'wait' or 'error'");

@@ -1,14 +1,16 @@
 /**
- * The `cache` option: its type, its parse, and the cache stage it builds. Off by default; `true`
- * is a private cache in memory.
+ * The cache row of the stage table: the `cache` option (type, keys, parse), a request's `cache`
+ * mode, and the cache stage it builds. Off by default; `true` is a private cache in memory.
  */
 import { invalidOption, invalidRequest } from '../errors.js';
-import { CacheStage } from '../pipeline/cache-stage.js';
+import { CacheStage } from './cache-stage.js';
 import { isCacheStore, type CacheStore } from '../policies/cache-store.js';
 import { CacheRules, type CacheMode } from '../policies/http-cache.js';
 import { MemoryCacheStore } from '../stores/memory-cache.js';
 import type { Clock } from '../clock.js';
-import { checkBoolean, checkDuration, checkKeys, checkObject } from '../validate.js';
+import { checkBoolean, checkDuration, checkKeys, checkObject, optionKeys } from '../validate.js';
+import type { CacheCallMode } from './call-policies.js';
+import { policyRow, type BuiltRow } from './stage-descriptor.js';
 
 /** Options of the HTTP cache (`cache`); `true` takes every default. */
 export interface CacheOptions {
@@ -43,12 +45,28 @@ export interface CacheOptions {
 /** A request's `cache`: `false` leaves the cache alone (no read, no write), or a mode. */
 export type RequestCacheMode = false | CacheMode;
 
-const CACHE_KEYS = ['shared', 'store', 'maxEntries', 'maxBytes', 'staleIfError'];
+const CACHE_KEYS = optionKeys<CacheOptions>()(['shared', 'store', 'maxEntries', 'maxBytes', 'staleIfError']);
 const MODES: readonly string[] = ['default', 'no-cache', 'force-cache', 'only-if-cached'];
 const MODE_TEXT = "false, 'default', 'no-cache', 'force-cache' or 'only-if-cached'";
 
+/** The cache, outermost of the policies (a hit costs no retry, breaker or limiter): off unless configured. */
+export const cacheRow = policyRow<'cache', CacheStage, BuiltRow>({
+  name: 'cache',
+  parse: (options, env) => parseCache(options.cache, env.clock),
+  build: (cache) => {
+    const stage = {
+      name: 'cache',
+      middleware: cache.middleware,
+      inspect: () => ({ revalidating: cache.revalidating }),
+      close: () => cache.close(),
+    };
+    return { stages: [stage] };
+  },
+  request: (value, built) => requestCacheMode(value, built !== undefined),
+});
+
 /** The cache stage of a client's `cache` option, or undefined when the cache is off. */
-export function buildCache(value: unknown, clock: Clock): CacheStage | undefined {
+function parseCache(value: unknown, clock: Clock): CacheStage | undefined {
   if (value === undefined || value === false) return undefined;
   const raw = value === true ? {} : checkObject('options', 'cache', value);
   if (raw === undefined) throw invalidOption('cache', value, 'true, false or an object of cache options');
@@ -83,9 +101,9 @@ export function buildCache(value: unknown, clock: Clock): CacheStage | undefined
   return new CacheStage(new CacheRules({ shared, clock, staleIfError }), store);
 }
 
-/** A request's `cache` option, checked: `undefined` is the client's default. */
-export function requestCacheMode(value: unknown, hasCache: boolean): RequestCacheMode | undefined {
-  if (value === undefined) return undefined;
+/** A request's `cache` option, checked: `undefined` is the client's default (`'default'`, or `false` without a cache). */
+function requestCacheMode(value: unknown, hasCache: boolean): CacheCallMode {
+  if (value === undefined) return hasCache ? 'default' : false;
   if (value !== false && (typeof value !== 'string' || !MODES.includes(value))) {
     throw invalidRequest('cache', value, MODE_TEXT);
   }
@@ -96,5 +114,5 @@ export function requestCacheMode(value: unknown, hasCache: boolean): RequestCach
       'false on a client without a cache (set `cache: true` on createClient to use one)',
     );
   }
-  return value === 'default' ? undefined : (value as RequestCacheMode);
+  return value as RequestCacheMode;
 }
