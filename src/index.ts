@@ -19,7 +19,7 @@ export type {
   RequestCircuitBreakerOptions,
   RequestRateLimitOptions,
 } from './client/request-options.js';
-export { BulwarkResponse, type ResponseHeaders } from './client/response.js';
+export { BulwarkResponse, type ResponseHeaders } from './http/response.js';
 export type { HeadersInit } from './client/headers.js';
 export type { QueryInit, PathParams } from './client/url.js';
 export {
@@ -115,4 +115,4 @@ export {
   isPrivateAddress,
   hostAllowed,
 } from './transport/destination-guard.js';
-export { presets, type Preset } from './presets.js';
+export { presets, type Preset } from './client/presets.js';

@@ -62,7 +62,10 @@ export function buildContext(
     options.query,
     runtime.events.redactor,
   );
-  const headers: Record<string, string> = { ...client.headers };
+
+  // Object.assign, not a spread: V8 (Node 20) gives a spread copy a new hidden class once a header
+  // is added to it (the request id, below), so every stage's reads of the headers went megamorphic.
+  const headers: Record<string, string> = Object.assign({}, client.headers);
   if (options.headers !== undefined) mergeHeaders('request', 'headers', headers, options.headers);
   if (target.credentials !== undefined && headers.authorization === undefined)
     headers.authorization = target.credentials;

@@ -26,7 +26,7 @@ import { checkPolicyKey, type PolicyKey } from '../pipeline/policy-key.js';
 import type { CircuitControl } from './circuit-handle.js';
 import { createSharedCircuitStage } from '../pipeline/shared-circuit-stage.js';
 import type { CircuitStore } from '../policies/store-contract.js';
-import type { BulwarkResponse } from './response.js';
+import type { BulwarkResponse } from '../http/response.js';
 import type { ResolvedClient } from './resolve-options.js';
 import {
   checkBoolean,

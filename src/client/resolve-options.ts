@@ -6,7 +6,7 @@ import type { UndiciTransportOptions } from '../transport/undici-transport.js';
 import { validateTlsOptions } from '../transport/tls-options.js';
 import { defaultHeaders, mergeHeaders } from './headers.js';
 import type { ClientOptions } from './options.js';
-import { testModeFromEnv } from '../testing/test-mode.js';
+import { testModeFromEnv } from '../transport/test-mode.js';
 import { DEFAULT_TIMEOUTS, resolveTimeouts } from './timeouts.js';
 import { parseBaseUrl, type BaseUrl } from './url.js';
 import { checkBoolean, checkKeys, checkNumber, checkObject, checkString, isRecord } from '../validate.js';

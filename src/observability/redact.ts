@@ -4,6 +4,7 @@
  * sees a credential, a card number or a secret query value, whatever its own configuration.
  */
 import { BULWARK_ERROR_FIELDS, invalidOption } from '../errors.js';
+import { setUnboundResponseRedactor } from '../http/response.js';
 import { requireInteger } from '../validate.js';
 import { isSecretKey, redactBody, setKey } from './redact-body.js';
 import {
@@ -282,6 +283,7 @@ export class Redactor {
 
 /** The redactor with the default lists: what bulwark uses unless `logging.redact` says more. */
 export const defaultRedactor: Redactor = new Redactor();
+setUnboundResponseRedactor(defaultRedactor);
 
 function nameSet(
   defaults: readonly string[],

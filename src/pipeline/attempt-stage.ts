@@ -1,8 +1,8 @@
+// The last stage: one attempt per call to it, with its attempt timeout and deadline header, handed to the transport.
 import { BulwarkError, bulwarkError } from '../errors.js';
 import { Attempt, type Transport } from '../transport/attempt.js';
-import type { BulwarkResponse } from '../client/response.js';
-import { budgetError, cancelCall } from './cancel.js';
-import { urlOf } from './deadline-stage.js';
+import type { BulwarkResponse } from '../http/response.js';
+import { budgetError, cancelCall, urlOf } from './cancel.js';
 import type { CallContext, Next } from './types.js';
 
 /** Settings of the last stage. */
@@ -62,7 +62,8 @@ export function createAttemptStage(transport: Transport, options: AttemptStageOp
 }
 
 function attemptTimeoutError(attempt: Attempt, timeoutMs: number): BulwarkError {
-  const ctx = attempt.ctx;
+  // This stage arms only attempts it made, of its own call contexts.
+  const ctx = attempt.ctx as CallContext;
   const sent = attempt.sent;
   // The client's redactor, not the transport's userinfo-only placeholder: query secrets too.
   const url = urlOf(ctx);

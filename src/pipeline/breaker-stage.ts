@@ -1,7 +1,7 @@
 import { circuitOpenError, type CircuitBreaker, type CircuitPermit } from '../policies/circuit-breaker.js';
 import type { CircuitBreakers } from '../policies/circuit-breakers.js';
-import type { BulwarkResponse } from '../client/response.js';
-import { urlOf } from './deadline-stage.js';
+import type { BulwarkResponse } from '../http/response.js';
+import { urlOf } from './cancel.js';
 import {
   defaultIsFailure,
   isCallerEnded,

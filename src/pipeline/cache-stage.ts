@@ -5,41 +5,23 @@
  * RFC 5861's `stale-if-error` (or the client's own window) allows it.
  */
 import { createHash } from 'node:crypto';
-import { BodySource } from '../client/body.js';
-import { BulwarkResponse } from '../client/response.js';
+import { BodySource } from '../http/body.js';
+import { BulwarkResponse } from '../http/response.js';
 import { correlationId } from '../observability/correlation.js';
 import type { CacheStatus } from '../observability/channels.js';
 import type { CacheEntry, CacheStore } from '../policies/cache-store.js';
 import type { CacheMode, CacheRequest, CacheRules, StoredAnswer } from '../policies/http-cache.js';
-import { isBulwarkError, type BulwarkErrorCode } from '../errors.js';
+import { asError, ERROR_TRAITS, isBulwarkError } from '../errors.js';
 import { isPromiseLike } from '../policies/store-contract.js';
 import type { CallContext, Next } from './types.js';
 
 /** What a call asks of the cache: its mode, or `false` to leave it alone. */
 export type CacheCallMode = CacheMode | false;
 
-/** Failures a stale answer may stand in for (RFC 5861 §4, and bulwark's own refusals). */
-const SERVE_STALE_FOR: ReadonlySet<BulwarkErrorCode> = new Set<BulwarkErrorCode>([
-  'NETWORK',
-  'ATTEMPT_TIMEOUT',
-  'TIMEOUT',
-  'DEADLINE_EXCEEDED',
-  'CIRCUIT_OPEN',
-  'RATE_LIMITED',
-  'CONCURRENCY_LIMITED',
-]);
 /** Statuses a stale answer may stand in for: RFC 5861's 5xx, and a throttling 429. */
 const STALE_FOR_STATUS = new Set([429, 500, 502, 503, 504]);
 /** Methods that never change a resource; any other invalidates what is stored for its target. */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-/** Request headers that make the caller's own conditional or partial request: passed through. */
-const CALLER_CONDITIONALS = [
-  'if-none-match',
-  'if-modified-since',
-  'if-match',
-  'if-unmodified-since',
-  'range',
-];
 
 const NONE: readonly CacheEntry[] = [];
 
@@ -68,7 +50,7 @@ export class CacheStage {
     if (mode === false) return next(ctx);
     if (!SAFE.has(ctx.method)) return this.#unsafe(ctx, next);
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.body !== null) return next(ctx);
-    if (CALLER_CONDITIONALS.some((name) => ctx.headers[name] !== undefined)) return next(ctx);
+    if (callerConditional(ctx.headers)) return next(ctx);
     return this.#lookup(ctx, next, mode);
   };
 
@@ -83,25 +65,47 @@ export class CacheStage {
     return this.#revalidating.size;
   }
 
-  async #lookup(ctx: CallContext, next: Next, mode: CacheMode): Promise<BulwarkResponse> {
-    const key = primaryKey(ctx);
-    const request: CacheRequest = { method: ctx.method, url: ctx.origin + ctx.path, headers: ctx.headers };
-    const read = this.#read(key);
-    const variants = isPromiseLike(read) ? await read : read;
-    const found = this.#pick(variants, request, ctx);
-    const onlyIfCached =
-      mode === 'only-if-cached' || /only-if-cached/i.test(ctx.headers['cache-control'] ?? '');
+  /** Reads the store (without a promise when it answers synchronously) and judges what it holds. */
+  #lookup(ctx: CallContext, next: Next, mode: CacheMode): Promise<BulwarkResponse> {
+    const url = ctx.origin + ctx.path;
+    const key = `GET ${url}`;
+    try {
+      const read = this.#read(key);
+      if (isPromiseLike(read))
+        return read.then((variants) => this.#answer(ctx, next, mode, key, url, variants));
+      return this.#answer(ctx, next, mode, key, url, read);
+    } catch (error) {
+      // Whatever goes wrong is the call's rejection, never a synchronous throw out of the stage.
+      return Promise.reject(asError(error));
+    }
+  }
+
+  #answer(
+    ctx: CallContext,
+    next: Next,
+    mode: CacheMode,
+    key: string,
+    url: string,
+    variants: readonly CacheEntry[],
+  ): Promise<BulwarkResponse> {
+    const request: CacheRequest = { method: ctx.method, url, headers: ctx.headers };
+    const found = variants.length === 0 ? undefined : this.#pick(variants, request, ctx);
+    const cc = ctx.headers['cache-control'];
+    const onlyIfCached = mode === 'only-if-cached' || (cc !== undefined && /only-if-cached/i.test(cc));
     if (found === undefined) {
-      if (onlyIfCached) return this.#gatewayTimeout(ctx);
+      if (onlyIfCached) return Promise.resolve(this.#gatewayTimeout(ctx));
       return this.#fetch(ctx, next, key, variants, undefined, request);
     }
-    const decision = this.#rules.decide(found.policy, request, onlyIfCached ? 'only-if-cached' : mode);
-    if (decision.use === 'fresh') return this.#serve(ctx, found, 'hit', undefined);
-    if (decision.use === 'stale')
-      return this.#serve(ctx, found, 'stale', onlyIfCached ? 'only-if-cached' : mode);
+    const now = ctx.runtime.clock.now();
+    const decision = this.#rules.decide(found.policy, request, onlyIfCached ? 'only-if-cached' : mode, now);
+    if (decision.use === 'fresh') return Promise.resolve(this.#serve(ctx, found, 'hit', undefined, now));
+    if (decision.use === 'stale') {
+      const reason = onlyIfCached ? 'only-if-cached' : mode;
+      return Promise.resolve(this.#serve(ctx, found, 'stale', reason, now));
+    }
     if (decision.use === 'stale-while-revalidate') {
       this.#background(ctx, next, key, found, this.#rules.validators(found.policy, request));
-      return this.#serve(ctx, found, 'stale', 'stale-while-revalidate');
+      return Promise.resolve(this.#serve(ctx, found, 'stale', 'stale-while-revalidate', now));
     }
     Object.assign(ctx.headers, this.#rules.validators(found.policy, request));
     return this.#fetch(ctx, next, key, variants, found, request);
@@ -119,7 +123,7 @@ export class CacheStage {
     try {
       response = await next(ctx);
     } catch (error) {
-      if (found !== undefined && isBulwarkError(error) && SERVE_STALE_FOR.has(error.code)) {
+      if (found !== undefined && isBulwarkError(error) && ERROR_TRAITS[error.code].servesStale) {
         if (this.#rules.mayServeOnError(found.policy)) return this.#serve(ctx, found, 'stale', error.code);
       }
       throw error;
@@ -239,11 +243,22 @@ export class CacheStage {
     return policy;
   }
 
-  #serve(ctx: CallContext, found: Found, status: CacheStatus, reason: string | undefined): BulwarkResponse {
-    const age = this.#rules.ageOf(found.policy);
-    const raw = found.policy.rawHeaders.slice();
-    raw.push('age', String(age));
-    return this.#respond(ctx, found.entry, { rawHeaders: raw }, status, age, reason);
+  #serve(
+    ctx: CallContext,
+    found: Found,
+    status: CacheStatus,
+    reason: string | undefined,
+    now = ctx.runtime.clock.now(),
+  ): BulwarkResponse {
+    const age = this.#rules.ageOf(found.policy, now);
+    return this.#respond(
+      ctx,
+      found.entry,
+      { rawHeaders: found.policy.rawHeadersAt(age) },
+      status,
+      age,
+      reason,
+    );
   }
 
   #respond(
@@ -314,7 +329,7 @@ export class CacheStage {
     const request: CacheRequest = { method: 'GET', url: ctx.origin + ctx.path, headers: background.headers };
     const run = (async (): Promise<void> => {
       try {
-        const variants = await Promise.resolve(this.#read(key));
+        const variants = await Promise.resolve(this.#read(`GET ${request.url}`));
         const response = await this.#fetch(background, next, key, variants, found, request);
         response.dump();
       } catch {
@@ -368,9 +383,18 @@ export class CacheStage {
   }
 }
 
-/** Entries are kept per URL (GET; a HEAD is answered from them). */
-function primaryKey(ctx: CallContext): string {
-  return `GET ${ctx.origin}${ctx.path}`;
+/**
+ * True when the caller made its own conditional or partial request: passed through untouched.
+ * Named reads, not a loop over names: this runs on every call that reaches the cache.
+ */
+function callerConditional(headers: Readonly<Record<string, string>>): boolean {
+  return (
+    headers['if-none-match'] !== undefined ||
+    headers['if-modified-since'] !== undefined ||
+    headers['if-match'] !== undefined ||
+    headers['if-unmodified-since'] !== undefined ||
+    headers.range !== undefined
+  );
 }
 
 /**

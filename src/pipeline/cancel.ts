@@ -59,10 +59,15 @@ export function budgetError(ctx: CallContext, url: string): BulwarkError {
   });
 }
 
+/** The call's URL as errors and events show it: redacted with the client's lists. */
+export function urlOf(ctx: CallContext): string {
+  return ctx.runtime.events.url(ctx);
+}
+
 /** Fills in what `error` does not say of its call: the method, the redacted URL and the attempts. */
 export function nameTheCall(error: BulwarkError, ctx: CallContext, attempts: number): BulwarkError {
   error.method ??= ctx.method;
-  error.url ??= ctx.runtime.events.url(ctx);
+  error.url ??= urlOf(ctx);
   error.attempts ??= attempts;
   return error;
 }

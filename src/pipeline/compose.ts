@@ -1,4 +1,4 @@
-import type { BulwarkResponse } from '../client/response.js';
+import type { BulwarkResponse } from '../http/response.js';
 import { callbackFailed } from '../errors.js';
 import type { CallContext, Middleware, Next } from './types.js';
 

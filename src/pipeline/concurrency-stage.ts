@@ -1,7 +1,7 @@
-import { isBulwarkError } from '../errors.js';
+import { isBulwarkError, traitsOf } from '../errors.js';
 import type { ConcurrencyLimiter, ConcurrencyToken } from '../policies/concurrency/index.js';
-import type { BulwarkResponse } from '../client/response.js';
-import { urlOf } from './deadline-stage.js';
+import type { BulwarkResponse } from '../http/response.js';
+import { urlOf } from './cancel.js';
 import { isCallerEnded, isRejection, outcomeOf, type AttemptOutcome } from './outcome.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
@@ -75,11 +75,7 @@ async function run(
 }
 
 function isCongestion(error: unknown): boolean {
-  return (
-    isBulwarkError(error, 'ATTEMPT_TIMEOUT') ||
-    isBulwarkError(error, 'TIMEOUT') ||
-    isBulwarkError(error, 'NETWORK')
-  );
+  return traitsOf(error)?.congestion === true;
 }
 
 function decorate(ctx: CallContext, error: unknown): Error {

@@ -1,6 +1,6 @@
 import { DueEntry, DueList, dueListOf } from '../clock.js';
-import type { BulwarkResponse } from '../client/response.js';
-import { abortedError, budgetError, cancelCall, hasLiveAttempt } from './cancel.js';
+import type { BulwarkResponse } from '../http/response.js';
+import { abortedError, budgetError, cancelCall, hasLiveAttempt, urlOf } from './cancel.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
 /**
@@ -80,11 +80,6 @@ function budgetSpent(ctx: CallContext): void {
   if (ctx.cancelled !== undefined) return;
   ctx.runtime.events.deadlineExceeded(ctx, hasLiveAttempt(ctx) ? 'in-flight' : 'before-send');
   cancelCall(ctx, budgetError(ctx, urlOf(ctx)));
-}
-
-/** The call's URL as errors and events show it: redacted with the client's lists. */
-export function urlOf(ctx: CallContext): string {
-  return ctx.runtime.events.url(ctx);
 }
 
 // One abort listener per caller signal, fanning out to its calls: a long-lived signal shared by

@@ -1,8 +1,7 @@
 import { BulwarkError } from '../errors.js';
-import { BodySource } from '../client/body.js';
-import { BulwarkResponse } from '../client/response.js';
-import { abortedError, budgetError, cancelCall } from './cancel.js';
-import { urlOf } from './deadline-stage.js';
+import { BodySource } from '../http/body.js';
+import { BulwarkResponse } from '../http/response.js';
+import { abortedError, budgetError, cancelCall, urlOf } from './cancel.js';
 import type { CallContext, Middleware, Next } from './types.js';
 
 /** Headers that change per call and say nothing of what is asked for. */

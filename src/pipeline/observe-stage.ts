@@ -1,6 +1,6 @@
 import { requestChannelActive, traceRequest, type RequestChannelContext } from '../observability/channels.js';
 import type { CallSpan } from '../observability/telemetry.js';
-import type { BulwarkResponse } from '../client/response.js';
+import type { BulwarkResponse } from '../http/response.js';
 import { asError, isBulwarkError } from '../errors.js';
 import type { CallContext, Middleware, Next } from './types.js';
 

@@ -1,8 +1,8 @@
 import { asError, isBulwarkError } from '../errors.js';
 import type { RateLimiter, RateLimitStrategy } from '../policies/rate-limiter.js';
 import { rateLimitStateFromHeaders, retryHintFromHeaders } from '../policies/server-hints.js';
-import type { BulwarkResponse } from '../client/response.js';
-import { urlOf } from './deadline-stage.js';
+import type { BulwarkResponse } from '../http/response.js';
+import { urlOf } from './cancel.js';
 import { policyKeyOf, type PolicyKey } from './policy-key.js';
 import type { CallContext, Middleware, Next } from './types.js';
 

@@ -1,5 +1,5 @@
 import type { CircuitStore } from '../policies/store-contract.js';
-import type { BulwarkResponse } from '../client/response.js';
+import type { BulwarkResponse } from '../http/response.js';
 import { circuitRejection } from './breaker-stage.js';
 import { isCallerEnded, isRejection, judgeHealth, type AttemptOutcome, type Health } from './outcome.js';
 import { policyKeyOf, type PolicyKey } from './policy-key.js';

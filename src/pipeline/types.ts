@@ -1,10 +1,11 @@
 import type { Clock, RandomSource } from '../clock.js';
 import type { BulwarkError } from '../errors.js';
-import type { BulwarkResponse } from '../client/response.js';
+import type { RequestBody } from '../http/body.js';
+import type { BulwarkResponse } from '../http/response.js';
+import type { AttemptControl } from '../transport/attempt.js';
 import type { CallEvents } from './events.js';
 
-/** A request body bulwark can send. Strings, buffers and typed arrays can be replayed; streams cannot. */
-export type RequestBody = string | Uint8Array | NodeJS.ReadableStream | AsyncIterable<Uint8Array> | null;
+export type { AttemptControl, RequestBody };
 
 /**
  * The state of one logical call as it passes through the pipeline. Middleware may read every
@@ -85,14 +86,6 @@ export interface ClientRuntime {
   readonly events: CallEvents;
   /** Set by `close()` and `destroy()`: from then on no attempt is retried or hedged. */
   closed: boolean;
-}
-
-/** The handle through which timeouts and cancellation abort an attempt in flight. */
-export interface AttemptControl {
-  /** Aborts the attempt; the transport rejects or errors the body with `reason`. */
-  abort(reason: BulwarkError): void;
-  /** Next live attempt of the same call (hedging runs several). */
-  nextLive: AttemptControl | undefined;
 }
 
 /** Continues the pipeline. */

@@ -12,7 +12,7 @@ import {
   noSuchOption,
   requireInteger,
 } from '../validate.js';
-import type { CircuitStateChange } from './circuit-breaker.js';
+import type { CircuitStateChange } from './circuit-state.js';
 
 /** Where outcomes are counted: the last `ms` in `buckets` time buckets, or the last `calls` calls. */
 export type BreakerWindow =

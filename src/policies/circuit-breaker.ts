@@ -14,7 +14,7 @@
  * verdict after the current open duration frees its slot anyway (Polly's re-permit).
  */
 import { systemClock, type Clock } from '../clock.js';
-import { BulwarkError, bulwarkError, isBulwarkError } from '../errors.js';
+import { BulwarkError, bulwarkError, isAbortError } from '../errors.js';
 import { CountWindow, TimeWindow, type HealthWindow } from './breaker-window.js';
 import {
   resolveBreakerOptions,
@@ -22,46 +22,15 @@ import {
   type ResolvedBreakerOptions,
 } from './breaker-options.js';
 
+import type {
+  CircuitChangeReason,
+  CircuitState,
+  CircuitStateChange,
+  CircuitStateName,
+} from './circuit-state.js';
+
 export type { BreakerWindow, CircuitBreakerOptions } from './breaker-options.js';
-
-/** The state of a circuit. */
-export type CircuitState =
-  | { readonly state: 'closed' }
-  /** Rejecting until `until` (clock ms). */
-  | { readonly state: 'open'; readonly until: number }
-  /** Admitting `halfOpenRequests` probes; `probes` are in flight. */
-  | { readonly state: 'half-open'; readonly probes: number }
-  /** Opened by hand with `isolate()`: rejects until `reset()`. */
-  | { readonly state: 'isolated' };
-
-/** The name of a {@link CircuitState}. */
-export type CircuitStateName = CircuitState['state'];
-
-/** Why a circuit changed state. */
-export type CircuitChangeReason =
-  | 'consecutive-failures'
-  | 'failure-threshold'
-  | 'failure-ratio'
-  | 'open-elapsed'
-  | 'probe-failed'
-  | 'probe-released'
-  | 'probes-passed'
-  | 'isolated'
-  | 'reset';
-
-/** A state change, for metrics and the `bulwark:circuit` channel. */
-export interface CircuitStateChange {
-  readonly key: string;
-  readonly from: CircuitStateName;
-  readonly to: CircuitStateName;
-  readonly reason: CircuitChangeReason;
-  /** Clock ms of the change. */
-  readonly at: number;
-  /** On opening after failures: the window's failure ratio then (0–1). */
-  readonly failureRatio?: number;
-  /** On opening: how long the circuit stays open, ms. */
-  readonly openMs?: number;
-}
+export type { CircuitChangeReason, CircuitState, CircuitStateChange, CircuitStateName };
 
 /** Admission: send the call, then report it with exactly one of `onSuccess/onFailure/onIgnore/release`. */
 export interface CircuitPermit {
@@ -123,11 +92,6 @@ const ISOLATED_REJECTION: CircuitRejection = Object.freeze({
 export function circuitOpenError(key: string, retryAfterMs: number): BulwarkError {
   const when = Number.isFinite(retryAfterMs) ? `retry in ${retryAfterMs} ms` : 'isolated until reset';
   return bulwarkError('CIRCUIT_OPEN', `Circuit "${key}" is open: ${when}.`, { key, retryAfterMs });
-}
-
-function isAbort(error: unknown): boolean {
-  if (isBulwarkError(error, 'ABORTED')) return true;
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
 }
 
 /**
@@ -267,7 +231,7 @@ export class CircuitBreaker {
     try {
       value = await fn();
     } catch (error) {
-      if (isAbort(error)) this.onIgnore(permit);
+      if (isAbortError(error)) this.onIgnore(permit);
       else if (isFailure === undefined || isFailure({ ok: false, error })) this.onFailure(permit);
       else this.onSuccess(permit);
       throw error;

@@ -55,6 +55,12 @@ const NOT_UPDATED_BY_304 = new Set([
   'content-range',
 ]);
 
+/** Statuses the rules understand (those `http-cache-semantics` stores): the others are never stored. */
+const UNDERSTOOD_STATUSES = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501]);
+
+/** How long past its life a stale answer stays in the store for a 304, `max-stale` or `force-cache`. */
+const KEEP_STALE_MS = 24 * 3600_000;
+
 /** What the rules read of a request. */
 export interface CacheRequest {
   readonly method: string;
@@ -103,6 +109,8 @@ export class StoredAnswer {
   /** Clock time (ms) at which the answer's age was 0. */
   readonly bornAt: number;
   readonly #stored: StoredPolicy;
+  /** The headers with the last `age` served: hits within the same second share one array. */
+  #withAge: { readonly age: number; readonly raw: readonly string[] } | undefined = undefined;
 
   constructor(policy: CachePolicy, now: number) {
     this.policy = policy;
@@ -127,6 +135,18 @@ export class StoredAnswer {
   /** Age in seconds at `now` (fractional). */
   age(now: number): number {
     return (now - this.bornAt) / 1000;
+  }
+
+  /**
+   * The stored headers as name/value pairs with `age` last. Responses only read the array, so
+   * hits within the same second share one (a hit copies no headers).
+   */
+  rawHeadersAt(age: number): readonly string[] {
+    const last = this.#withAge;
+    if (last?.age === age) return last.raw;
+    const raw = [...this.rawHeaders, 'age', String(age)];
+    this.#withAge = { age, raw };
+    return raw;
   }
 
   /** The JSON-safe form a store keeps. */
@@ -193,8 +213,13 @@ export class CacheRules {
   }
 
   /** What a request may do with a matching stored answer. */
-  decide(answer: StoredAnswer, request: CacheRequest, mode: CacheMode): CacheDecision {
-    const age = answer.age(this.#clock.now());
+  decide(
+    answer: StoredAnswer,
+    request: CacheRequest,
+    mode: CacheMode,
+    now = this.#clock.now(),
+  ): CacheDecision {
+    const age = answer.age(now);
     const lifetime = answer.lifetime;
     const fresh = lifetime > age;
     if (mode === 'force-cache' || mode === 'only-if-cached') return fresh ? FRESH : STALE;
@@ -212,7 +237,8 @@ export class CacheRules {
     const reqcc = parseDirectives(cc);
     if (reqcc.has('no-cache') || (pragma !== undefined && /no-cache/i.test(pragma))) return REVALIDATE;
     const maxAge = numeric(reqcc.get('max-age'));
-    if (maxAge !== undefined && age > maxAge) return REVALIDATE;
+    // max-age=0 asks for a validated answer: even one of age 0 (the same millisecond) is not reused.
+    if (maxAge !== undefined && (age > maxAge || maxAge === 0)) return REVALIDATE;
     const minFresh = numeric(reqcc.get('min-fresh'));
     if (minFresh !== undefined && lifetime - age < minFresh) return REVALIDATE;
     if (fresh) return FRESH;
@@ -259,23 +285,23 @@ export class CacheRules {
     return answer.policy.storable();
   }
 
-  /** The answer's age now, in whole seconds (its `Age` header). */
-  ageOf(answer: StoredAnswer): number {
-    return Math.max(0, Math.floor(answer.age(this.#clock.now())));
+  /** The answer's age at `now` (the clock's time), in whole seconds (its `Age` header). */
+  ageOf(answer: StoredAnswer, now = this.#clock.now()): number {
+    return Math.max(0, Math.floor(answer.age(now)));
   }
 
   /**
    * How long a store should keep the entry, ms: its fresh life plus the longest stale window
-   * (its own `stale-while-revalidate` / `stale-if-error`, or the client's), or a day past its
-   * life when it has a validator (a 304 makes it fresh again). Past that it is useless.
+   * (its own `stale-while-revalidate` / `stale-if-error`, or the client's), and at least a day past
+   * its life: a 304 can make it fresh again, and `max-stale`, `force-cache` and `only-if-cached`
+   * accept it stale. The store's bounds evict it sooner when room is short.
    */
   keepFor(answer: StoredAnswer): number {
     const rescc = answer.directives;
     const left = (answer.lifetime - answer.age(this.#clock.now())) * 1000;
     const stale =
       1000 * Math.max(numeric(rescc['stale-while-revalidate']) ?? 0, numeric(rescc['stale-if-error']) ?? 0);
-    const revalidatable = answer.hasValidator ? 24 * 3600_000 : 0;
-    return Math.max(0, left + Math.max(stale, this.#staleIfErrorMs, revalidatable));
+    return Math.max(0, left + Math.max(stale, this.#staleIfErrorMs, KEEP_STALE_MS));
   }
 
   /** A stale answer: served as is, while revalidating, or only after asking the origin. */
@@ -336,12 +362,42 @@ function pathOf(url: string): string {
 
 function storedResponse(response: CacheResponse): CachePolicy.Response {
   const headers: Record<string, string> = {};
+  const perHop = connectionNames(response.headers.connection);
   for (const [name, value] of Object.entries(response.headers)) {
-    if (value === undefined || UNSTORED_RESPONSE_HEADERS.has(name)) continue;
+    if (value === undefined || UNSTORED_RESPONSE_HEADERS.has(name) || perHop?.has(name) === true) continue;
     headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  if (response.headers.age !== undefined) headers.age = String(response.headers.age);
+  const cc = headers['cache-control'];
+  if (cc !== undefined) headers['cache-control'] = normaliseDirectives(cc, response.status);
+  const age = validAge(response.headers.age);
+  if (age !== undefined) headers.age = age;
   return { status: response.status, headers };
+}
+
+/** Headers the `Connection` field names belong to one hop (RFC 9110 §7.6.1): never stored. */
+function connectionNames(connection: string | string[] | undefined): Set<string> | undefined {
+  if (connection === undefined) return undefined;
+  return varyNames(connection);
+}
+
+/**
+ * Directive names are case-insensitive (RFC 9111 §5.2): lowercased for the library, which matches
+ * them exactly. `must-understand` with a status the cache understands lifts `no-store` (§5.2.2.3).
+ */
+function normaliseDirectives(cc: string, status: number): string {
+  const parts = cc.split(',').map((part) => {
+    const at = part.indexOf('=');
+    return at === -1 ? part.trim().toLowerCase() : `${part.slice(0, at).trim().toLowerCase()}=${part.slice(at + 1).trim()}`;
+  });
+  if (!parts.includes('must-understand') || !UNDERSTOOD_STATUSES.has(status)) return parts.join(', ');
+  return parts.filter((part) => part !== 'no-store').join(', ');
+}
+
+/** The first `Age` value when it is a non-negative integer (RFC 9111 §5.1); anything else is ignored. */
+function validAge(age: string | string[] | undefined): string | undefined {
+  if (age === undefined) return undefined;
+  const first = (Array.isArray(age) ? age[0] : age)?.split(',')[0]?.trim();
+  return first !== undefined && /^\d+$/.test(first) ? first : undefined;
 }
 
 function varyNames(vary: string | string[] | undefined): Set<string> | undefined {

@@ -3,8 +3,8 @@
  * become responses again.
  */
 import { readFileSync } from 'node:fs';
-import { BodySource } from '../client/body.js';
-import { BulwarkResponse, type ResponseHeaders } from '../client/response.js';
+import { BodySource } from '../http/body.js';
+import { BulwarkResponse, type ResponseHeaders } from '../http/response.js';
 import { bulwarkError } from '../errors.js';
 import type { Redactor } from '../observability/redact.js';
 import type { Attempt } from '../transport/attempt.js';

@@ -11,7 +11,7 @@ export {
   type MockCall,
 } from './mock-transport.js';
 export { createVirtualClock, type VirtualClock, type VirtualClockOptions } from './virtual-clock.js';
-export { testModeTransport } from './test-mode.js';
+export { testModeTransport } from '../transport/test-mode.js';
 export {
   cassette,
   saveCassette,

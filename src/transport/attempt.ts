@@ -1,16 +1,63 @@
 import { DueEntry, dueListOf, type Clock } from '../clock.js';
 import { BulwarkError } from '../errors.js';
-import type { BulwarkResponse } from '../client/response.js';
+import type { RequestBody } from '../http/body.js';
+import type { BulwarkResponse } from '../http/response.js';
 import type { AttemptSpan, NetworkPeer } from '../observability/telemetry.js';
-import type { AttemptControl, CallContext, RequestBody } from '../pipeline/types.js';
+
+/** The handle through which timeouts and cancellation abort an attempt in flight. */
+export interface AttemptControl {
+  /** Aborts the attempt; the transport rejects or errors the body with `reason`. */
+  abort(reason: BulwarkError): void;
+  /** Next live attempt of the same call (hedging runs several). */
+  nextLive: AttemptControl | undefined;
+}
+
+/**
+ * What an attempt and the transport read of the call the attempt belongs to. The pipeline's
+ * call context is one; the transport stands below the pipeline and knows only this much.
+ */
+export interface AttemptCall {
+  readonly method: string;
+  readonly origin: string;
+  readonly path: string;
+  readonly urlTemplate: string | undefined;
+  readonly userinfo?: boolean;
+  readonly body: RequestBody;
+  readonly bodyReplayable: boolean;
+  readonly correlationId: string;
+  readonly cancelled: BulwarkError | undefined;
+  live: AttemptControl | undefined;
+  readonly runtime: { readonly name: string; readonly clock: Clock; readonly events: AttemptEvents };
+}
+
+/** What the transport reports of its attempts, and how it redacts what it shows (the client's events). */
+export interface AttemptEvents {
+  readonly redactor: { url(url: string): string };
+  readonly observeAttempts: boolean;
+  attemptStart(attempt: Attempt): AttemptSpan | undefined;
+  attemptEnd(
+    attempt: Attempt,
+    span: AttemptSpan | undefined,
+    response: BulwarkResponse | undefined,
+    error: unknown,
+  ): void;
+  redirect(
+    call: AttemptCall,
+    from: string,
+    status: number,
+    location: string,
+    count: number,
+    droppedHeaders: readonly string[],
+  ): void;
+}
 
 /**
  * One attempt of a call: what the transport sends, and the handle through which timeouts and
  * cancellation abort it. The transport sets `onAbort` and calls `finish()` exactly once, when
  * the response body has ended or the attempt failed.
  */
-export class Attempt implements AttemptControl {
-  readonly ctx: CallContext;
+export class Attempt<Call extends AttemptCall = AttemptCall> implements AttemptControl {
+  readonly ctx: Call;
   /** 1-based attempt number. */
   readonly number: number;
   /** Headers of this attempt (the call's plus propagation headers). */
@@ -37,11 +84,11 @@ export class Attempt implements AttemptControl {
   /** This hop's CLIENT span (and duration metric), when attempts are observed. */
   span: AttemptSpan | undefined = undefined;
   /** The next hop, once a redirect was followed from this one. */
-  hopped: Attempt | undefined = undefined;
+  hopped: Attempt<Call> | undefined = undefined;
   #timeout: AttemptTimeout | undefined = undefined;
   #finished = false;
 
-  constructor(ctx: CallContext, number: number, headers: Record<string, string>) {
+  constructor(ctx: Call, number: number, headers: Record<string, string>) {
     this.ctx = ctx;
     this.number = number;
     this.headers = headers;
@@ -69,8 +116,8 @@ export class Attempt implements AttemptControl {
    * The next hop of a redirect: a new attempt (same number) to `url`, whose timeout is what is
    * left of this one's. This attempt's own body is being discarded by the caller.
    */
-  hop(url: URL, method: string, headers: Record<string, string>, dropBody: boolean): Attempt {
-    const next = new Attempt(this.ctx, this.number, headers);
+  hop(url: URL, method: string, headers: Record<string, string>, dropBody: boolean): Attempt<Call> {
+    const next = new Attempt<Call>(this.ctx, this.number, headers);
     next.origin = url.origin;
     next.path = url.pathname + url.search;
     next.method = method;
@@ -100,7 +147,7 @@ export class Attempt implements AttemptControl {
   }
 
   /** The hop this attempt ended on: itself, or the last redirect it followed. */
-  get lastHop(): Attempt {
+  get lastHop(): Attempt<Call> {
     return this.hopped === undefined ? this : this.hopped.lastHop;
   }
 
@@ -140,12 +187,12 @@ class AttemptTimeout extends DueEntry {
   }
 }
 
-function linkLive(ctx: CallContext, control: AttemptControl): void {
+function linkLive(ctx: AttemptCall, control: AttemptControl): void {
   control.nextLive = ctx.live;
   ctx.live = control;
 }
 
-function unlinkLive(ctx: CallContext, control: AttemptControl): void {
+function unlinkLive(ctx: AttemptCall, control: AttemptControl): void {
   if (ctx.live === control) {
     ctx.live = control.nextLive;
     return;
@@ -185,6 +232,6 @@ export interface PoolStats {
 }
 
 /** The error a caller sees when a transport is used after `close()`. */
-export function closedError(ctx: CallContext): BulwarkError {
+export function closedError(ctx: AttemptCall): BulwarkError {
   return new BulwarkError('ABORTED', `Client "${ctx.runtime.name}" is closed.`, { method: ctx.method });
 }

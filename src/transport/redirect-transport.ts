@@ -1,5 +1,5 @@
 import { isBulwarkError } from '../errors.js';
-import type { BulwarkResponse } from '../client/response.js';
+import type { BulwarkResponse } from '../http/response.js';
 import { checkDestinationUrl, type DestinationGuardOptions } from './destination-guard.js';
 import { isCrossOriginSecret, nextRedirect, REDIRECT_STATUSES } from './redirects.js';
 import type { Attempt, Transport } from './attempt.js';

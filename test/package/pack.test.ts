@@ -206,7 +206,7 @@ describe('the packed package, installed into a scratch project', { timeout: 240_
       files.filter((f) => f.startsWith('dist/lab/') && f.endsWith('.d.ts')),
       [],
     );
-    const response = await readFile(join(pkg, 'dist/src/client/response.d.ts'), 'utf8');
+    const response = await readFile(join(pkg, 'dist/src/http/response.d.ts'), 'utf8');
     assert.doesNotMatch(response, /bindCall|@internal/);
     for (const md of files.filter((f) => f.endsWith('.md'))) {
       const text = await readFile(join(pkg, md), 'utf8');

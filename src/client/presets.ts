@@ -4,7 +4,7 @@
  * HTTPower's production profiles (Stripe: breaker of 3 failures, 30 s open; 1 s retry base)
  * and the default profile of docs/research (§16 of resilience-algorithms.md).
  */
-import type { ClientOptions } from './client/options.js';
+import type { ClientOptions } from './options.js';
 
 /** Any preset of {@link presets}: deeply frozen client options. */
 export type Preset = DeepReadonly<ClientOptions>;

@@ -1,5 +1,5 @@
 import { BulwarkError, invalidOption } from '../errors.js';
-import type { Transport } from '../transport/attempt.js';
+import type { Transport } from './attempt.js';
 
 const ON = new Set(['1', 'true', 'yes', 'on']);
 const OFF = new Set(['', '0', 'false', 'no', 'off']);

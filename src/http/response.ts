@@ -1,9 +1,6 @@
 import type { Readable } from 'node:stream';
 import { inspect, type InspectOptionsStylized } from 'node:util';
 import { asError, bulwarkError, isBulwarkError, type BulwarkError } from '../errors.js';
-import { defaultRedactor } from '../observability/redact.js';
-import { nameTheCall } from '../pipeline/cancel.js';
-import type { CallContext } from '../pipeline/types.js';
 import { BodySource } from './body.js';
 
 declare module '../errors.js' {
@@ -30,6 +27,40 @@ export function parseRawHeaders(raw: readonly Buffer[] | readonly string[]): Res
     else out[name] = name === 'set-cookie' ? [prev, value] : `${prev}, ${value}`;
   }
   return out;
+}
+
+/** How a response shows its URL and headers in logs: the client's redactor is one. */
+export interface ResponseRedactor {
+  url(url: string): string;
+  headers(headers: ResponseHeaders): Record<string, string | string[]>;
+}
+
+/**
+ * @internal What a response asks of the call that produced it (the pipeline's call context is
+ * one): its method, and the client-wide reporter that redacts and hears the body. The reporter
+ * is one object per client, so binding a response to its call allocates nothing.
+ */
+export interface ResponseCall {
+  readonly method: string;
+  readonly runtime: { readonly events: ResponseReporter };
+}
+
+/** @internal The client-wide side of {@link ResponseCall}. */
+export interface ResponseReporter {
+  readonly redactor: ResponseRedactor;
+  /** The call's URL as errors show it (redacted). */
+  url(call: ResponseCall): string;
+  /** Hears a body that was read whole. */
+  responseBody(call: ResponseCall, response: BulwarkResponse, bytes: Buffer): void;
+}
+
+// The redactor of a response that no call is bound to. This floor sits below the redactor's
+// module, which registers its defaults here when it loads; until then nothing is shown.
+let unboundRedactor: ResponseRedactor | undefined;
+
+/** @internal Sets how a response with no call shows its URL and headers (the default redactor). */
+export function setUnboundResponseRedactor(redactor: ResponseRedactor): void {
+  unboundRedactor = redactor;
 }
 
 /** Options of {@link BulwarkResponse}'s constructor (internal: responses come from the transport). */
@@ -64,7 +95,7 @@ export class BulwarkResponse {
   attempts = 1;
   // The call that produced this response (private: it holds the request's headers, which must
   // never show when a response is logged).
-  #call: CallContext | undefined = undefined;
+  #call: ResponseCall | undefined = undefined;
   /** How many redirects were followed. */
   redirects = 0;
   /**
@@ -186,7 +217,7 @@ export class BulwarkResponse {
    * @internal Ties the response to its call, so that a body error (decoding, size) carries the
    * call's method, redacted URL and attempts like every other error of the call.
    */
-  bindCall(call: CallContext): void {
+  bindCall(call: ResponseCall): void {
     this.#call = call;
   }
 
@@ -201,12 +232,12 @@ export class BulwarkResponse {
    * Redacted by the client's `logging.redact` lists (the defaults for a response of no call).
    */
   toJSON(): Record<string, unknown> {
-    const redactor = this.#call?.runtime.events.redactor ?? defaultRedactor;
+    const redactor = this.#call?.runtime.events.redactor ?? unboundRedactor;
     return {
       status: this.status,
       statusText: this.statusText,
-      url: redactor.url(this.#url),
-      headers: redactor.headers(this.headers),
+      url: redactor === undefined ? '[REDACTED]' : redactor.url(this.#url),
+      headers: redactor === undefined ? {} : redactor.headers(this.headers),
       attempts: this.attempts,
       redirects: this.redirects,
     };
@@ -241,7 +272,12 @@ export class BulwarkResponse {
       this.#call?.runtime.events.responseBody(this.#call, this, bytes);
       return bytes;
     } catch (error) {
-      if (this.#call !== undefined && isBulwarkError(error)) nameTheCall(error, this.#call, this.attempts);
+      const call = this.#call;
+      if (call !== undefined && isBulwarkError(error)) {
+        error.method ??= call.method;
+        error.url ??= call.runtime.events.url(call);
+        error.attempts ??= this.attempts;
+      }
       throw error;
     }
   }

@@ -1,6 +1,9 @@
 import { Readable } from 'node:stream';
 import { BulwarkError } from '../errors.js';
 
+/** A request body bulwark can send. Strings, buffers and typed arrays can be replayed; streams cannot. */
+export type RequestBody = string | Uint8Array | NodeJS.ReadableStream | AsyncIterable<Uint8Array> | null;
+
 /** Bytes buffered for a consumer that has not asked for them yet before the socket is paused. */
 const HIGH_WATER_MARK = 1024 * 1024;
 /** Bytes of a discarded body read and dropped before the connection is closed instead. */
