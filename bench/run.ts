@@ -1,10 +1,13 @@
 /**
  * The HTTP client benchmark: `npm run bench -- [--clients a,b] [--concurrency 1,16,128]
- * [--runs 3] [--seconds 3]`. Starts the fixed-response upstream in its own process (pinned to
+ * [--runs 3] [--seconds 3] [--calls N]`. Starts the fixed-response upstream in its own process (pinned to
  * core 0 when `taskset` exists), runs each client in a fresh process per run (pinned to core
  * 1; runs interleaved in a rotated order), and prints the medians: throughput, p50/p99 latency,
  * and the ratio to `undici.request`. bulwark is measured from the built `dist/` (built first), as users run it; BULWARK_BENCH_SRC=1
- * measures `src/` through tsx. It measures; it never fails on a number.
+ * measures `src/` through tsx. With `--calls N` each run makes N calls (after N to warm up) and
+ * the table shows CPU µs (user + system) per call instead, and undici.request's CPU over each
+ * client's: the figure to compare on a loaded machine, where wall-clock throughput is noise.
+ * It measures; it never fails on a number.
  */
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -26,6 +29,7 @@ const names = (args.get('clients') ?? Object.keys(clients).join(',')).split(',')
 const levels = (args.get('concurrency') ?? '1,16,128').split(',').map(Number);
 const runs = Number(args.get('runs') ?? 3);
 const seconds = Number(args.get('seconds') ?? 3);
+const calls = args.get('calls');
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const pin = (core: string, cmd: string[]): string[] => (hasTaskset ? ['taskset', '-c', core, ...cmd] : cmd);
 
@@ -39,6 +43,8 @@ interface Result {
   rps: number;
   p50: number;
   p99: number;
+  /** CPU µs per call (`--calls` only). */
+  cpuUs: number;
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const table = new Map<string, Result>();
@@ -52,6 +58,7 @@ const sample = (name: string, concurrency: number): Result => {
     String(concurrency),
     String(seconds),
     url,
+    ...(calls === undefined ? [] : [calls]),
   ]);
   const out = execFileSync(cmd[0] ?? process.execPath, cmd.slice(1), { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Result;
@@ -73,26 +80,47 @@ for (const concurrency of levels) {
       rps: median(rs.map((s) => s.rps)),
       p50: median(rs.map((s) => s.p50)),
       p99: median(rs.map((s) => s.p99)),
+      cpuUs: median(rs.map((s) => s.cpuUs)),
     };
     table.set(`${name}@${concurrency}`, result);
-    process.stderr.write(`${name} @${concurrency}: ${Math.round(result.rps)} req/s\n`);
+    const cpu = calls === undefined ? '' : `, ${result.cpuUs.toFixed(1)} CPU µs/call`;
+    process.stderr.write(`${name} @${concurrency}: ${Math.round(result.rps)} req/s${cpu}\n`);
   }
 }
 upstream.kill('SIGTERM');
 
-console.log(
-  `\nMedians of ${runs} runs × ${seconds} s, Node ${process.version}, ${hasTaskset ? 'client and upstream pinned to separate cores' : 'unpinned'}\n`,
-);
-console.log('| client | in flight | req/s | p50 ms | p99 ms | × undici.request |');
-console.log('|---|---:|---:|---:|---:|---:|');
-for (const concurrency of levels) {
-  const base = table.get(`undici.request@${concurrency}`)?.rps;
-  for (const name of names) {
-    const r = table.get(`${name}@${concurrency}`);
-    if (r === undefined) continue;
-    const ratio = base === undefined ? '' : (r.rps / base).toFixed(2);
-    console.log(
-      `| ${name} | ${concurrency} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ratio} |`,
-    );
+const pinning = hasTaskset ? 'client and upstream pinned to separate cores' : 'unpinned';
+if (calls === undefined) printThroughput();
+else printCpu();
+
+function printThroughput(): void {
+  console.log(`\nMedians of ${runs} runs × ${seconds} s, Node ${process.version}, ${pinning}\n`);
+  console.log('| client | in flight | req/s | p50 ms | p99 ms | × undici.request |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const concurrency of levels) {
+    const base = table.get(`undici.request@${concurrency}`)?.rps;
+    for (const name of names) {
+      const r = table.get(`${name}@${concurrency}`);
+      if (r === undefined) continue;
+      const ratio = base === undefined ? '' : (r.rps / base).toFixed(2);
+      console.log(
+        `| ${name} | ${concurrency} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ratio} |`,
+      );
+    }
+  }
+}
+
+function printCpu(): void {
+  console.log(`\nMedians of ${runs} runs × ${calls ?? ''} calls, Node ${process.version}, ${pinning}\n`);
+  console.log('| client | in flight | CPU µs/call | × undici.request (its CPU / this CPU) |');
+  console.log('|---|---:|---:|---:|');
+  for (const concurrency of levels) {
+    const base = table.get(`undici.request@${concurrency}`)?.cpuUs;
+    for (const name of names) {
+      const r = table.get(`${name}@${concurrency}`);
+      if (r === undefined) continue;
+      const ratio = base === undefined ? '' : (base / r.cpuUs).toFixed(2);
+      console.log(`| ${name} | ${concurrency} | ${r.cpuUs.toFixed(1)} | ${ratio} |`);
+    }
   }
 }

@@ -1,11 +1,14 @@
 /**
- * One benchmark run in a fresh process: `worker.ts <client> <concurrency> <seconds> <url>`.
+ * One benchmark run in a fresh process: `worker.ts <client> <concurrency> <seconds> <url> [calls]`.
  * Keeps `concurrency` requests in flight for the duration (after a warm-up), reads every body,
- * and prints one JSON line: requests per second and latency percentiles in ms.
+ * and prints one JSON line: requests per second and latency percentiles in ms. Given `calls`,
+ * it makes that many calls instead (after a warm-up of the same number) and prints the CPU time
+ * (user + system, from `process.cpuUsage()`) each call cost, in µs: a figure a loaded machine
+ * does not move the way it moves wall-clock throughput.
  */
 import { clients } from './clients.js';
 
-const [name = 'bulwark', c = '16', s = '3', url = 'http://127.0.0.1:3000/'] = process.argv.slice(2);
+const [name = 'bulwark', c = '16', s = '3', url = 'http://127.0.0.1:3000/', n] = process.argv.slice(2);
 const concurrency = Number(c);
 const seconds = Number(s);
 const factory = clients[name];
@@ -29,15 +32,45 @@ async function run(ms: number, record: boolean): Promise<{ count: number; latenc
   return { count, latencies };
 }
 
-await run(Math.min(1_000, seconds * 300), false);
-const started = performance.now();
-const { count, latencies } = await run(seconds * 1_000, true);
-const elapsed = (performance.now() - started) / 1_000;
-latencies.sort((a, b) => a - b);
-const pct = (p: number): number =>
-  latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-console.log(
-  JSON.stringify({ client: name, concurrency, rps: count / elapsed, p50: pct(0.5), p99: pct(0.99) }),
-);
+/** Makes exactly `calls` calls, `concurrency` at a time. */
+async function runCalls(calls: number): Promise<void> {
+  let left = calls;
+  const loop = async (): Promise<void> => {
+    while (left > 0) {
+      left--;
+      await client.call();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+}
+
+if (n !== undefined) {
+  const calls = Number(n);
+  await runCalls(calls);
+  const before = process.cpuUsage();
+  const started = performance.now();
+  await runCalls(calls);
+  const used = process.cpuUsage(before);
+  const elapsed = (performance.now() - started) / 1_000;
+  console.log(
+    JSON.stringify({
+      client: name,
+      concurrency,
+      cpuUs: (used.user + used.system) / calls,
+      rps: calls / elapsed,
+    }),
+  );
+} else {
+  await run(Math.min(1_000, seconds * 300), false);
+  const started = performance.now();
+  const { count, latencies } = await run(seconds * 1_000, true);
+  const elapsed = (performance.now() - started) / 1_000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
+  console.log(
+    JSON.stringify({ client: name, concurrency, rps: count / elapsed, p50: pct(0.5), p99: pct(0.99) }),
+  );
+}
 await client.close();
 process.exit(0);

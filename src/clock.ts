@@ -75,3 +75,116 @@ export function sleepWith(clock: Pick<Clock, 'setTimeout'>, ms: number, signal?:
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * One timeout of a {@link DueList}: `expire()` runs once the clock reaches `due`, unless the
+ * entry was removed first. Subclasses carry what the timeout is about, so arming one allocates
+ * nothing besides the entry itself.
+ */
+export abstract class DueEntry {
+  /** Clock time at which the entry expires. */
+  due = 0;
+  prev: DueEntry | undefined = undefined;
+  next: DueEntry | undefined = undefined;
+  list: DueList | undefined = undefined;
+  abstract expire(): void;
+}
+
+/**
+ * Timeouts of one nominal length (every 10 s attempt timeout of a clock, say), on one timer of
+ * the clock. Entries arrive in due order (a later start, a later due), so adding and removing
+ * one is O(1): a doubly linked list in due order whose head is the only timer armed. Removing
+ * the head leaves the timer as it is; when it fires early it finds nothing due and is set again
+ * for the new head. Once the list is empty its timer is cleared, so nothing outlives the calls.
+ */
+export class DueList {
+  readonly #clock: Clock;
+  #head: DueEntry | undefined = undefined;
+  #tail: DueEntry | undefined = undefined;
+  #timer: TimerHandle | undefined = undefined;
+  /** When the armed timer fires. */
+  #timerAt = Number.POSITIVE_INFINITY;
+  readonly #sweep = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    const now = this.#clock.now();
+    try {
+      let head = this.#head;
+      while (head !== undefined && head.due <= now) {
+        this.remove(head);
+        head.expire();
+        head = this.#head;
+      }
+    } finally {
+      if (this.#head !== undefined) this.#arm(this.#head.due, now);
+    }
+  };
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** Arms `entry` to expire at clock time `due`. */
+  add(entry: DueEntry, due: number): void {
+    entry.due = due;
+    entry.list = this;
+    let after = this.#tail;
+    // Out of order only when the clock's time was given from elsewhere (a redirect hop's rest).
+    while (after !== undefined && after.due > due) after = after.prev;
+    entry.prev = after;
+    entry.next = after === undefined ? this.#head : after.next;
+    if (entry.next === undefined) this.#tail = entry;
+    else entry.next.prev = entry;
+    if (after === undefined) this.#head = entry;
+    else after.next = entry;
+    if (due < this.#timerAt) this.#arm(due, this.#clock.now());
+  }
+
+  /** Disarms `entry`; nothing happens when it is not in this list. */
+  remove(entry: DueEntry): void {
+    if (entry.list !== this) return;
+    entry.list = undefined;
+    const { prev, next } = entry;
+    if (prev === undefined) this.#head = next;
+    else prev.next = next;
+    if (next === undefined) this.#tail = prev;
+    else next.prev = prev;
+    entry.prev = undefined;
+    entry.next = undefined;
+    if (this.#head === undefined && this.#timer !== undefined) {
+      this.#timer.clear();
+      this.#timer = undefined;
+      this.#timerAt = Number.POSITIVE_INFINITY;
+    }
+  }
+
+  #arm(due: number, now: number): void {
+    this.#timer?.clear();
+    this.#timerAt = due;
+    this.#timer = this.#clock.setTimeout(this.#sweep, Math.max(0, due - now));
+  }
+}
+
+const dueLists = new WeakMap<Clock, Map<number, DueList>>();
+
+/** Lengths shared per clock; past these, a length gets a list of its own each time. */
+const MAX_SHARED_LENGTHS = 64;
+
+/**
+ * The clock's list of timeouts whose nominal length is `ms`, shared by every client on that
+ * clock. Per-request timeouts of ever new lengths get unshared lists past the first 64, so the
+ * shared table stays bounded.
+ */
+export function dueListOf(clock: Clock, ms: number): DueList {
+  let lists = dueLists.get(clock);
+  if (lists === undefined) {
+    lists = new Map();
+    dueLists.set(clock, lists);
+  }
+  let list = lists.get(ms);
+  if (list === undefined) {
+    list = new DueList(clock);
+    if (lists.size < MAX_SHARED_LENGTHS) lists.set(ms, list);
+  }
+  return list;
+}

@@ -53,12 +53,7 @@ export function buildContext(
   options: RequestOptions,
   policies: (o: RequestOptions) => CallPolicies,
 ): CallContext {
-  const raw: unknown = options;
-  if (!isRecord(raw)) throw invalidRequest('options', raw, 'an object of request options');
-  for (const key in options) {
-    // Only on a miss: the known keys' list is built for the error, never for a good request.
-    if (!REQUEST_KEYS.has(key)) checkKeys('request', '', raw, [...REQUEST_KEYS]);
-  }
+  checkRequestKeys(options);
   const method = normaliseMethod(options.method);
   const target = resolveTarget(
     client.base,
@@ -75,70 +70,13 @@ export function buildContext(
   if (options.headers !== undefined) mergeHeaders('request', 'headers', headers, options.headers);
   if (target.credentials !== undefined && headers.authorization === undefined)
     headers.authorization = target.credentials;
-
   const body = encodeBody(options, headers);
-  const replayable = body === null || typeof body === 'string' || body instanceof Uint8Array;
-
-  let idempotent = IDEMPOTENT.has(method) || headers['idempotency-key'] !== undefined;
-  if (options.idempotent !== undefined) {
-    if (typeof options.idempotent !== 'boolean')
-      throw invalidRequest('idempotent', options.idempotent, 'true or false');
-    idempotent = options.idempotent;
-  }
-
-  let attemptTimeoutMs = client.attemptTimeoutMs;
-  let totalTimeoutMs = client.totalTimeoutMs;
-  if (options.timeout !== undefined) {
-    const own = resolveTimeouts(
-      'request',
-      options.timeout,
-      { attemptMs: attemptTimeoutMs, totalMs: totalTimeoutMs },
-      "the client's",
-    );
-    attemptTimeoutMs = own.attemptMs;
-    totalTimeoutMs = own.totalMs;
-  }
-
-  const clock = runtime.clock;
-  const now = clock.now();
-  let deadline = Number.POSITIVE_INFINITY;
-  let deadlineSource: CallContext['deadlineSource'] = 'none';
-  if (totalTimeoutMs > 0) {
-    deadline = now + totalTimeoutMs;
-    deadlineSource = 'timeout';
-  }
-  const ambient = currentDeadline();
-  if (ambient < deadline) {
-    deadline = ambient;
-    deadlineSource = 'deadline';
-  }
-  if (options.deadline !== undefined) {
-    const own = requestDeadline(options.deadline, now);
-    if (own < deadline) {
-      deadline = own;
-      deadlineSource = 'deadline';
-    }
-  }
-
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal))
     throw invalidRequest('signal', signal, 'an AbortSignal');
-  let key = target.origin;
-  if (options.key !== undefined) {
-    if (typeof options.key !== 'string' || options.key === '')
-      throw invalidRequest('key', options.key, 'a non-empty string');
-    key = options.key;
-  }
-
-  let id: string;
-  const idHeader = client.requestIdHeader;
-  if (idHeader !== false) {
-    const given = headers[idHeader];
-    id = given !== undefined && isValidCorrelationId(given) ? given : correlationId();
-    headers[idHeader] = id;
-  } else id = correlationId();
-
-  return {
+  // Every field is set here, in one literal, so every call context has the same shape; the
+  // budget and the correlation id are filled in below.
+  const ctx: CallContext = {
     method,
     origin: target.origin,
     path: target.path,
@@ -146,23 +84,85 @@ export function buildContext(
     userinfo: target.credentials !== undefined,
     headers,
     body,
-    bodyReplayable: replayable,
-    idempotent,
-    key,
+    bodyReplayable: body === null || typeof body === 'string' || body instanceof Uint8Array,
+    idempotent: isIdempotent(method, headers, options.idempotent),
+    key: callKey(target.origin, options.key),
     signal,
-    deadline,
-    deadlineSource,
-    totalTimeoutMs,
-    attemptTimeoutMs,
-    startedAt: now,
+    deadline: Number.POSITIVE_INFINITY,
+    deadlineSource: 'none',
+    totalTimeoutMs: client.totalTimeoutMs,
+    attemptTimeoutMs: client.attemptTimeoutMs,
+    startedAt: runtime.clock.now(),
     attempts: 0,
-    correlationId: id,
+    correlationId: correlationIdOf(headers, client.requestIdHeader),
     policies: policies(options),
     span: undefined,
     cancelled: undefined,
     live: undefined,
     runtime,
   };
+  setBudget(ctx, options);
+  return ctx;
+}
+
+function checkRequestKeys(options: RequestOptions): void {
+  const raw: unknown = options;
+  if (!isRecord(raw)) throw invalidRequest('options', raw, 'an object of request options');
+  for (const key in options) {
+    // Only on a miss: the known keys' list is built for the error, never for a good request.
+    if (!REQUEST_KEYS.has(key)) checkKeys('request', '', raw, [...REQUEST_KEYS]);
+  }
+}
+
+function isIdempotent(method: string, headers: Record<string, string>, given: unknown): boolean {
+  if (given === undefined) return IDEMPOTENT.has(method) || headers['idempotency-key'] !== undefined;
+  if (typeof given !== 'boolean') throw invalidRequest('idempotent', given, 'true or false');
+  return given;
+}
+
+function callKey(origin: string, given: unknown): string {
+  if (given === undefined) return origin;
+  if (typeof given !== 'string' || given === '') throw invalidRequest('key', given, 'a non-empty string');
+  return given;
+}
+
+/** The call's correlation id: the caller's own when valid, else a fresh one; sent in `idHeader`. */
+function correlationIdOf(headers: Record<string, string>, idHeader: string | false): string {
+  if (idHeader === false) return correlationId();
+  const given = headers[idHeader];
+  const id = given !== undefined && isValidCorrelationId(given) ? given : correlationId();
+  headers[idHeader] = id;
+  return id;
+}
+
+/**
+ * The request's own `timeout` over the client's, then the earliest of the total timeout, the
+ * ambient `withDeadline` and the request's `deadline`, counted from the call's start.
+ */
+function setBudget(ctx: CallContext, options: RequestOptions): void {
+  if (options.timeout !== undefined) {
+    const base = { attemptMs: ctx.attemptTimeoutMs, totalMs: ctx.totalTimeoutMs };
+    const own = resolveTimeouts('request', options.timeout, base, "the client's");
+    ctx.attemptTimeoutMs = own.attemptMs;
+    ctx.totalTimeoutMs = own.totalMs;
+  }
+  const now = ctx.startedAt;
+  if (ctx.totalTimeoutMs > 0) {
+    ctx.deadline = now + ctx.totalTimeoutMs;
+    ctx.deadlineSource = 'timeout';
+  }
+  const ambient = currentDeadline();
+  if (ambient < ctx.deadline) {
+    ctx.deadline = ambient;
+    ctx.deadlineSource = 'deadline';
+  }
+  if (options.deadline !== undefined) {
+    const own = requestDeadline(options.deadline, now);
+    if (own < ctx.deadline) {
+      ctx.deadline = own;
+      ctx.deadlineSource = 'deadline';
+    }
+  }
 }
 
 function normaliseMethod(value: unknown): string {

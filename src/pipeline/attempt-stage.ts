@@ -40,9 +40,7 @@ export function createAttemptStage(transport: Transport, options: AttemptStageOp
       ctx.headers[deadlineHeader] = String(timeoutMs);
     }
     const attempt = new Attempt(ctx, ctx.attempts, ctx.headers);
-    if (timeoutMs > 0) {
-      attempt.arm(clock, timeoutMs, () => attemptTimeoutError(ctx, timeoutMs, attempt.sent));
-    }
+    if (timeoutMs > 0) attempt.arm(clock, timeoutMs, attemptTimeoutError);
     const events = ctx.runtime.events;
     if (!events.observeAttempts) return transport.send(attempt);
     attempt.span = events.attemptStart(attempt);
@@ -63,7 +61,10 @@ export function createAttemptStage(transport: Transport, options: AttemptStageOp
   };
 }
 
-function attemptTimeoutError(ctx: CallContext, timeoutMs: number, sent: boolean): BulwarkError {
+function attemptTimeoutError(attempt: Attempt, timeoutMs: number): BulwarkError {
+  // This stage arms only attempts it made, of its own call contexts.
+  const ctx = attempt.ctx as CallContext;
+  const sent = attempt.sent;
   // The client's redactor, not the transport's userinfo-only placeholder: query secrets too.
   const url = urlOf(ctx);
   return bulwarkError(

@@ -1,4 +1,5 @@
 // The deadline stage: total timeout, ambient deadline and caller signal as one budget for the whole call.
+import { DueEntry, DueList, dueListOf } from '../clock.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { abortedError, budgetError, cancelCall, hasLiveAttempt, urlOf } from './cancel.js';
 import type { CallContext, Stage, StageNext } from './types.js';
@@ -17,32 +18,59 @@ async function guarded(ctx: CallContext, next: StageNext): Promise<BulwarkRespon
   const clock = ctx.runtime.clock;
   const signal = ctx.signal;
   if (signal?.aborted === true) throw abortedError(ctx, urlOf(ctx));
-  const remaining = ctx.deadline - clock.now();
+  const now = clock.now();
   // An expired budget sends nothing.
-  if (remaining <= 0) {
+  if (ctx.deadline - now <= 0) {
     ctx.runtime.events.deadlineExceeded(ctx, 'before-send');
     throw budgetError(ctx, urlOf(ctx));
   }
-  const timer =
-    remaining === Number.POSITIVE_INFINITY
-      ? undefined
-      : clock.setTimeout(() => {
-          budgetSpent(ctx);
-        }, remaining);
+  const budget = new CallBudget(ctx);
+  if (ctx.deadline !== Number.POSITIVE_INFINITY) budgetList(ctx).add(budget, ctx.deadline);
   if (signal !== undefined) watchSignal(signal, ctx);
-  const cleanup = (): void => {
-    timer?.clear();
-    if (signal !== undefined) unwatchSignal(signal, ctx);
-  };
   let response: BulwarkResponse;
   try {
     response = await next(ctx);
   } catch (error) {
-    cleanup();
+    budget.release();
     throw ctx.cancelled ?? error;
   }
-  response.source.whenSettled(cleanup);
+  response.source.whenSettled(budget.release);
   return response;
+}
+
+/**
+ * The list the call's budget waits in: a total timeout shares the clock's timer with every
+ * other call of that timeout (their deadlines arrive in order); any other deadline is keyed by
+ * what is left of it, which makes it a list of its own most of the time.
+ */
+function budgetList(ctx: CallContext): DueList {
+  const clock = ctx.runtime.clock;
+  if (ctx.deadlineSource === 'timeout') return dueListOf(clock, ctx.totalTimeoutMs);
+  return new DueList(clock);
+}
+
+/** One call's armed budget: expires when the deadline passes, released when the call settles. */
+class CallBudget extends DueEntry {
+  readonly #ctx: CallContext;
+  #released = false;
+
+  constructor(ctx: CallContext) {
+    super();
+    this.#ctx = ctx;
+  }
+
+  expire(): void {
+    budgetSpent(this.#ctx);
+  }
+
+  /** Disarms the budget and stops watching the caller's signal. Idempotent; a bound method. */
+  readonly release = (): void => {
+    if (this.#released) return;
+    this.#released = true;
+    this.list?.remove(this);
+    const signal = this.#ctx.signal;
+    if (signal !== undefined) unwatchSignal(signal, this.#ctx);
+  };
 }
 
 /**

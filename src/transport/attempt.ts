@@ -1,5 +1,5 @@
 // Attempt: one attempt of a call as the transport sends it, the narrow call it reads, and the Transport contract.
-import type { Clock, TimerHandle } from '../clock.js';
+import { DueEntry, dueListOf, type Clock } from '../clock.js';
 import { BulwarkError } from '../errors.js';
 import type { RequestBody } from '../http/body.js';
 import type { BulwarkResponse } from '../http/response.js';
@@ -86,9 +86,7 @@ export class Attempt<Call extends AttemptCall = AttemptCall> implements AttemptC
   span: AttemptSpan | undefined = undefined;
   /** The next hop, once a redirect was followed from this one. */
   hopped: Attempt<Call> | undefined = undefined;
-  #timer: TimerHandle | undefined = undefined;
-  #timerEnds = Number.POSITIVE_INFINITY;
-  #timeoutError: (() => BulwarkError) | undefined = undefined;
+  #timeout: AttemptTimeout | undefined = undefined;
   #finished = false;
 
   constructor(ctx: Call, number: number, headers: Record<string, string>) {
@@ -104,14 +102,15 @@ export class Attempt<Call extends AttemptCall = AttemptCall> implements AttemptC
     if (ctx.cancelled !== undefined) this.aborted = ctx.cancelled;
   }
 
-  /** Arms the attempt timeout. */
-  arm(clock: Clock, timeoutMs: number, error: () => BulwarkError): void {
-    this.#timerEnds = clock.now() + timeoutMs;
-    this.#timeoutError = error;
-    this.#timer = clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.abort(error());
-    }, timeoutMs);
+  /**
+   * Arms the attempt timeout of `timeoutMs`, due at `due` (a redirect hop's is its first hop's):
+   * once due, the attempt is aborted with `error(this, timeoutMs)`. It shares the clock's timer
+   * with every other timeout of that length: no timer of its own.
+   */
+  arm(clock: Clock, timeoutMs: number, error: AttemptTimeoutError, due = clock.now() + timeoutMs): void {
+    const timeout = new AttemptTimeout(this, timeoutMs, error);
+    this.#timeout = timeout;
+    dueListOf(clock, timeoutMs).add(timeout, due);
   }
 
   /**
@@ -127,9 +126,8 @@ export class Attempt<Call extends AttemptCall = AttemptCall> implements AttemptC
     next.redirects = this.redirects + 1;
     next.sent = false;
     this.hopped = next;
-    const clock = this.ctx.runtime.clock;
-    if (this.#timeoutError !== undefined)
-      next.arm(clock, Math.max(0, this.#timerEnds - clock.now()), this.#timeoutError);
+    const timeout = this.#timeout;
+    if (timeout !== undefined) next.arm(this.ctx.runtime.clock, timeout.ms, timeout.error, timeout.due);
     return next;
   }
 
@@ -143,8 +141,8 @@ export class Attempt<Call extends AttemptCall = AttemptCall> implements AttemptC
   finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#timer?.clear();
-    this.#timer = undefined;
+    // Disarmed but kept: a redirect's next hop, made after this hop's body ended, inherits it.
+    this.#timeout?.list?.remove(this.#timeout);
     this.onAbort = undefined;
     unlinkLive(this.ctx, this);
   }
@@ -166,6 +164,27 @@ export class Attempt<Call extends AttemptCall = AttemptCall> implements AttemptC
 
   get finished(): boolean {
     return this.#finished;
+  }
+}
+
+/** The error an attempt timeout aborts its attempt with; one function per client, not per call. */
+export type AttemptTimeoutError = (attempt: Attempt, timeoutMs: number) => BulwarkError;
+
+/** An armed attempt timeout: what to abort, and with what, once it is due. */
+class AttemptTimeout extends DueEntry {
+  readonly attempt: Attempt;
+  readonly ms: number;
+  readonly error: AttemptTimeoutError;
+
+  constructor(attempt: Attempt, ms: number, error: AttemptTimeoutError) {
+    super();
+    this.attempt = attempt;
+    this.ms = ms;
+    this.error = error;
+  }
+
+  expire(): void {
+    this.attempt.abort(this.error(this.attempt, this.ms));
   }
 }
 
