@@ -59,12 +59,15 @@ export class EventSinks {
     return row.log !== false && levelEnabled(this.#log.logger, row.log.level, this.#log.level);
   }
 
-  /** Hands `event` to the three sinks; `call` is undefined for an event that belongs to no one call. */
-  emit(call: CallRecord | undefined, span: SpanHandle, event: PolicyEvent): void {
+  /**
+   * Hands `event` to the three sinks; `call` is undefined for an event that belongs to no one
+   * call. `quiet` leaves the log out (a repeat of what was just logged: counted, not written).
+   */
+  emit(call: CallRecord | undefined, span: SpanHandle, event: PolicyEvent, quiet = false): void {
     const row = EVENT_TABLE[event.event] as EventRow<PolicyEvent>;
     this.#publish(row, call, event);
     this.#telemetry.record(span, event);
-    this.#write(row, call, event);
+    if (!quiet) this.#write(row, call, event);
   }
 
   /** The channel sink: the call's fields (URL redacted), the row's `type`, then the event's own. */

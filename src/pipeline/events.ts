@@ -31,6 +31,8 @@ export class CallEvents {
   readonly #unregister: (() => void)[] = [];
   readonly #observe: boolean;
   readonly #sinks: EventSinks;
+  /** The store error last logged: decisions made while the same outage lasts are counted, not logged again. */
+  #lastStoreError: unknown = undefined;
 
   constructor(client: string, telemetry: Telemetry, redactor: Redactor, log: LogSettings) {
     this.#client = client;
@@ -292,16 +294,23 @@ export class CallEvents {
     this.#emit(ctx, { event: 'rate-limit-rejected', key, retryAfterMs: error.retryAfterMs ?? 0 });
   }
 
-  /** The shared store failed on a decision and `onStoreError` decided (the error's code, never its message). */
+  /**
+   * The shared store failed on a decision and `onStoreError` decided (the error's code, never its
+   * message). Every fallback decision is published and counted; the log line is written once per
+   * outage (per store error), not once per decision made while the store is down.
+   */
   rateLimitStoreError(key: string, fallback: 'local' | 'open' | 'closed', error: unknown): void {
     if (!this.#sinks.wants('rate-limit-store-error', undefined)) return;
     const code = (error as { code?: unknown } | null)?.code;
-    this.#sinks.emit(undefined, undefined, {
+    const repeat = error === this.#lastStoreError;
+    this.#lastStoreError = error;
+    const event = {
       event: 'rate-limit-store-error',
       key,
       fallback,
       code: typeof code === 'string' ? code : errorName(error),
-    });
+    } as const;
+    this.#sinks.emit(undefined, undefined, event, repeat);
   }
 
   rateLimitHint(key: string, remaining: number | undefined, resetMs: number): void {
