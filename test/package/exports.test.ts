@@ -89,7 +89,7 @@ test('bulwark/policies exports the standalone policies and the store contracts',
   ]);
 });
 
-test('the root still exports the 115 names it had: cutting it to about 40 is the next step, and this list shrinks with it', () => {
+test('the root exports these 115 names (the cut to about 40 is still to come, and this list shrinks with it)', () => {
   assert.deepEqual(surface['bulwark'], [
     'Attempt',
     'AttemptMessage',
@@ -106,7 +106,6 @@ test('the root still exports the 115 names it had: cutting it to about 40 is the
     'CacheEntry',
     'CacheOptions',
     'CacheStore',
-    'CallContext',
     'CircuitBreaker',
     'CircuitBreakerClientOptions',
     'CircuitBreakers',
@@ -162,6 +161,7 @@ test('the root still exports the 115 names it had: cutting it to about 40 is the
     'RequestCacheMode',
     'RequestChannelContext',
     'RequestCircuitBreakerOptions',
+    'RequestContext',
     'RequestOptions',
     'RequestRateLimitOptions',
     'RequestRetryOptions',
