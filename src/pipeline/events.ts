@@ -4,17 +4,28 @@
  * Attempt lines and spans, the TLS warning and the gauges' readers live here too.
  */
 import { traitsOf, type BulwarkError } from '../errors.js';
-import type { BulwarkResponse } from '../http/response.js';
+import type { BulwarkResponse, ResponseCall } from '../http/response.js';
 import { attemptChannel, type AttemptMessage, type CacheStatus } from '../observability/channels.js';
 import { EventSinks, type LogSettings } from '../observability/event-sinks.js';
 import { levelEnabled, logEvent, type LogInput, type LogLevel } from '../observability/logger.js';
 import type { PolicyEventKind, TimeoutCode } from '../observability/policy-events.js';
 import type { Redactor } from '../observability/redact.js';
 import type { AttemptSpan, CallSpan, Telemetry } from '../observability/telemetry.js';
-import type { Attempt } from '../transport/attempt.js';
-import type { CallContext } from './types.js';
+import type { Attempt, AttemptCall } from '../transport/attempt.js';
 
 export type { LogSettings } from '../observability/event-sinks.js';
+
+/**
+ * What the events read of a call. The pipeline's call context is one; it is declared here, not
+ * imported, because the context names its events (`runtime.events`) and neither may import the other.
+ */
+export interface EventCall extends AttemptCall, ResponseCall {
+  readonly runtime: AttemptCall['runtime'] & ResponseCall['runtime'];
+  readonly key: string;
+  readonly deadline: number;
+  readonly deadlineSource: 'timeout' | 'deadline' | 'none';
+  readonly span: unknown;
+}
 
 /** The process warning for a client without a logger and with verification off is given once. */
 let insecureWarned = false;
@@ -116,7 +127,7 @@ export class CallEvents {
   }
 
   /** The call's URL, redacted. */
-  url(ctx: CallContext): string {
+  url(ctx: EventCall): string {
     return this.redactor.url(ctx.origin + ctx.path);
   }
 
@@ -131,7 +142,7 @@ export class CallEvents {
 
   /** The fields an attempt's channel message and log lines share (the log redacts `url` itself). */
   #attemptFields(
-    attempt: Attempt<CallContext>,
+    attempt: Attempt<EventCall>,
     url: string,
   ): { correlationId: string; method: string; url: string; key: string; attempt: number } {
     const ctx = attempt.ctx;
@@ -145,7 +156,7 @@ export class CallEvents {
   }
 
   /** Publishes one `bulwark:attempt` message: `start`, or `end` with the outcome. */
-  #publishAttempt(attempt: Attempt<CallContext>, end?: AttemptOutcome): void {
+  #publishAttempt(attempt: Attempt<EventCall>, end?: AttemptOutcome): void {
     const fields = this.#attemptFields(attempt, this.redactor.url(attempt.origin + attempt.path));
     const base = { client: this.#client, ...fields, redirects: attempt.redirects };
     const message: AttemptMessage =
@@ -154,7 +165,7 @@ export class CallEvents {
   }
 
   /** An attempt is about to be sent: attempt span, trace context, `→ GET …` line. */
-  attemptStart(attempt: Attempt<CallContext>): AttemptSpan | undefined {
+  attemptStart(attempt: Attempt<EventCall>): AttemptSpan | undefined {
     const ctx = attempt.ctx;
     // Redirect hops count as resends too (semantic conventions): attempt n, hop h → (n − 1) + h.
     const span = this.telemetry.startAttempt(
@@ -184,7 +195,7 @@ export class CallEvents {
 
   /** An attempt got its answer or failed: `← 200 (45ms)`. */
   attemptEnd(
-    attempt: Attempt<CallContext>,
+    attempt: Attempt<EventCall>,
     span: AttemptSpan | undefined,
     response: BulwarkResponse | undefined,
     error: unknown,
@@ -227,7 +238,7 @@ export class CallEvents {
    * With `logBody`: the call's final response body, once read whole by the caller (decoded).
    * Only the first 64 KiB are redacted and at most `bodyLimit` characters written.
    */
-  responseBody(ctx: CallContext, response: BulwarkResponse, bytes: Buffer): void {
+  responseBody(ctx: EventCall, response: BulwarkResponse, bytes: Buffer): void {
     if (!this.log.logBody || !this.#logging('info')) return;
     const contentType = response.headers['content-type'];
     this.#write({
@@ -246,18 +257,18 @@ export class CallEvents {
   }
 
   /** True when some sink takes `kind`: the check before an event is built. */
-  #wants(kind: PolicyEventKind, ctx: CallContext): boolean {
+  #wants(kind: PolicyEventKind, ctx: EventCall): boolean {
     return this.#sinks.wants(kind, ctx.span as CallSpan | undefined);
   }
 
   /** An open circuit (local or shared through a store) refused the call. */
-  circuitRejected(ctx: CallContext, key: string, retryAfterMs: number, error: BulwarkError): void {
+  circuitRejected(ctx: EventCall, key: string, retryAfterMs: number, error: BulwarkError): void {
     if (!this.#wants('circuit-rejected', ctx)) return;
     this.#emit(ctx, { event: 'circuit-rejected', key, retryAfterMs, url: error.url });
   }
 
   retry(
-    ctx: CallContext,
+    ctx: EventCall,
     attempt: number,
     delayMs: number,
     delaySource: 'backoff' | 'retry-after' | 'rate-limit-reset',
@@ -270,26 +281,26 @@ export class CallEvents {
   }
 
   /** The HTTP cache answered the call (or stored its answer). */
-  cache(ctx: CallContext, status: CacheStatus, age: number, reason: string | undefined): void {
+  cache(ctx: EventCall, status: CacheStatus, age: number, reason: string | undefined): void {
     if (this.#wants('cache', ctx)) this.#emit(ctx, { event: 'cache', status, age, reason });
   }
 
-  budgetExhausted(ctx: CallContext, kind: 'retry' | 'hedge'): void {
+  budgetExhausted(ctx: EventCall, kind: 'retry' | 'hedge'): void {
     if (this.#wants('budget-exhausted', ctx))
       this.#emit(ctx, { event: 'budget-exhausted', key: ctx.key, kind });
   }
 
-  deadlineExceeded(ctx: CallContext, phase: 'before-send' | 'in-flight' | 'before-retry'): void {
+  deadlineExceeded(ctx: EventCall, phase: 'before-send' | 'in-flight' | 'before-retry'): void {
     if (!this.#wants('deadline-exceeded', ctx)) return;
     const source = ctx.deadlineSource === 'timeout' ? 'timeout' : 'deadline';
     this.#emit(ctx, { event: 'deadline-exceeded', deadline: ctx.deadline, phase, source });
   }
 
-  rateLimitWait(ctx: CallContext, key: string, waitMs: number): void {
+  rateLimitWait(ctx: EventCall, key: string, waitMs: number): void {
     if (this.#wants('rate-limit-wait', ctx)) this.#emit(ctx, { event: 'rate-limit-wait', key, waitMs });
   }
 
-  rateLimitRejected(ctx: CallContext, key: string, error: BulwarkError): void {
+  rateLimitRejected(ctx: EventCall, key: string, error: BulwarkError): void {
     if (!this.#wants('rate-limit-rejected', ctx)) return;
     this.#emit(ctx, { event: 'rate-limit-rejected', key, retryAfterMs: error.retryAfterMs ?? 0 });
   }
@@ -318,12 +329,12 @@ export class CallEvents {
     this.#sinks.emit(undefined, undefined, { event: 'rate-limit-hint', key, remaining, resetMs });
   }
 
-  concurrencyQueued(ctx: CallContext, limit: number, inflight: number, queued: number): void {
+  concurrencyQueued(ctx: EventCall, limit: number, inflight: number, queued: number): void {
     if (!this.#wants('concurrency-queued', ctx)) return;
     this.#emit(ctx, { event: 'concurrency-queued', key: ctx.key, limit, inflight, queued });
   }
 
-  concurrencyRejected(ctx: CallContext, error: BulwarkError): void {
+  concurrencyRejected(ctx: EventCall, error: BulwarkError): void {
     if (!this.#wants('concurrency-rejected', ctx)) return;
     const limit = error.limit ?? 0;
     const inflight = error.inflight ?? 0;
@@ -341,20 +352,20 @@ export class CallEvents {
     });
   }
 
-  hedgeSpawned(ctx: CallContext, hedge: number, delayMs: number): void {
+  hedgeSpawned(ctx: EventCall, hedge: number, delayMs: number): void {
     if (this.#wants('hedge-spawned', ctx))
       this.#emit(ctx, { event: 'hedge-spawned', key: ctx.key, hedge, delayMs });
   }
 
   /** A hedged call's first usable answer won (`winner` 0 is the primary); the others were aborted. */
-  hedgeSettled(ctx: CallContext, winner: number, hedges: number): void {
+  hedgeSettled(ctx: EventCall, winner: number, hedges: number): void {
     if (this.#wants('hedge-settled', ctx))
       this.#emit(ctx, { event: 'hedge-settled', key: ctx.key, winner, hedges });
   }
 
   /** A redirect followed from `from` (the hop that answered 3xx, not the call's first URL). */
   redirect(
-    ctx: CallContext,
+    ctx: EventCall,
     from: string,
     status: number,
     location: string,
@@ -373,7 +384,7 @@ export class CallEvents {
     });
   }
 
-  #emit(ctx: CallContext, event: Parameters<EventSinks['emit']>[2]): void {
+  #emit(ctx: EventCall, event: Parameters<EventSinks['emit']>[2]): void {
     this.#sinks.emit(ctx, ctx.span as CallSpan | undefined, event);
   }
 }

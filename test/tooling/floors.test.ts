@@ -84,12 +84,8 @@ describe('the import graph of src/', () => {
     assert.deepEqual(circles(floorGraph(graph)), []);
   });
 
-  // One circle of type-only imports remains: the call context names its events and the events
-  // take the call context (a plain call record for the events removes it). The list is exact: a
-  // new circle fails, and so does this one once it is gone, so that it is struck off here.
-  const KNOWN = ['pipeline/types.ts → pipeline/events.ts → pipeline/types.ts'];
-  test('has no file circle but the known one (reported as paths)', () => {
-    assert.deepEqual(circles(graph), KNOWN);
+  test('has no file circle (a circle is reported as a path)', () => {
+    assert.deepEqual(circles(graph), []);
   });
 
   test('finds a circle and reports it as its path', () => {
