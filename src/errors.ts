@@ -25,7 +25,7 @@ export type BulwarkErrorCode =
   | 'INVALID_OPTIONS'
   | 'INVALID_REQUEST';
 
-/** Extra, code-specific fields an error may carry. */
+/** Extra, code-specific fields an error may carry: each declared here once, with its type. */
 export interface BulwarkErrorFields {
   /** The underlying error (a socket error keeps its own `code`, e.g. `ECONNREFUSED`). */
   cause?: unknown;
@@ -47,7 +47,10 @@ export interface BulwarkErrorFields {
   deadline?: number;
   /** Whether any byte of the request reached the wire (`NETWORK`). */
   sent?: boolean;
-  /** The response that was refused (`HTTP_STATUS`). */
+  /**
+   * The response that was refused (`HTTP_STATUS`). Serialised (JSON, pino, `util.inspect`) as its
+   * status, redacted URL and headers: never its body.
+   */
   response?: unknown;
   /**
    * The option path that was refused (`INVALID_OPTIONS`, `INVALID_REQUEST`), or of the callback
@@ -58,28 +61,296 @@ export interface BulwarkErrorFields {
   attempts?: number;
 }
 
+/** The name of a field an error may carry. */
+export type BulwarkErrorFieldName = keyof BulwarkErrorFields;
+
 /** The cause of a `NETWORK` error: the socket or undici error, with its `code` (`ECONNRESET`...) when it has one. */
 export interface NetworkErrorCause extends Error {
   readonly code?: string;
 }
 
 /**
- * The fields each code guarantees, on top of the optional ones every error may carry. `HTTP_STATUS`
- * (its `response`) is added where the response type lives (http/response.ts), so this module
- * stays below everything that imports it.
+ * What a code means to bulwark: one row per code in {@link ERROR_TRAITS}, read by each policy
+ * instead of a list of its own (docs/errors.md shows the table).
  */
-export interface BulwarkErrorDetails {
-  CIRCUIT_OPEN: { readonly key: string; readonly retryAfterMs: number };
-  RATE_LIMITED: { readonly key: string; readonly retryAfterMs: number };
-  CONCURRENCY_LIMITED: { readonly limit: number; readonly inflight: number };
-  ATTEMPT_TIMEOUT: { readonly timeoutMs: number };
-  TIMEOUT: { readonly timeoutMs: number };
-  DEADLINE_EXCEEDED: { readonly deadline: number };
-  NETWORK: { readonly cause: NetworkErrorCause; readonly sent: boolean };
-  CALLBACK_FAILED: { readonly path: string; readonly cause: unknown };
-  INVALID_OPTIONS: { readonly path: string };
-  INVALID_REQUEST: { readonly path: string };
+export interface ErrorTraits {
+  /**
+   * Raised by bulwark itself (a policy's fail-fast refusal, a guard, a bad option) or by the
+   * caller's own callback: it says nothing of the upstream's health, so no other stage counts it.
+   */
+  readonly rejection: boolean;
+  /** The caller ended the call (`'abort'`: its signal, or `close()`), or the call's deadline did. */
+  readonly callerEnded: 'abort' | 'deadline' | false;
+  /** Counted as a failure by the breaker's default health judgement (`circuitBreaker.isFailure`). */
+  readonly breakerFailure: boolean;
+  /**
+   * `'transient'`: retried by default (the HTTP retry stage: when the method is idempotent or
+   * nothing was sent; the standalone policy: always). `'if-asked'`: only when `retry.shouldRetry`
+   * says so. `'never'`: not even then (`shouldRetry` is not asked).
+   */
+  readonly retry: 'transient' | 'if-asked' | 'never';
+  /** A congestion signal: the adaptive concurrency limit counts the attempt as dropped. */
+  readonly congestion: boolean;
+  /** A timeout: recorded as a `bulwark.timeout` span event. */
+  readonly timeout: boolean;
+  /** The level an attempt ending with this code is logged at. */
+  readonly logLevel: 'debug' | 'error';
+  /** The HTTP cache may answer with a stale entry in its place (`staleIfError`). */
+  readonly servesStale: boolean;
+  /** A recording cassette keeps it in the file (replayed as a `NETWORK` error with its socket code). */
+  readonly recorded: boolean;
+  /** The fields every error of this code carries (typed as present by `isBulwarkError(e, code)`). */
+  readonly fields: readonly BulwarkErrorFieldName[];
 }
+
+/**
+ * The one table of error codes and their traits. A new code does not compile until its row
+ * decides every trait, and a new trait until every row does; each policy reads its trait here
+ * (a frozen object lookup, no allocation) rather than keeping a list of its own.
+ */
+export const ERROR_TRAITS = deepFreeze({
+  CIRCUIT_OPEN: {
+    rejection: true,
+    callerEnded: false,
+    breakerFailure: false,
+    retry: 'if-asked',
+    congestion: false,
+    timeout: false,
+    logLevel: 'error',
+    servesStale: true,
+    recorded: false,
+    fields: ['key', 'retryAfterMs'],
+  },
+  RATE_LIMITED: {
+    rejection: true,
+    callerEnded: false,
+    breakerFailure: false,
+    retry: 'if-asked',
+    congestion: false,
+    timeout: false,
+    logLevel: 'error',
+    servesStale: true,
+    recorded: false,
+    fields: ['key', 'retryAfterMs'],
+  },
+  CONCURRENCY_LIMITED: {
+    rejection: true,
+    callerEnded: false,
+    breakerFailure: false,
+    retry: 'if-asked',
+    congestion: false,
+    timeout: false,
+    logLevel: 'error',
+    servesStale: true,
+    recorded: false,
+    fields: ['limit', 'inflight'],
+  },
+  ATTEMPT_TIMEOUT: {
+    rejection: false,
+    callerEnded: false,
+    breakerFailure: true,
+    retry: 'transient',
+    congestion: true,
+    timeout: true,
+    logLevel: 'error',
+    servesStale: true,
+    recorded: false,
+    fields: ['timeoutMs'],
+  },
+  TIMEOUT: {
+    rejection: false,
+    callerEnded: false,
+    breakerFailure: true,
+    retry: 'if-asked',
+    congestion: true,
+    timeout: true,
+    logLevel: 'error',
+    servesStale: true,
+    recorded: false,
+    fields: ['timeoutMs'],
+  },
+  DEADLINE_EXCEEDED: {
+    rejection: false,
+    callerEnded: 'deadline',
+    breakerFailure: false,
+    retry: 'if-asked',
+    congestion: false,
+    timeout: true,
+    logLevel: 'error',
+    servesStale: true,
+    recorded: false,
+    fields: ['deadline'],
+  },
+  ABORTED: {
+    rejection: false,
+    callerEnded: 'abort',
+    breakerFailure: false,
+    retry: 'if-asked',
+    congestion: false,
+    timeout: false,
+    logLevel: 'debug',
+    servesStale: false,
+    recorded: false,
+    fields: [],
+  },
+  NETWORK: {
+    rejection: false,
+    callerEnded: false,
+    breakerFailure: true,
+    retry: 'transient',
+    congestion: true,
+    timeout: false,
+    logLevel: 'error',
+    servesStale: true,
+    recorded: true,
+    fields: ['cause', 'sent'],
+  },
+  HTTP_STATUS: {
+    rejection: false,
+    callerEnded: false,
+    breakerFailure: false,
+    retry: 'if-asked',
+    congestion: false,
+    timeout: false,
+    logLevel: 'error',
+    servesStale: false,
+    recorded: false,
+    fields: ['response'],
+  },
+  RESPONSE_TOO_LARGE: {
+    rejection: false,
+    callerEnded: false,
+    breakerFailure: false,
+    retry: 'if-asked',
+    congestion: false,
+    timeout: false,
+    logLevel: 'error',
+    servesStale: false,
+    recorded: false,
+    fields: [],
+  },
+  INVALID_RESPONSE: {
+    rejection: false,
+    callerEnded: false,
+    breakerFailure: false,
+    retry: 'if-asked',
+    congestion: false,
+    timeout: false,
+    logLevel: 'error',
+    servesStale: false,
+    recorded: false,
+    fields: ['response'],
+  },
+  REDIRECT: {
+    rejection: false,
+    callerEnded: false,
+    breakerFailure: false,
+    retry: 'if-asked',
+    congestion: false,
+    timeout: false,
+    logLevel: 'error',
+    servesStale: false,
+    recorded: false,
+    fields: [],
+  },
+  TEST_MODE_BLOCKED: {
+    rejection: true,
+    callerEnded: false,
+    breakerFailure: false,
+    retry: 'if-asked',
+    congestion: false,
+    timeout: false,
+    logLevel: 'error',
+    servesStale: false,
+    recorded: false,
+    fields: [],
+  },
+  BLOCKED_DESTINATION: {
+    rejection: true,
+    callerEnded: false,
+    breakerFailure: false,
+    retry: 'if-asked',
+    congestion: false,
+    timeout: false,
+    logLevel: 'error',
+    servesStale: false,
+    recorded: false,
+    fields: [],
+  },
+  CALLBACK_FAILED: {
+    rejection: true,
+    callerEnded: false,
+    breakerFailure: false,
+    retry: 'never',
+    congestion: false,
+    timeout: false,
+    logLevel: 'error',
+    servesStale: false,
+    recorded: false,
+    fields: ['path', 'cause'],
+  },
+  INVALID_OPTIONS: {
+    rejection: true,
+    callerEnded: false,
+    breakerFailure: false,
+    retry: 'if-asked',
+    congestion: false,
+    timeout: false,
+    logLevel: 'error',
+    servesStale: false,
+    recorded: false,
+    fields: ['path'],
+  },
+  INVALID_REQUEST: {
+    rejection: true,
+    callerEnded: false,
+    breakerFailure: false,
+    retry: 'if-asked',
+    congestion: false,
+    timeout: false,
+    logLevel: 'error',
+    servesStale: false,
+    recorded: false,
+    fields: ['path'],
+  },
+} as const satisfies Record<BulwarkErrorCode, ErrorTraits>);
+
+function deepFreeze<T extends Record<string, ErrorTraits>>(table: T): T {
+  for (const row of Object.values(table)) Object.freeze(Object.freeze(row).fields);
+  return Object.freeze(table);
+}
+
+/** The traits of `error`'s code, or `undefined` for an error that is not a bulwark error. */
+export function traitsOf(error: unknown): ErrorTraits | undefined {
+  return isBulwarkError(error) ? ERROR_TRAITS[error.code] : undefined;
+}
+
+/** The codes whose row has `trait` set to `value` (for types: `CodeWhere<'timeout', true>`). */
+export type CodeWhere<K extends keyof ErrorTraits, V> = {
+  [C in BulwarkErrorCode]: (typeof ERROR_TRAITS)[C][K] extends V ? C : never;
+}[BulwarkErrorCode];
+
+/** True for a cancellation by the caller (`ABORTED`, or a foreign `AbortError`): not a failure of the server. */
+export function isAbortError(error: unknown): boolean {
+  if (traitsOf(error)?.callerEnded === 'abort') return true;
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
+}
+
+type GuaranteedFields<C extends BulwarkErrorCode> = {
+  readonly [F in (typeof ERROR_TRAITS)[C]['fields'][number]]-?: Exclude<BulwarkErrorFields[F], undefined>;
+};
+
+/**
+ * The fields each code guarantees, on top of the optional ones every error may carry: derived
+ * from each row's `fields` in {@link ERROR_TRAITS}. Where a field's type is narrower for one code,
+ * it is said here (`NETWORK`'s cause) or where that type lives (http/response.ts gives
+ * `HTTP_STATUS` its `response`), so this module stays below everything that imports it.
+ */
+export interface BulwarkErrorDetails extends TableDetails {
+  NETWORK: GuaranteedFields<'NETWORK'> & { readonly cause: NetworkErrorCause };
+}
+
+type TableDetails = { readonly [C in BulwarkErrorCode]: GuaranteedFields<C> };
 
 /**
  * A {@link BulwarkError} of code `C` (any code by default, as a union that a `switch` on `code`
@@ -91,35 +362,25 @@ export type BulwarkErrorOf<C extends BulwarkErrorCode = BulwarkErrorCode> = C ex
   ? BulwarkError & { readonly code: C } & DetailsOf<C>
   : never;
 
-type DetailsOf<C extends BulwarkErrorCode> = C extends keyof BulwarkErrorDetails
-  ? BulwarkErrorDetails[C]
-  : unknown;
+type DetailsOf<C extends BulwarkErrorCode> = BulwarkErrorDetails[C];
+
+/**
+ * `Error` typed as carrying the optional fields of {@link BulwarkErrorFields} (but `cause`, which
+ * `Error` has): the fields are declared once, there, and a field is an own property only when
+ * set, so an error shows (and costs) only what it carries, not a dozen `undefined`s.
+ */
+const ErrorWithFields = Error as new (
+  message?: string,
+  options?: ErrorOptions,
+) => Error & Omit<BulwarkErrorFields, 'cause'>;
 
 /**
  * The one error class of bulwark. Switch on `code`, never on the message. `instanceof` holds
  * for an error from another copy of the package too (a registered-symbol brand, as undici does).
  */
-export class BulwarkError extends Error {
+export class BulwarkError extends ErrorWithFields {
   override readonly name = 'BulwarkError';
   readonly code: BulwarkErrorCode;
-  // `declare`: a field is an own property only when set, so an error shows (and costs) only
-  // what it carries, not a dozen `undefined`s.
-  declare method?: string;
-  declare url?: string;
-  declare key?: string;
-  declare retryAfterMs?: number;
-  declare limit?: number;
-  declare inflight?: number;
-  declare timeoutMs?: number;
-  declare deadline?: number;
-  declare sent?: boolean;
-  /**
-   * The refused response (`HTTP_STATUS`). Serialised (JSON, pino, `util.inspect`) as its
-   * status, redacted URL and headers: never its body.
-   */
-  declare response?: unknown;
-  declare path?: string;
-  declare attempts?: number;
 
   constructor(code: BulwarkErrorCode, message: string, fields?: BulwarkErrorFields) {
     super(message, fields?.cause === undefined ? undefined : { cause: fields.cause });
@@ -159,8 +420,11 @@ export class BulwarkError extends Error {
   }
 }
 
-/** The optional fields of a {@link BulwarkError}, in the order they are copied and shown. */
-export const BULWARK_ERROR_FIELDS = [
+/**
+ * The optional fields of a {@link BulwarkError} (all of {@link BulwarkErrorFields} but `cause`,
+ * which `Error` keeps), in the order they are copied and shown. A field left out does not compile.
+ */
+export const BULWARK_ERROR_FIELDS = everyField([
   'method',
   'url',
   'key',
@@ -173,7 +437,18 @@ export const BULWARK_ERROR_FIELDS = [
   'response',
   'path',
   'attempts',
-] as const satisfies readonly (keyof BulwarkErrorFields)[];
+]);
+
+type CopiedField = Exclude<BulwarkErrorFieldName, 'cause'>;
+
+function everyField<const L extends readonly CopiedField[]>(
+  list: L &
+    ([Exclude<CopiedField, L[number]>] extends [never]
+      ? unknown
+      : { missing: Exclude<CopiedField, L[number]> }),
+): L {
+  return Object.freeze(list);
+}
 
 /**
  * True for any bulwark error, from this copy of the package or another; with a `code`, only for

@@ -4,7 +4,7 @@
  * `error.type`. No dependency on `@opentelemetry/api`, so they cost nothing to import.
  */
 
-import { isBulwarkError } from '../errors.js';
+import { isAbortError, isBulwarkError } from '../errors.js';
 
 /**
  * The methods the HTTP semantic conventions know (RFC 9110's, PATCH, and QUERY from
@@ -168,10 +168,7 @@ function decodeKey(key: string): string {
 }
 
 /** True for a cancellation by the caller (or a hedge loser): not a failure of the server. */
-export function isAbortError(error: unknown): boolean {
-  if (isBulwarkError(error, 'ABORTED')) return true;
-  return error instanceof Error && error.name === 'AbortError';
-}
+export { isAbortError } from '../errors.js';
 
 /**
  * `error.type` for a finished call or attempt, following the conventions: the bulwark error code

@@ -6,6 +6,8 @@
  * is allocated for telemetry that is switched off.
  */
 
+import type { CodeWhere } from '../errors.js';
+
 /** Opaque handle of a call's span, returned by {@link Telemetry.startCall}. */
 export interface CallSpan {
   readonly kind: 'call';
@@ -62,7 +64,7 @@ export type ReportConcurrency = (key: string, limit: number, inflight: number) =
 export type TelemetryAttributes = Record<string, string | number | boolean | undefined>;
 
 /** The timeout that fired, as its error code: recorded as `error.type` on the `bulwark.timeout` event. */
-export type TimeoutCode = 'ATTEMPT_TIMEOUT' | 'TIMEOUT' | 'DEADLINE_EXCEEDED';
+export type TimeoutCode = CodeWhere<'timeout', true>;
 
 /** The OpenTelemetry side of one client. Made by `createTelemetry`. */
 export interface Telemetry {

@@ -11,23 +11,13 @@ import { correlationId } from '../observability/correlation.js';
 import type { CacheStatus } from '../observability/channels.js';
 import type { CacheEntry, CacheStore } from '../policies/cache-store.js';
 import type { CacheMode, CacheRequest, CacheRules, StoredAnswer } from '../policies/http-cache.js';
-import { asError, isBulwarkError, type BulwarkErrorCode } from '../errors.js';
+import { asError, ERROR_TRAITS, isBulwarkError } from '../errors.js';
 import { isPromiseLike } from '../policies/store-contract.js';
 import type { CallContext, Next } from './types.js';
 
 /** What a call asks of the cache: its mode, or `false` to leave it alone. */
 export type CacheCallMode = CacheMode | false;
 
-/** Failures a stale answer may stand in for (RFC 5861 §4, and bulwark's own refusals). */
-const SERVE_STALE_FOR: ReadonlySet<BulwarkErrorCode> = new Set<BulwarkErrorCode>([
-  'NETWORK',
-  'ATTEMPT_TIMEOUT',
-  'TIMEOUT',
-  'DEADLINE_EXCEEDED',
-  'CIRCUIT_OPEN',
-  'RATE_LIMITED',
-  'CONCURRENCY_LIMITED',
-]);
 /** Statuses a stale answer may stand in for: RFC 5861's 5xx, and a throttling 429. */
 const STALE_FOR_STATUS = new Set([429, 500, 502, 503, 504]);
 /** Methods that never change a resource; any other invalidates what is stored for its target. */
@@ -133,7 +123,7 @@ export class CacheStage {
     try {
       response = await next(ctx);
     } catch (error) {
-      if (found !== undefined && isBulwarkError(error) && SERVE_STALE_FOR.has(error.code)) {
+      if (found !== undefined && isBulwarkError(error) && ERROR_TRAITS[error.code].servesStale) {
         if (this.#rules.mayServeOnError(found.policy)) return this.#serve(ctx, found, 'stale', error.code);
       }
       throw error;

@@ -1,4 +1,4 @@
-import { isBulwarkError } from '../errors.js';
+import { isBulwarkError, traitsOf } from '../errors.js';
 import type { ConcurrencyLimiter, ConcurrencyToken } from '../policies/concurrency/index.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { urlOf } from './cancel.js';
@@ -75,11 +75,7 @@ async function run(
 }
 
 function isCongestion(error: unknown): boolean {
-  return (
-    isBulwarkError(error, 'ATTEMPT_TIMEOUT') ||
-    isBulwarkError(error, 'TIMEOUT') ||
-    isBulwarkError(error, 'NETWORK')
-  );
+  return traitsOf(error)?.congestion === true;
 }
 
 function decorate(ctx: CallContext, error: unknown): Error {

@@ -1,4 +1,4 @@
-import type { BulwarkError } from '../errors.js';
+import { traitsOf, type BulwarkError } from '../errors.js';
 import type { BulwarkResponse } from '../http/response.js';
 // Each message is built only when its channel has a listener (`hasSubscribers` first): payloads
 // redact URLs, and the docs promise that an unobserved channel costs nothing.
@@ -34,7 +34,7 @@ import {
   type LogLevelSetting,
 } from '../observability/logger.js';
 import type { Redactor } from '../observability/redact.js';
-import type { AttemptSpan, CallSpan, Telemetry } from '../observability/telemetry.js';
+import type { AttemptSpan, CallSpan, Telemetry, TimeoutCode } from '../observability/telemetry.js';
 import type { Attempt } from '../transport/attempt.js';
 import type { CallContext } from './types.js';
 
@@ -229,10 +229,12 @@ export class CallEvents {
   ): void {
     const ctx = attempt.ctx;
     const code = (error as BulwarkError | undefined)?.code;
+    const traits = traitsOf(error);
     // The event must reach the span before it ends: an ended span drops events.
-    if (code === 'ATTEMPT_TIMEOUT' || code === 'TIMEOUT' || code === 'DEADLINE_EXCEEDED') {
+    if (traits?.timeout === true) {
       // A deadline has no duration of its own: the attribute is left out rather than reading 0.
-      this.telemetry.timeout(span, code, (error as BulwarkError).timeoutMs);
+      // A timeout trait is the only thing that makes a code a `TimeoutCode`.
+      this.telemetry.timeout(span, code as TimeoutCode, (error as BulwarkError).timeoutMs);
     }
     this.telemetry.endAttempt(span, response?.status, error, attempt.network);
     const durationMs = ctx.runtime.clock.now() - attempt.startedAt;
@@ -267,7 +269,7 @@ export class CallEvents {
       }
       return;
     }
-    const level = code === 'ABORTED' ? 'debug' : 'error';
+    const level = traits?.logLevel ?? 'error';
     if (this.#logging(level)) {
       this.#write(
         {

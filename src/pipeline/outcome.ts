@@ -1,4 +1,4 @@
-import { callbackFailed, isBulwarkError, type BulwarkError, type BulwarkErrorCode } from '../errors.js';
+import { callbackFailed, traitsOf, type BulwarkError } from '../errors.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { urlOf } from './cancel.js';
 import type { CallContext } from './types.js';
@@ -23,26 +23,18 @@ export type AttemptOutcome =
       readonly url: string;
     };
 
-/** Refusals by bulwark itself, and the caller's own callbacks failing: they say nothing of the upstream's health. */
-const REJECTIONS: ReadonlySet<BulwarkErrorCode> = new Set<BulwarkErrorCode>([
-  'CALLBACK_FAILED',
-  'CIRCUIT_OPEN',
-  'RATE_LIMITED',
-  'CONCURRENCY_LIMITED',
-  'INVALID_OPTIONS',
-  'INVALID_REQUEST',
-  'TEST_MODE_BLOCKED',
-  'BLOCKED_DESTINATION',
-]);
-
-/** True for an error one stage raised on its own: no other stage counts it as a failure. */
+/**
+ * True for a refusal by bulwark itself, or the caller's own callback failing (the code's
+ * `rejection` trait): it says nothing of the upstream's health, so no other stage counts it.
+ */
 export function isRejection(error: unknown): boolean {
-  return isBulwarkError(error) && REJECTIONS.has(error.code);
+  return traitsOf(error)?.rejection === true;
 }
 
-/** True when the caller (signal) or the call's own budget ended the attempt. */
+/** True when the caller (signal) or the call's own budget ended the attempt (`callerEnded`). */
 export function isCallerEnded(error: unknown): boolean {
-  return isBulwarkError(error) && (error.code === 'ABORTED' || error.code === 'DEADLINE_EXCEEDED');
+  const ended = traitsOf(error)?.callerEnded;
+  return ended !== undefined && ended !== false;
 }
 
 /** Builds the outcome hooks receive. */
@@ -82,8 +74,7 @@ function defaultHealth(
     if (status === 504 && ctx !== undefined && underCallerDeadline(ctx, deadlineHeader)) return 'neutral';
     return status >= 500 ? 'failure' : 'success';
   }
-  const code = (error as Partial<BulwarkError> | undefined)?.code;
-  return code === 'NETWORK' || code === 'ATTEMPT_TIMEOUT' || code === 'TIMEOUT' ? 'failure' : 'success';
+  return traitsOf(error)?.breakerFailure === true ? 'failure' : 'success';
 }
 
 /** True when the attempt told the upstream the caller's own deadline (not just the total timeout). */

@@ -1,4 +1,4 @@
-import { callbackFailed, isBulwarkError, type BulwarkError } from '../errors.js';
+import { callbackFailed, ERROR_TRAITS, isBulwarkError, traitsOf, type BulwarkError } from '../errors.js';
 import { hedge } from '../policies/hedging.js';
 import type { LatencyWindow } from '../policies/latency-window.js';
 import type {
@@ -146,7 +146,7 @@ class HttpRetryHooks implements RetryHooks<unknown> {
     const response = outcome.ok ? (outcome.value as BulwarkResponse) : undefined;
     const error = outcome.ok ? undefined : outcome.error;
     // The caller's own code failed (a middleware inside, a key function): no retry can mend it.
-    if (isBulwarkError(error, 'CALLBACK_FAILED')) return NO;
+    if (traitsOf(error)?.retry === 'never') return NO;
     const decision = this.#judge(response, error);
     const shouldRetry = this.#http.shouldRetry;
     if (shouldRetry === undefined) return decision;
@@ -184,16 +184,9 @@ class HttpRetryHooks implements RetryHooks<unknown> {
         return { retry: true, reason: String(response.status), throttled, hintMs: hint.delayMs };
       return { retry: true, reason: String(response.status), throttled };
     }
-    if (!isBulwarkError(error)) return NO;
-    switch (error.code) {
-      case 'NETWORK':
-        // Nothing reached the wire (refused, DNS): safe for any method.
-        return ctx.idempotent || !error.sent ? { retry: true, reason: networkReason(error) } : NO;
-      case 'ATTEMPT_TIMEOUT':
-        return ctx.idempotent || error.sent === false ? { retry: true, reason: 'ATTEMPT_TIMEOUT' } : NO;
-      default:
-        return NO;
-    }
+    if (!isBulwarkError(error) || ERROR_TRAITS[error.code].retry !== 'transient') return NO;
+    // Nothing reached the wire (refused, DNS, a connect timeout): safe for any method.
+    return ctx.idempotent || error.sent === false ? { retry: true, reason: retryReason(error) } : NO;
   }
 
   onRetry(event: RetryEvent<unknown>): void {
@@ -239,9 +232,10 @@ function pushedBack(status: number, budget: RetryBudget): boolean {
   return attempts >= PUSHBACK_MIN_ATTEMPTS && signals >= PUSHBACK_SHARE * attempts;
 }
 
-function networkReason(error: BulwarkError): string {
+/** The socket's own code for a `NETWORK` error (`ECONNRESET`...), else the error's code. */
+function retryReason(error: BulwarkError): string {
   const code = (error.cause as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : 'NETWORK';
+  return typeof code === 'string' ? code : error.code;
 }
 
 /**

@@ -14,7 +14,7 @@
  * verdict after the current open duration frees its slot anyway (Polly's re-permit).
  */
 import { systemClock, type Clock } from '../clock.js';
-import { BulwarkError, bulwarkError, isBulwarkError } from '../errors.js';
+import { BulwarkError, bulwarkError, isAbortError } from '../errors.js';
 import { CountWindow, TimeWindow, type HealthWindow } from './breaker-window.js';
 import {
   resolveBreakerOptions,
@@ -22,7 +22,12 @@ import {
   type ResolvedBreakerOptions,
 } from './breaker-options.js';
 
-import type { CircuitChangeReason, CircuitState, CircuitStateChange, CircuitStateName } from './circuit-state.js';
+import type {
+  CircuitChangeReason,
+  CircuitState,
+  CircuitStateChange,
+  CircuitStateName,
+} from './circuit-state.js';
 
 export type { BreakerWindow, CircuitBreakerOptions } from './breaker-options.js';
 export type { CircuitChangeReason, CircuitState, CircuitStateChange, CircuitStateName };
@@ -87,11 +92,6 @@ const ISOLATED_REJECTION: CircuitRejection = Object.freeze({
 export function circuitOpenError(key: string, retryAfterMs: number): BulwarkError {
   const when = Number.isFinite(retryAfterMs) ? `retry in ${retryAfterMs} ms` : 'isolated until reset';
   return bulwarkError('CIRCUIT_OPEN', `Circuit "${key}" is open: ${when}.`, { key, retryAfterMs });
-}
-
-function isAbort(error: unknown): boolean {
-  if (isBulwarkError(error, 'ABORTED')) return true;
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
 }
 
 /**
@@ -231,7 +231,7 @@ export class CircuitBreaker {
     try {
       value = await fn();
     } catch (error) {
-      if (isAbort(error)) this.onIgnore(permit);
+      if (isAbortError(error)) this.onIgnore(permit);
       else if (isFailure === undefined || isFailure({ ok: false, error })) this.onFailure(permit);
       else this.onSuccess(permit);
       throw error;

@@ -1,3 +1,4 @@
+// withDeadline: an ambient deadline (AsyncLocalStorage) that every bulwark call inside it honours.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { systemClock, type Clock } from '../clock.js';
 import { invalidOption } from '../errors.js';

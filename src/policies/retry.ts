@@ -8,7 +8,7 @@
  * instead of sleeping, and a retry that cannot fit before the deadline is not started.
  */
 import { systemClock, systemRandom, type Clock, type RandomSource } from '../clock.js';
-import { invalidOption, isBulwarkError, type BulwarkErrorCode } from '../errors.js';
+import { ERROR_TRAITS, invalidOption, isBulwarkError } from '../errors.js';
 import { checkFunction, checkNumber, type Scope } from '../validate.js';
 import { backoffDelay, resolveBackoff, type Backoff, type BackoffOptions } from './backoff.js';
 import { RetryBudget, RetryBudgets, type RetryBudgetOptions } from './retry-budget.js';
@@ -138,19 +138,19 @@ export interface RetryOptions<V = unknown> extends BackoffOptions {
 }
 
 const NO_RETRY: RetryDecision = Object.freeze({ retry: false });
-const TRANSIENT_CODES: ReadonlySet<BulwarkErrorCode> = new Set(['NETWORK', 'ATTEMPT_TIMEOUT']);
 const MAX_WAIT = 86_400_000;
 
 /**
  * The classification used without `classify`: values are final; errors are retried, except
- * bulwark errors other than `NETWORK` and `ATTEMPT_TIMEOUT` (an open circuit, a full limiter, a
- * caller abort or a deadline must not be retried). The reason is the error's code or name.
+ * bulwark errors whose code is not `'transient'` in `ERROR_TRAITS` (only `NETWORK` and
+ * `ATTEMPT_TIMEOUT` are: an open circuit, a full limiter, a caller abort or a deadline must not be
+ * retried). The reason is the error's code or name.
  */
 export function defaultClassify(outcome: RetryOutcome<unknown>): RetryDecision {
   if (outcome.ok) return NO_RETRY;
   const error = outcome.error;
   if (isBulwarkError(error))
-    return TRANSIENT_CODES.has(error.code) ? { retry: true, reason: error.code } : NO_RETRY;
+    return ERROR_TRAITS[error.code].retry === 'transient' ? { retry: true, reason: error.code } : NO_RETRY;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') return { retry: true, reason: code };
   return { retry: true, reason: error instanceof Error ? error.name : 'error' };

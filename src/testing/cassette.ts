@@ -6,7 +6,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { BulwarkResponse } from '../http/response.js';
-import { asError, BulwarkError, bulwarkError, invalidOption, isBulwarkError } from '../errors.js';
+import {
+  asError,
+  BulwarkError,
+  bulwarkError,
+  ERROR_TRAITS,
+  invalidOption,
+  isBulwarkError,
+} from '../errors.js';
 import { REDACTOR_OPTION_KEYS, Redactor, type RedactorOptions } from '../observability/redact.js';
 import type { Attempt, PoolStats, Transport } from '../transport/attempt.js';
 import { networkError } from '../transport/network-error.js';
@@ -216,14 +223,16 @@ class Recorder implements Cassette {
     try {
       response = await this.#inner.send(attempt);
     } catch (error) {
-      if (isBulwarkError(error, 'NETWORK')) {
+      // Only what the upstream did (a `recorded` code: a network failure) belongs in the file;
+      // bulwark's own refusals and timeouts happen again on replay by themselves.
+      if (isBulwarkError(error) && ERROR_TRAITS[error.code].recorded) {
         const code = (error.cause as { code?: unknown } | undefined)?.code;
         this.interactions.push({
           request,
           error: {
-            code: typeof code === 'string' ? code : 'NETWORK',
+            code: typeof code === 'string' ? code : error.code,
             message: this.#redactor.text(error.message),
-            sent: error.sent,
+            sent: error.sent !== false,
           },
         });
       }

@@ -1,6 +1,7 @@
+// mockTransport: a transport answering from declared routes, for tests without sockets.
 import { BodySource } from '../http/body.js';
 import { BulwarkResponse, type ResponseHeaders } from '../http/response.js';
-import { bulwarkError } from '../errors.js';
+import { bulwarkError, type BulwarkError } from '../errors.js';
 import type { Attempt, Transport } from '../transport/attempt.js';
 import { networkError } from '../transport/network-error.js';
 
@@ -86,19 +87,7 @@ interface Route {
 export function mockTransport(): MockTransport {
   const routes: Route[] = [];
   const calls: MockCall[] = [];
-
-  const stepOf = (
-    status: number,
-    body: unknown,
-    init: Omit<MockReply, 'status' | 'body' | 'json'> | undefined,
-  ): MockStep => {
-    if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
-      return { ...init, status, ...(body === undefined ? {} : { body }) };
-    }
-    return { ...init, status, json: body };
-  };
-
-  const transport: MockTransport = {
+  return {
     on(method, path) {
       const route: Route = {
         method: method.toUpperCase(),
@@ -107,38 +96,7 @@ export function mockTransport(): MockTransport {
         always: undefined,
       };
       routes.push(route);
-      const api: MockRoute = {
-        reply(status, body, init) {
-          const step = stepOf(status, body, init);
-          route.always = () => step;
-          return api;
-        },
-        replyOnce(status, body, init) {
-          route.once.push(stepOf(status, body, init));
-          return api;
-        },
-        sequence(steps) {
-          for (const s of steps) route.once.push(typeof s === 'number' ? { status: s } : s);
-          return api;
-        },
-        networkError(code, options) {
-          const step: MockStep = { kind: 'error', code };
-          if (options?.once === true) route.once.push(step);
-          else route.always = () => step;
-          return api;
-        },
-        hang(options) {
-          const step: MockStep = { kind: 'hang' };
-          if (options?.once === true) route.once.push(step);
-          else route.always = () => step;
-          return api;
-        },
-        handle(fn) {
-          route.always = fn;
-          return api;
-        },
-      };
-      return api;
+      return routeBuilder(route);
     },
     get calls() {
       return calls;
@@ -152,14 +110,7 @@ export function mockTransport(): MockTransport {
       calls.length = 0;
     },
     async send(attempt) {
-      const call: MockCall = {
-        method: attempt.method,
-        url: attempt.origin + attempt.path,
-        path: attempt.path,
-        headers: { ...attempt.headers },
-        body: await bodyText(attempt.ctx.body),
-        attempt: attempt.number,
-      };
+      const call = await callOf(attempt);
       calls.push(call);
       const route = routes.find(
         (r) =>
@@ -167,20 +118,7 @@ export function mockTransport(): MockTransport {
           r.match(call) &&
           (r.once.length > 0 || r.always !== undefined),
       );
-      if (route === undefined) {
-        attempt.finish();
-        const url = attempt.ctx.runtime.events.redactor.url(call.url);
-        throw bulwarkError(
-          'NETWORK',
-          `mockTransport: no route for ${call.method} ${url}. Declare it with mock.on().`,
-          {
-            cause: Object.assign(new Error(`no route for ${call.method} ${url}`), { code: 'MOCK_NO_ROUTE' }),
-            method: call.method,
-            url,
-            sent: false,
-          },
-        );
-      }
+      if (route === undefined) throw noRoute(attempt, call);
       const queued = route.once.shift();
       const step = queued ?? (await (route.always as (c: MockCall) => MockStep | Promise<MockStep>)(call));
       return play(attempt, step);
@@ -189,7 +127,70 @@ export function mockTransport(): MockTransport {
     close: () => Promise.resolve(),
     destroy: () => Promise.resolve(),
   };
-  return transport;
+}
+
+/** The step a `reply(status, body, init)` declares: a string or bytes as the body, anything else as JSON. */
+function stepOf(
+  status: number,
+  body: unknown,
+  init: Omit<MockReply, 'status' | 'body' | 'json'> | undefined,
+): MockStep {
+  if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
+    return { ...init, status, ...(body === undefined ? {} : { body }) };
+  }
+  return { ...init, status, json: body };
+}
+
+/** What `mock.on(...)` returns: each method adds steps to `route` and returns the same builder. */
+function routeBuilder(route: Route): MockRoute {
+  const onceOrAlways = (step: MockStep, once: boolean | undefined): MockRoute => {
+    if (once === true) route.once.push(step);
+    else route.always = () => step;
+    return api;
+  };
+  const api: MockRoute = {
+    reply: (status, body, init) => onceOrAlways(stepOf(status, body, init), false),
+    replyOnce: (status, body, init) => onceOrAlways(stepOf(status, body, init), true),
+    sequence(steps) {
+      for (const s of steps) route.once.push(typeof s === 'number' ? { status: s } : s);
+      return api;
+    },
+    networkError: (code, options) => onceOrAlways({ kind: 'error', code }, options?.once),
+    hang: (options) => onceOrAlways({ kind: 'hang' }, options?.once),
+    handle(fn) {
+      route.always = fn;
+      return api;
+    },
+  };
+  return api;
+}
+
+/** The call as tests read it back (`mock.calls`): a copy of the headers, the body as text. */
+async function callOf(attempt: Attempt): Promise<MockCall> {
+  return {
+    method: attempt.method,
+    url: attempt.origin + attempt.path,
+    path: attempt.path,
+    headers: { ...attempt.headers },
+    body: await bodyText(attempt.ctx.body),
+    attempt: attempt.number,
+  };
+}
+
+/** The `NETWORK` error of a request no route answers (nothing was sent, so retry rules apply as for a refusal). */
+function noRoute(attempt: Attempt, call: MockCall): BulwarkError {
+  attempt.finish();
+  const url = attempt.ctx.runtime.events.redactor.url(call.url);
+  return bulwarkError(
+    'NETWORK',
+    `mockTransport: no route for ${call.method} ${url}. Declare it with mock.on().`,
+    {
+      cause: Object.assign(new Error(`no route for ${call.method} ${url}`), { code: 'MOCK_NO_ROUTE' }),
+      method: call.method,
+      url,
+      sent: false,
+    },
+  );
 }
 
 function play(attempt: Attempt, step: MockStep): Promise<BulwarkResponse> {
@@ -217,22 +218,13 @@ function play(attempt: Attempt, step: MockStep): Promise<BulwarkResponse> {
     const deliver = (): void => {
       if (settled) return;
       if (step.kind === 'error') {
-        const error = Object.assign(new Error(step.message ?? `simulated ${step.code}`), { code: step.code });
-        const url = attempt.ctx.runtime.events.redactor.url(attempt.origin + attempt.path);
-        const mapped = networkError(error, attempt.method, url, true);
-        attempt.sent = mapped.sent === true;
+        const mapped = simulatedFailure(attempt, step);
         settled = true;
         attempt.finish();
         reject(mapped);
         return;
       }
-      const headers: ResponseHeaders = { ...step.headers };
-      let bytes: Buffer | undefined;
-      if (step.json !== undefined) {
-        bytes = Buffer.from(JSON.stringify(step.json));
-        headers['content-type'] ??= 'application/json';
-      } else if (step.body !== undefined) bytes = Buffer.from(step.body);
-      if (bytes !== undefined && !step.stallBody) headers['content-length'] ??= String(bytes.length);
+      const { headers, bytes } = replyParts(step);
       body = new BodySource({
         resume: () => undefined,
         abort: (reason) => {
@@ -251,19 +243,48 @@ function play(attempt: Attempt, step: MockStep): Promise<BulwarkResponse> {
           body,
         }),
       );
-      if (bytes !== undefined && bytes.length > 0) {
-        if (step.stallBody === true) {
-          body.push(bytes.subarray(0, Math.ceil(bytes.length / 2)));
-          return;
-        }
-        body.push(bytes);
-      }
-      if (step.stallBody !== true) body.end();
+      feed(body, bytes, step.stallBody === true);
     };
     const delay = step.delay ?? 0;
     if (delay > 0) timer = clock.setTimeout(deliver, delay);
     else deliver();
   });
+}
+
+type ErrorStep = Extract<MockStep, { kind: 'error' }>;
+type ReplyStep = Exclude<MockStep, { kind: 'error' } | { kind: 'hang' }>;
+
+/** The `NETWORK` error a simulated socket failure maps to, as the real transport maps one. */
+function simulatedFailure(attempt: Attempt, step: ErrorStep): BulwarkError {
+  const error = Object.assign(new Error(step.message ?? `simulated ${step.code}`), { code: step.code });
+  const url = attempt.ctx.runtime.events.redactor.url(attempt.origin + attempt.path);
+  const mapped = networkError(error, attempt.method, url, true);
+  attempt.sent = mapped.sent === true;
+  return mapped;
+}
+
+/** A reply's headers and body bytes: JSON gets its content-type, a whole body its content-length. */
+function replyParts(step: ReplyStep): { headers: ResponseHeaders; bytes: Buffer | undefined } {
+  const headers: ResponseHeaders = { ...step.headers };
+  let bytes: Buffer | undefined;
+  if (step.json !== undefined) {
+    bytes = Buffer.from(JSON.stringify(step.json));
+    headers['content-type'] ??= 'application/json';
+  } else if (step.body !== undefined) bytes = Buffer.from(step.body);
+  if (bytes !== undefined && step.stallBody !== true) headers['content-length'] ??= String(bytes.length);
+  return { headers, bytes };
+}
+
+/** Pushes the body; a stalled one stops after its first half and never ends. */
+function feed(body: BodySource, bytes: Buffer | undefined, stall: boolean): void {
+  if (bytes !== undefined && bytes.length > 0) {
+    if (stall) {
+      body.push(bytes.subarray(0, Math.ceil(bytes.length / 2)));
+      return;
+    }
+    body.push(bytes);
+  }
+  body.end();
 }
 
 function matcher(path: Matcher): (call: MockCall) => boolean {

@@ -1,3 +1,4 @@
+// createVirtualClock: a Clock whose time moves only when a test advances it.
 import { sleepWith, type Clock, type TimerHandle } from '../clock.js';
 
 interface ScheduledTimer {

@@ -1,3 +1,4 @@
+// The AIMD limit algorithm: additive increase, multiplicative decrease on a drop (Netflix's AIMDLimit).
 import { requireFinite } from '../../validate.js';
 import { checkOptionKeys, resolveBounds } from './limit.js';
 import type { LimitAlgorithm, LimitBounds, LimitSample } from './limit.js';

@@ -1,3 +1,4 @@
+// The fixed limit algorithm: a bulkhead whose limit never moves.
 import { requireInteger } from '../../validate.js';
 import { MAX_LIMIT, type LimitAlgorithm, type LimitSample } from './limit.js';
 

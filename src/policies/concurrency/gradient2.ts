@@ -1,3 +1,4 @@
+// The Gradient2 limit algorithm: shrinks the limit as short-term RTT rises above the long-term average.
 import { requireFinite, requireInteger } from '../../validate.js';
 import { checkOptionKeys, clamp, hasLatency, resolveBounds } from './limit.js';
 import type { LimitAlgorithm, LimitBounds, LimitSample } from './limit.js';

@@ -1,3 +1,4 @@
+// ConcurrencyLimiter: hands out tokens up to an adaptive limit, queues the rest, and feeds samples back.
 import type { Clock } from '../../clock.js';
 import { BulwarkError, bulwarkError } from '../../errors.js';
 import type { LimitAlgorithm } from './limit.js';

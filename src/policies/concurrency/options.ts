@@ -1,3 +1,4 @@
+// The concurrency limiter's options, their defaults, and their checking into resolved settings.
 import { systemClock, systemRandom, type Clock, type RandomSource } from '../../clock.js';
 import { invalidOption } from '../../errors.js';
 import { checkFunction, requireFinite, requireInteger } from '../../validate.js';

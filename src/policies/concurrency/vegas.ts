@@ -1,3 +1,4 @@
+// The Vegas limit algorithm: keeps the queue estimated from RTT inflation between alpha and beta.
 import { systemRandom, type RandomSource } from '../../clock.js';
 import { checkFunction, requireFinite, requireInteger } from '../../validate.js';
 import { checkOptionKeys, clamp, hasLatency, resolveBounds } from './limit.js';

@@ -1,3 +1,4 @@
+// The queue of callers waiting for a concurrency slot, each its own abort listener.
 import type { TimerHandle } from '../../clock.js';
 
 /**
