@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { createClient } from '../../src/index.js';
 import { redisCircuitStore, redisStore } from '../../src/stores/redis.js';
@@ -29,6 +30,12 @@ describe('two clients (two nodes) sharing Redis through createClient', redisTest
     connections.push(c);
     return c;
   };
+  // On a loaded machine a connection can take longer than a test's decisions: a store whose
+  // client is not ready yet decides locally (by design), which is not what these tests are about.
+  const ready = async (c: Redis): Promise<Redis> => {
+    if (c.status !== 'ready') await once(c, 'ready');
+    return c;
+  };
 
   test('an open circuit on one node is seen by the other at its next decision, and one probe closes it for both', async () => {
     const prefix = `cb${Date.now()}`;
@@ -38,28 +45,34 @@ describe('two clients (two nodes) sharing Redis through createClient', redisTest
       circuitBreaker: {
         failureThreshold: 2,
         failureRatio: false as const,
-        openDuration: 200,
-        maxOpenDuration: 200,
-        store: redisCircuitStore({ client: connect(), prefix }),
+        openDuration: 1_000,
+        maxOpenDuration: 1_000,
+        store: redisCircuitStore({ client: await ready(connect()), prefix }),
       },
     };
     const nodeA = createClient({ ...options, name: 'a' });
     const nodeB = createClient({
       ...options,
       name: 'b',
-      circuitBreaker: { ...options.circuitBreaker, store: redisCircuitStore({ client: connect(), prefix }) },
+      circuitBreaker: {
+        ...options.circuitBreaker,
+        store: redisCircuitStore({ client: await ready(connect()), prefix }),
+      },
     });
     (await nodeA.get('/')).dump();
     (await nodeA.get('/')).dump();
-    // Node A reports its trip to Redis without holding up its own call; give the write a moment.
-    await new Promise((r) => setTimeout(r, 30));
+    // Node A reports its trip to Redis without holding up its own call: wait until it is there.
+    const watcher = await ready(connect());
+    for (let i = 0; i < 200 && (await watcher.keys(`${prefix}*`)).length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const before = upstream.received.length;
     const onB = await nodeB.safe.get('/');
     assert.ok(!onB.ok);
     assertCode(onB.error, 'CIRCUIT_OPEN');
     assert.equal(upstream.received.length, before, 'node B refused without sending');
     failing = false;
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 1_100));
     const probe = await nodeB.get('/');
     assert.equal(probe.status, 200);
     probe.dump();
@@ -72,8 +85,9 @@ describe('two clients (two nodes) sharing Redis through createClient', redisTest
 
   test('a global rate limit through createClient: two clients share one bucket', async () => {
     const prefix = `rl${Date.now()}`;
-    const make = (name: string) =>
-      createClient({
+    const make = async (name: string) => {
+      const client = await ready(connect());
+      return createClient({
         name,
         baseUrl: upstream.url,
         retry: false,
@@ -82,11 +96,12 @@ describe('two clients (two nodes) sharing Redis through createClient', redisTest
           requests: 5,
           per: 'minute',
           strategy: 'error',
-          store: redisStore({ client: connect(), prefix }),
+          store: redisStore({ client, prefix }),
         },
       });
-    const a = make('a');
-    const b = make('b');
+    };
+    const a = await make('a');
+    const b = await make('b');
     failing = false;
     let admitted = 0;
     let refused = 0;
