@@ -4,13 +4,15 @@
  * `CircuitBreaker.get_state`, without knowing the keys in advance).
  *
  * Run: npx tsx examples/circuit-monitoring.ts
- * In your project, import from 'bulwark' instead of '../src/index.js'.
+ * In your project, import from 'bulwark', 'bulwark/observability' and 'bulwark/policies' instead of '../src/...'.
  */
 import diagnostics_channel from 'node:diagnostics_channel';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createClient, isBulwarkError, type CircuitMessage, type CircuitSnapshot } from '../src/index.js';
+import { createClient, isBulwarkError } from '../src/index.js';
+import type { CircuitMessage } from '../src/observability/index.js';
+import type { CircuitSnapshot } from '../src/policies/index.js';
 
 // An upstream that fails until it is "repaired".
 let healthy = false;

@@ -37,7 +37,7 @@ export interface ResponseRedactor {
 }
 
 /**
- * @internal What a response asks of the call that produced it (the pipeline's call context is
+ * What a response asks of the call that produced it (the pipeline's call context is
  * one): its method, and the client-wide reporter that redacts and hears the body. The reporter
  * is one object per client, so binding a response to its call allocates nothing.
  */
@@ -46,7 +46,7 @@ export interface ResponseCall {
   readonly runtime: { readonly events: ResponseReporter };
 }
 
-/** @internal The client-wide side of {@link ResponseCall}. */
+/** The client-wide side of {@link ResponseCall}. */
 export interface ResponseReporter {
   readonly redactor: ResponseRedactor;
   /** The call's URL as errors show it (redacted). */

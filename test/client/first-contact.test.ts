@@ -7,7 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import diagnostics_channel from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
-import { createClient, isBulwarkError, CHANNEL_NAMES, type ClientOptions } from '../../src/index.js';
+import { createClient, isBulwarkError, type ClientOptions } from '../../src/index.js';
+import { CHANNEL_NAMES } from '../../src/observability/index.js';
 import { createVirtualClock, mockTransport } from '../../src/testing/index.js';
 import { startServer, type TestServer } from '../helpers/http-server.js';
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient, isBulwarkError, type AttemptOutcome, type Client } from '../../src/index.js';
+import { createClient, isBulwarkError, type Client } from '../../src/index.js';
+import type { AttemptOutcome } from '../../src/pipeline/outcome.js';
 import type { ConcurrencySnapshot } from '../../src/policies/concurrency/index.js';
 import { startServer, type TestServer } from '../helpers/http-server.js';
 

@@ -4,7 +4,8 @@
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient, type AttemptMessage } from '../../src/index.js';
+import { createClient } from '../../src/index.js';
+import type { AttemptMessage } from '../../src/observability/index.js';
 import { captureChannel } from '../helpers/channel-capture.js';
 import { startServer, type TestServer } from '../helpers/http-server.js';
 import { ORIGIN, virtualClient } from '../helpers/virtual-client.js';

@@ -12,7 +12,8 @@ import {
   SimpleSpanProcessor,
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
-import { createClient, isBulwarkError, type Client, type SpanNameRequest } from '../../src/index.js';
+import { createClient, isBulwarkError, type Client } from '../../src/index.js';
+import type { SpanNameRequest } from '../../src/observability/index.js';
 import { startServer, type TestServer } from '../helpers/http-server.js';
 
 const exporter = new InMemorySpanExporter();

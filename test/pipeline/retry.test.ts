@@ -1,7 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { createClient, isBulwarkError, type RetryMessage } from '../../src/index.js';
+import { createClient, isBulwarkError } from '../../src/index.js';
+import type { RetryMessage } from '../../src/observability/index.js';
 import { captureChannel } from '../helpers/channel-capture.js';
 import { createVirtualClock, mockTransport } from '../../src/testing/index.js';
 import { startServer, type TestServer } from '../helpers/http-server.js';

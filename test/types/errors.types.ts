@@ -8,10 +8,9 @@ import {
   createClient,
   isBulwarkError,
   type BulwarkResponse,
-  type CircuitSnapshot,
-  type RateLimitKeySnapshot,
   type SafeResult,
 } from '../../src/index.js';
+import type { CircuitSnapshot, RateLimitKeySnapshot } from '../../src/policies/index.js';
 
 declare const error: unknown;
 
