@@ -2,7 +2,12 @@
  * The sliding windows a circuit breaker counts outcomes in: time buckets (Polly, resilience4j's
  * TIME_BASED) or a ring of the last N calls (HTTPower, resilience4j's COUNT_BASED). Both keep
  * running totals and subtract what leaves the window, so recording and reading cost O(1) and no
- * allocation.
+ * allocation once the window has its array.
+ *
+ * The array comes late: while every call in the window succeeded, a count window is only its
+ * totals, and a time window is its totals while those successes all fall in one bucket. The
+ * array is made (from those numbers, exactly) at the first failure or the second bucket, so a
+ * key that only ever sees successes costs a few numbers, not arrays (see docs/load-protection.md).
  */
 
 /** Calls and failures currently in a window. */
@@ -25,31 +30,43 @@ const at = (counts: Int32Array | Uint8Array, index: number): number => counts[in
 /**
  * `buckets` buckets of `ms / buckets` each, aligned on the time of the last reset. At time t the
  * window holds the current bucket and the `buckets − 1` before it, so an outcome counts for at
- * least `ms − ms / buckets` and less than `ms`.
+ * least `ms − ms / buckets` and less than `ms`. One array holds both counts: calls of bucket i at
+ * i, failures at `buckets + i`.
  */
 export class TimeWindow implements HealthWindow {
   calls = 0;
   failures = 0;
   readonly #bucketMs: number;
-  readonly #calls: Int32Array;
-  readonly #failures: Int32Array;
+  readonly #size: number;
+  // Undefined while the window holds only successes of bucket `#head` (`calls` of them).
+  #counts: Int32Array | undefined;
   #origin = 0;
   #head = 0;
 
   constructor(ms: number, buckets: number, now: number) {
     this.#bucketMs = ms / buckets;
-    this.#calls = new Int32Array(buckets);
-    this.#failures = new Int32Array(buckets);
+    this.#size = buckets;
     this.reset(now);
   }
 
   record(failure: boolean, now: number): void {
+    let counts = this.#counts;
+    if (counts === undefined) {
+      this.read(now);
+      const index = Math.floor((now - this.#origin) / this.#bucketMs);
+      if (!failure && (index === this.#head || this.calls === 0)) {
+        this.#head = index;
+        this.calls++;
+        return;
+      }
+      counts = this.#materialize();
+    }
     this.read(now);
-    const slot = this.#head % this.#calls.length;
-    this.#calls[slot] = at(this.#calls, slot) + 1;
+    const slot = this.#head % this.#size;
+    counts[slot] = at(counts, slot) + 1;
     this.calls++;
     if (failure) {
-      this.#failures[slot] = at(this.#failures, slot) + 1;
+      counts[this.#size + slot] = at(counts, this.#size + slot) + 1;
       this.failures++;
     }
   }
@@ -57,25 +74,40 @@ export class TimeWindow implements HealthWindow {
   read(now: number): void {
     const index = Math.floor((now - this.#origin) / this.#bucketMs);
     if (index <= this.#head) return;
-    const size = this.#calls.length;
+    const size = this.#size;
+    const counts = this.#counts;
+    if (counts === undefined) {
+      // Successes of one bucket: they leave together once `size` buckets have passed it.
+      if (index - this.#head >= size) {
+        this.calls = 0;
+        this.#head = index;
+      }
+      return;
+    }
     const steps = Math.min(index - this.#head, size);
     for (let s = 1; s <= steps; s++) {
       const slot = (this.#head + s) % size;
-      this.calls -= at(this.#calls, slot);
-      this.failures -= at(this.#failures, slot);
-      this.#calls[slot] = 0;
-      this.#failures[slot] = 0;
+      this.calls -= at(counts, slot);
+      this.failures -= at(counts, size + slot);
+      counts[slot] = 0;
+      counts[size + slot] = 0;
     }
     this.#head = index;
   }
 
   reset(now: number): void {
-    this.#calls.fill(0);
-    this.#failures.fill(0);
+    this.#counts = undefined;
     this.calls = 0;
     this.failures = 0;
     this.#origin = now;
     this.#head = 0;
+  }
+
+  #materialize(): Int32Array {
+    const counts = new Int32Array(this.#size * 2);
+    counts[this.#head % this.#size] = this.calls;
+    this.#counts = counts;
+    return counts;
   }
 }
 
@@ -83,22 +115,35 @@ export class TimeWindow implements HealthWindow {
 export class CountWindow implements HealthWindow {
   calls = 0;
   failures = 0;
-  // 0 = empty slot, 1 = success, 2 = failure.
-  readonly #ring: Uint8Array;
+  readonly #size: number;
+  // 0 = empty slot, 1 = success, 2 = failure. Undefined while every recorded call succeeded.
+  #ring: Uint8Array | undefined;
   #next = 0;
 
   constructor(size: number) {
-    this.#ring = new Uint8Array(size);
+    this.#size = size;
   }
 
   record(failure: boolean): void {
-    const old = at(this.#ring, this.#next);
+    let ring = this.#ring;
+    if (ring === undefined) {
+      if (!failure) {
+        if (this.calls < this.#size) this.calls++;
+        this.#next = (this.#next + 1) % this.#size;
+        return;
+      }
+      // Every slot written so far holds a success; the unwritten ones (from `calls` on) are empty.
+      ring = new Uint8Array(this.#size);
+      ring.fill(1, 0, this.calls);
+      this.#ring = ring;
+    }
+    const old = at(ring, this.#next);
     if (old !== 0) {
       this.calls--;
       if (old === 2) this.failures--;
     }
-    this.#ring[this.#next] = failure ? 2 : 1;
-    this.#next = (this.#next + 1) % this.#ring.length;
+    ring[this.#next] = failure ? 2 : 1;
+    this.#next = (this.#next + 1) % this.#size;
     this.calls++;
     if (failure) this.failures++;
   }
@@ -108,7 +153,7 @@ export class CountWindow implements HealthWindow {
   }
 
   reset(): void {
-    this.#ring.fill(0);
+    this.#ring = undefined;
     this.#next = 0;
     this.calls = 0;
     this.failures = 0;

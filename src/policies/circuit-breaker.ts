@@ -83,6 +83,10 @@ class ProbePermit implements CircuitPermit {
 const freshPermit = (): CircuitPermit => Object.freeze({ allowed: true });
 // Stands for "no closed period is current": never handed out, so nothing matches it.
 const NO_PERMIT = freshPermit();
+// Frozen, so a push onto it (a bug) throws instead of sharing probes between breakers.
+const NO_PROBES: ProbePermit[] = Object.freeze([]) as unknown as ProbePermit[];
+// Every breaker's first closed period: a breaker that never trips holds no permit of its own.
+const FIRST_PERMIT = freshPermit();
 const ISOLATED_REJECTION: CircuitRejection = Object.freeze({
   allowed: false,
   retryAfterMs: Number.POSITIVE_INFINITY,
@@ -113,20 +117,25 @@ export class CircuitBreaker {
   // A count window needs no time: skip the clock read (about 100 ns on some hosts) on each outcome.
   readonly #timed: boolean;
   #state: 0 | 1 | 2 | 3 = CLOSED;
-  #closedPermit: CircuitPermit = freshPermit();
+  #closedPermit: CircuitPermit = FIRST_PERMIT;
   #openUntil = 0;
   #openMs: number;
-  readonly #probes: ProbePermit[] = [];
+  // An array of its own only while half-open: a closed breaker holds the shared empty one.
+  #probes: ProbePermit[] = NO_PROBES;
   #passed = 0;
   // Failures in a row since the last success of this closed period (the streak rule), and when
   // the first of them came.
   #streak = 0;
   #streakStart = 0;
 
-  /** @throws BulwarkError `INVALID_OPTIONS` naming `circuitBreaker.<option>`. */
-  constructor(options: CircuitBreakerOptions = {}) {
-    this.#options = resolveBreakerOptions(options);
-    this.key = this.#options.key;
+  /**
+   * @param shared Options already resolved for many breakers (what {@link CircuitBreakers} passes,
+   *   so a thousand keys share one object); `options` then gives only `key` and `clock`.
+   * @throws BulwarkError `INVALID_OPTIONS` naming `circuitBreaker.<option>`.
+   */
+  constructor(options: CircuitBreakerOptions = {}, shared?: ResolvedBreakerOptions) {
+    this.#options = shared ?? resolveBreakerOptions(options);
+    this.key = shared === undefined ? this.#options.key : (options.key ?? shared.key);
     this.#clock = options.clock ?? systemClock;
     const window = this.#options.window;
     this.#timed = !('calls' in window);
@@ -196,7 +205,7 @@ export class CircuitBreaker {
   isolate(): void {
     if (this.#state === ISOLATED) return;
     this.#closedPermit = NO_PERMIT;
-    this.#probes.length = 0;
+    this.#probes = NO_PROBES;
     this.#transition(ISOLATED, 'isolated', this.#clock.now());
   }
 
@@ -244,7 +253,7 @@ export class CircuitBreaker {
   #acquireSlow(now: number): CircuitDecision {
     if (this.#state === OPEN) {
       if (now < this.#openUntil) return { allowed: false, retryAfterMs: Math.ceil(this.#openUntil - now) };
-      this.#probes.length = 0;
+      this.#probes = [];
       this.#passed = 0;
       this.#transition(HALF_OPEN, 'open-elapsed', now);
       // Ask again: a listener may have reset or isolated the circuit.
@@ -308,7 +317,7 @@ export class CircuitBreaker {
 
   #open(now: number, reason: CircuitChangeReason): void {
     this.#closedPermit = NO_PERMIT;
-    this.#probes.length = 0;
+    this.#probes = NO_PROBES;
     this.#openUntil = now + this.#openMs;
     const { failures, calls } = this.#window;
     const from = this.#state;
@@ -329,7 +338,7 @@ export class CircuitBreaker {
   #close(now: number, reason: CircuitChangeReason): void {
     this.#window.reset(now);
     this.#streak = 0;
-    this.#probes.length = 0;
+    this.#probes = NO_PROBES;
     this.#passed = 0;
     if (this.#state === CLOSED) return;
     this.#closedPermit = freshPermit();

@@ -8,7 +8,11 @@ import { systemClock, type Clock } from '../clock.js';
 import { invalidOption } from '../errors.js';
 import { requireInteger } from '../validate.js';
 import { CircuitBreaker, type CircuitSnapshot } from './circuit-breaker.js';
-import { resolveBreakerOptions, type CircuitBreakerOptions } from './breaker-options.js';
+import {
+  resolveBreakerOptions,
+  type CircuitBreakerOptions,
+  type ResolvedBreakerOptions,
+} from './breaker-options.js';
 
 /** Options of {@link CircuitBreakers}: every breaker's options (without `key`) plus eviction. */
 export interface CircuitBreakersOptions extends Omit<CircuitBreakerOptions, 'key'> {
@@ -35,7 +39,7 @@ const CHECK_EVERY = 64;
  * const permit = breakers.get(origin).tryAcquire();
  */
 export class CircuitBreakers {
-  readonly #options: CircuitBreakerOptions;
+  readonly #options: ResolvedBreakerOptions;
   readonly #clock: Clock;
   readonly #idleTimeout: number;
   readonly #entries = new Map<string, Entry>();
@@ -60,8 +64,8 @@ export class CircuitBreakers {
         'no key here: get(key) names each breaker',
       );
     }
-    resolveBreakerOptions(breakerOptions); // fail at construction, not on the first request
-    this.#options = breakerOptions;
+    // Fails at construction, not on the first request; one resolved object serves every key.
+    this.#options = resolveBreakerOptions(breakerOptions);
     this.#clock = options.clock ?? systemClock;
     this.#idleTimeout = idleTimeout;
     this.#nextSweep = this.#clock.now() + idleTimeout;
@@ -71,7 +75,7 @@ export class CircuitBreakers {
   get(key: string): CircuitBreaker {
     let entry = this.#entries.get(key);
     if (entry === undefined) {
-      entry = { breaker: new CircuitBreaker({ ...this.#options, key }), used: true };
+      entry = { breaker: new CircuitBreaker({ key, clock: this.#clock }, this.#options), used: true };
       this.#entries.set(key, entry);
       this.#maybeSweep();
     } else {
