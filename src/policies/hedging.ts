@@ -88,92 +88,146 @@ export function hedge<T>(
   const maxHedges = opts.maxHedges ?? 1;
   requireInteger('options', 'hedging.maxHedges', maxHedges, 0, 10);
   const delay = resolveDelay(opts.delayMs);
-  const { clock = systemClock, isAcceptable, dispose, tryWithdraw, signal, onHedge, onSettled } = opts;
+  const signal = opts.signal;
   if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
-
   return new Promise<T>((resolve, reject) => {
-    const controllers: AbortController[] = [];
-    let settledCount = 0;
-    let done = false;
-    let timer: TimerHandle | undefined;
-    let last: Settled<T> | undefined;
+    const race = new HedgeRace(fn, opts, maxHedges, delay, resolve, reject);
+    race.begin();
+  });
+}
 
-    const finish = (): void => {
-      done = true;
-      timer?.clear();
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const abortAll = (except: number, reason: unknown): void => {
-      for (let i = 0; i < controllers.length; i++) if (i !== except) controllers[i]?.abort(reason);
-    };
-    function onAbort(): void {
-      if (done) return;
-      finish();
-      abortAll(-1, signal?.reason);
-      if (last?.ok === true) release(dispose, last.value);
-      reject(signal?.reason as Error);
-    }
-    const settle = (index: number, outcome: Settled<T>): void => {
-      settledCount++;
-      if (done) {
-        if (outcome.ok) release(dispose, outcome.value);
-        return;
-      }
-      if (outcome.ok && (isAcceptable === undefined || isAcceptable(outcome.value))) {
-        finish();
-        abortAll(index, new BulwarkError('ABORTED', 'Another hedged attempt answered first.'));
-        if (last?.ok === true) release(dispose, last.value);
-        onSettled?.(index, controllers.length - 1);
-        resolve(outcome.value);
-        return;
-      }
-      if (last?.ok === true) release(dispose, last.value);
-      last = outcome;
-      if (settledCount === controllers.length) {
-        finish();
-        if (outcome.ok) resolve(outcome.value);
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the attempt's own error, unchanged
-        else reject(outcome.error);
-      }
-    };
-    const start = (index: number): void => {
-      const controller = new AbortController();
-      controllers.push(controller);
-      if (index > 0) onHedge?.(index);
-      // The executor turns a synchronous throw of `fn` into a rejection like any other.
-      new Promise<T>((run) => {
-        run(fn(controller.signal, index));
-      }).then(
-        (value) => {
-          settle(index, { ok: true, value });
-        },
-        (error: unknown) => {
-          settle(index, { ok: false, error });
-        },
-      );
-    };
-    // Each hedge is paid for when it starts, never in advance.
-    const startHedge = (): boolean => {
-      if (done || controllers.length > maxHedges || (tryWithdraw !== undefined && !tryWithdraw()))
-        return false;
-      start(controllers.length);
-      return true;
-    };
-    const schedule = (): void => {
-      timer = clock.setTimeout(() => {
-        timer = undefined;
-        if (startHedge() && controllers.length <= maxHedges) schedule();
-      }, delay);
-    };
+/**
+ * One hedged call: the attempts started so far (one controller each), the last outcome that did
+ * not win, and the timer of the next hedge. It settles once, when an acceptable value arrives,
+ * every attempt started has failed, or the caller aborts.
+ */
+class HedgeRace<T> {
+  readonly #fn: (signal: AbortSignal, index: number) => Promise<T>;
+  readonly #opts: HedgeOptions<T>;
+  readonly #maxHedges: number;
+  readonly #delay: number;
+  readonly #resolve: (value: T) => void;
+  readonly #reject: (reason: unknown) => void;
+  readonly #controllers: AbortController[] = [];
+  readonly #onAbort = (): void => {
+    this.#abort();
+  };
+  #settledCount = 0;
+  #done = false;
+  #timer: TimerHandle | undefined;
+  #last: Settled<T> | undefined;
 
-    signal?.addEventListener('abort', onAbort, { once: true });
-    start(0);
-    if (maxHedges === 0 || Number.isNaN(delay)) return;
-    if (delay > 0) {
-      schedule();
+  constructor(
+    fn: (signal: AbortSignal, index: number) => Promise<T>,
+    opts: HedgeOptions<T>,
+    maxHedges: number,
+    delay: number,
+    resolve: (value: T) => void,
+    reject: (reason: unknown) => void,
+  ) {
+    this.#fn = fn;
+    this.#opts = opts;
+    this.#maxHedges = maxHedges;
+    this.#delay = delay;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  /** Starts the primary, then the hedges: on a timer, or all at once when the delay is 0. */
+  begin(): void {
+    this.#opts.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#start(0);
+    if (this.#maxHedges === 0 || Number.isNaN(this.#delay)) return;
+    if (this.#delay > 0) {
+      this.#schedule();
       return;
     }
     // Parallel mode: every attempt at once, each still paid for.
-    for (let i = 1; i <= maxHedges; i++) if (!startHedge()) return;
-  });
+    for (let i = 1; i <= this.#maxHedges; i++) if (!this.#startHedge()) return;
+  }
+
+  #start(index: number): void {
+    const controller = new AbortController();
+    this.#controllers.push(controller);
+    if (index > 0) this.#opts.onHedge?.(index);
+    // The executor turns a synchronous throw of `fn` into a rejection like any other.
+    new Promise<T>((run) => {
+      run(this.#fn(controller.signal, index));
+    }).then(
+      (value) => {
+        this.#settle(index, { ok: true, value });
+      },
+      (error: unknown) => {
+        this.#settle(index, { ok: false, error });
+      },
+    );
+  }
+
+  // Each hedge is paid for when it starts, never in advance.
+  #startHedge(): boolean {
+    const tryWithdraw = this.#opts.tryWithdraw;
+    if (this.#done || this.#controllers.length > this.#maxHedges) return false;
+    if (tryWithdraw !== undefined && !tryWithdraw()) return false;
+    this.#start(this.#controllers.length);
+    return true;
+  }
+
+  #schedule(): void {
+    this.#timer = (this.#opts.clock ?? systemClock).setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#startHedge() && this.#controllers.length <= this.#maxHedges) this.#schedule();
+    }, this.#delay);
+  }
+
+  #settle(index: number, outcome: Settled<T>): void {
+    this.#settledCount++;
+    const { isAcceptable, dispose } = this.#opts;
+    if (this.#done) {
+      if (outcome.ok) release(dispose, outcome.value);
+      return;
+    }
+    if (outcome.ok && (isAcceptable === undefined || isAcceptable(outcome.value))) {
+      this.#win(index, outcome.value);
+      return;
+    }
+    this.#releaseLast();
+    this.#last = outcome;
+    if (this.#settledCount < this.#controllers.length) return;
+    // Every attempt started has answered and none was acceptable: the last one is the answer.
+    this.#finish();
+    if (outcome.ok) this.#resolve(outcome.value);
+    else this.#reject(outcome.error);
+  }
+
+  #win(index: number, value: T): void {
+    this.#finish();
+    this.#abortAll(index, new BulwarkError('ABORTED', 'Another hedged attempt answered first.'));
+    this.#releaseLast();
+    this.#opts.onSettled?.(index, this.#controllers.length - 1);
+    this.#resolve(value);
+  }
+
+  #abort(): void {
+    if (this.#done) return;
+    const reason = this.#opts.signal?.reason as unknown;
+    this.#finish();
+    this.#abortAll(-1, reason);
+    this.#releaseLast();
+    this.#reject(reason);
+  }
+
+  #finish(): void {
+    this.#done = true;
+    this.#timer?.clear();
+    this.#opts.signal?.removeEventListener('abort', this.#onAbort);
+  }
+
+  #abortAll(except: number, reason: unknown): void {
+    const controllers = this.#controllers;
+    for (let i = 0; i < controllers.length; i++) if (i !== except) controllers[i]?.abort(reason);
+  }
+
+  #releaseLast(): void {
+    if (this.#last?.ok === true) release(this.#opts.dispose, this.#last.value);
+  }
 }
