@@ -238,10 +238,19 @@ export class RetryPolicy<V = unknown> {
     outcome: RetryOutcome<T>,
     hooks: RetryHooks<unknown> | undefined,
   ): T {
-    if (this.#onGiveUp !== undefined) safely(this.#onGiveUp, { attempt, reason, outcome });
-    if (hooks?.onGiveUp !== undefined) safely(hooks.onGiveUp.bind(hooks), { attempt, reason, outcome });
+    this.#tellGiveUp(attempt, reason, outcome, hooks);
     if (outcome.ok) return outcome.value;
     throw outcome.error;
+  }
+
+  #tellGiveUp(
+    attempt: number,
+    reason: GiveUpReason,
+    outcome: RetryOutcome<V>,
+    hooks: RetryHooks<unknown> | undefined,
+  ): void {
+    if (this.#onGiveUp !== undefined) safely(this.#onGiveUp, { attempt, reason, outcome });
+    if (hooks?.onGiveUp !== undefined) safely(hooks.onGiveUp.bind(hooks), { attempt, reason, outcome });
   }
 
   /**
@@ -255,13 +264,10 @@ export class RetryPolicy<V = unknown> {
     const signal = opts?.signal;
     if (signal?.aborted === true) throw signal.reason;
     const key = opts?.key ?? 'default';
-    const budget = this.#budget;
-    if (opts?.deposited !== true) {
-      if (budget instanceof RetryBudgets) budget.deposit(key);
-      else budget?.deposit();
-    }
+    if (opts?.deposited !== true) this.#deposit(key);
     const deadline = opts?.deadline ?? Number.POSITIVE_INFINITY;
     const hooks = opts?.hooks;
+    // Without a classifier a value is never retried: the first one returns without an outcome record.
     const plain =
       this.#classify === undefined && this.#shouldRetry === undefined && hooks?.classify === undefined;
 
@@ -279,49 +285,95 @@ export class RetryPolicy<V = unknown> {
         if (outcome.ok) return outcome.value;
         return this.#giveUp<T>(attempt, 'not-retryable', outcome, hooks);
       }
-      if (isAborted(signal)) return this.#giveUp(attempt, 'aborted', outcome, hooks);
-      if (attempt > this.#maxRetries) return this.#giveUp(attempt, 'max-retries', outcome, hooks);
-
-      const hint = decision.hintMs;
-      const hinted = hint !== undefined && hint >= 0 && Number.isFinite(hint);
-      if (hinted && hint > this.#maxRetryAfter) return this.#giveUp(attempt, 'hint-too-long', outcome, hooks);
-      const delayMs = hinted
-        ? Math.ceil(hint)
-        : backoffDelay(this.#backoff, attempt - 1, this.#random, decision.throttled === true);
-      if (this.#clock.now() + delayMs + this.#minAttemptMs > deadline) {
-        return this.#giveUp(attempt, 'deadline', outcome, hooks);
-      }
-      if (hooks?.admits?.(delayMs, outcome) === false)
-        return this.#giveUp(attempt, 'refused', outcome, hooks);
-      const paid =
-        budget === undefined ||
-        (budget instanceof RetryBudgets ? budget.tryWithdraw(key) : budget.tryWithdraw());
-      if (!paid) return this.#giveUp(attempt, 'budget', outcome, hooks);
-
-      if (outcome.ok && this.#dispose !== undefined) safely(this.#dispose, outcome.value);
-      if (this.#onRetry !== undefined || hooks?.onRetry !== undefined) {
-        const event: RetryEvent<T> = {
-          attempt,
-          delayMs,
-          reason: decision.reason,
-          source: hinted ? 'hint' : 'backoff',
-          outcome,
-        };
-        if (this.#onRetry !== undefined) safely(this.#onRetry, event);
-        if (hooks?.onRetry !== undefined) safely(hooks.onRetry.bind(hooks), event);
-      }
-      if (delayMs > 0) {
-        try {
-          await this.#clock.sleep(delayMs, signal);
-        } catch (reason) {
-          if (this.#onGiveUp !== undefined) safely(this.#onGiveUp, { attempt, reason: 'aborted', outcome });
-          if (hooks?.onGiveUp !== undefined)
-            safely(hooks.onGiveUp.bind(hooks), { attempt, reason: 'aborted', outcome });
-          throw reason;
-        }
-      }
+      const delayMs = this.#admit(attempt, decision, outcome, { key, deadline, signal, hooks });
+      if (typeof delayMs !== 'number') return this.#giveUp(attempt, delayMs, outcome, hooks);
+      this.#announce(delayMs, decision, outcome, hooks);
+      if (delayMs > 0) await this.#pause(delayMs, signal, outcome, hooks);
     }
   }
+
+  #deposit(key: string): void {
+    const budget = this.#budget;
+    if (budget instanceof RetryBudgets) budget.deposit(key);
+    else budget?.deposit();
+  }
+
+  /**
+   * Whether the retry `decision` asks for may go, and after how long: the delay in ms, or why
+   * not. The checks are ordered cheapest and most telling first; the budget is paid last, only
+   * for a retry that will be made.
+   */
+  #admit(
+    attempt: number,
+    decision: RetryDecision & { retry: true },
+    outcome: RetryOutcome<V>,
+    call: AdmitContext,
+  ): number | GiveUpReason {
+    if (isAborted(call.signal)) return 'aborted';
+    if (attempt > this.#maxRetries) return 'max-retries';
+    const hint = hintOf(decision);
+    if (hint !== undefined && hint > this.#maxRetryAfter) return 'hint-too-long';
+    const delayMs =
+      hint === undefined
+        ? backoffDelay(this.#backoff, attempt - 1, this.#random, decision.throttled === true)
+        : Math.ceil(hint);
+    if (this.#clock.now() + delayMs + this.#minAttemptMs > call.deadline) return 'deadline';
+    if (call.hooks?.admits?.(delayMs, outcome) === false) return 'refused';
+    const budget = this.#budget;
+    const paid =
+      budget === undefined ||
+      (budget instanceof RetryBudgets ? budget.tryWithdraw(call.key) : budget.tryWithdraw());
+    return paid ? delayMs : 'budget';
+  }
+
+  /** Disposes of the value that will be retried, and tells the observers a retry is coming. */
+  #announce<T extends V>(
+    delayMs: number,
+    decision: RetryDecision & { retry: true },
+    outcome: RetryOutcome<T>,
+    hooks: RetryHooks<unknown> | undefined,
+  ): void {
+    if (outcome.ok && this.#dispose !== undefined) safely(this.#dispose, outcome.value);
+    if (this.#onRetry === undefined && hooks?.onRetry === undefined) return;
+    const event: RetryEvent<T> = {
+      attempt: outcome.attempt,
+      delayMs,
+      reason: decision.reason,
+      source: hintOf(decision) === undefined ? 'backoff' : 'hint',
+      outcome,
+    };
+    if (this.#onRetry !== undefined) safely(this.#onRetry, event);
+    if (hooks?.onRetry !== undefined) safely(hooks.onRetry.bind(hooks), event);
+  }
+
+  /** Waits before the next attempt; an abort during the wait gives up with the abort's reason. */
+  async #pause(
+    delayMs: number,
+    signal: AbortSignal | undefined,
+    outcome: RetryOutcome<V>,
+    hooks: RetryHooks<unknown> | undefined,
+  ): Promise<void> {
+    try {
+      await this.#clock.sleep(delayMs, signal);
+    } catch (reason) {
+      this.#tellGiveUp(outcome.attempt, 'aborted', outcome, hooks);
+      throw reason;
+    }
+  }
+}
+
+/** What {@link RetryPolicy} needs of the call to admit a retry. */
+interface AdmitContext {
+  readonly key: string;
+  readonly deadline: number;
+  readonly signal: AbortSignal | undefined;
+  readonly hooks: RetryHooks<unknown> | undefined;
+}
+
+/** The server's hint of a decision, when it is a usable wait (finite, not negative). */
+function hintOf(decision: RetryDecision & { retry: true }): number | undefined {
+  const hint = decision.hintMs;
+  return hint !== undefined && hint >= 0 && Number.isFinite(hint) ? hint : undefined;
 }
 
 /**
