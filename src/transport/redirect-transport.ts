@@ -2,7 +2,7 @@
 import { isBulwarkError } from '../errors.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { checkDestinationUrl, type DestinationGuardOptions } from './destination-guard.js';
-import { isCrossOriginSecret, nextRedirect, REDIRECT_STATUSES } from './redirects.js';
+import { isCrossOriginSecret, nextRedirect, REDIRECT_STATUSES, type RedirectDecision } from './redirects.js';
 import type { Attempt, Transport } from './attempt.js';
 
 /** Redirect and destination settings of a client. */
@@ -34,57 +34,12 @@ export function withRedirects(inner: Transport, settings: RedirectSettings): Tra
         response.redirects = current.redirects;
         return response;
       }
-      const location = response.headers.location;
-      const from = new URL(current.origin + current.path);
-      let decision;
-      try {
-        decision = nextRedirect({
-          status: response.status,
-          location: Array.isArray(location) ? location[0] : location,
-          method: current.method,
-          url: from,
-          headers: current.headers,
-          bodyReplayable: current.ctx.bodyReplayable,
-          hasBody: current.body !== null,
-          redirectCount: current.redirects,
-          maxRedirects: settings.maxRedirects,
-          allowDowngrade: settings.allowDowngrade,
-          ...(settings.isSecretHeader === undefined ? {} : { isSecretHeader: settings.isSecretHeader }),
-        });
-      } catch (error) {
-        response.dump();
-        throw decorate(error, current);
-      }
+      const decision = decide(current, response, settings);
       if (!decision.follow) {
         response.redirects = current.redirects;
         return response;
       }
-      response.dump();
-      const dropped = decision.crossOrigin
-        ? Object.keys(current.headers).filter((h) => isCrossOriginSecret(h.toLowerCase(), settings))
-        : [];
-      current.ctx.runtime.events.redirect(
-        current.ctx,
-        current.origin + current.path,
-        response.status,
-        decision.url.href,
-        current.redirects + 1,
-        dropped,
-      );
-      const next = current.hop(decision.url, decision.method, { ...decision.headers }, decision.dropBody);
-      // One CLIENT span per hop, as the HTTP semantic conventions ask: this hop ends with its 3xx.
-      const events = current.ctx.runtime.events;
-      if (events.observeAttempts) events.attemptEnd(current, current.span, response, undefined);
-      if (guard !== undefined) {
-        try {
-          check(next, guard);
-        } catch (error) {
-          next.finish();
-          throw error;
-        }
-      }
-      if (events.observeAttempts) next.span = events.attemptStart(next);
-      current = next;
+      current = hop(current, response, decision, settings);
     }
   };
   return {
@@ -93,6 +48,69 @@ export function withRedirects(inner: Transport, settings: RedirectSettings): Tra
     close: () => inner.close(),
     destroy: () => inner.destroy(),
   };
+}
+
+type FollowedRedirect = Extract<RedirectDecision, { follow: true }>;
+
+/** Whether the 3xx `response` to `current` is followed; a refused redirect drains it and throws. */
+function decide(current: Attempt, response: BulwarkResponse, settings: RedirectSettings): RedirectDecision {
+  const location = response.headers.location;
+  try {
+    return nextRedirect({
+      status: response.status,
+      location: Array.isArray(location) ? location[0] : location,
+      method: current.method,
+      url: new URL(current.origin + current.path),
+      headers: current.headers,
+      bodyReplayable: current.ctx.bodyReplayable,
+      hasBody: current.body !== null,
+      redirectCount: current.redirects,
+      maxRedirects: settings.maxRedirects,
+      allowDowngrade: settings.allowDowngrade,
+      ...(settings.isSecretHeader === undefined ? {} : { isSecretHeader: settings.isSecretHeader }),
+    });
+  } catch (error) {
+    response.dump();
+    throw decorate(error, current);
+  }
+}
+
+/**
+ * The next hop's attempt: the 3xx is drained and reported (its own span ends with it), and the
+ * new destination is checked before anything is sent to it.
+ */
+function hop(
+  current: Attempt,
+  response: BulwarkResponse,
+  decision: FollowedRedirect,
+  settings: RedirectSettings,
+): Attempt {
+  response.dump();
+  const dropped = decision.crossOrigin
+    ? Object.keys(current.headers).filter((h) => isCrossOriginSecret(h.toLowerCase(), settings))
+    : [];
+  const events = current.ctx.runtime.events;
+  events.redirect(
+    current.ctx,
+    current.origin + current.path,
+    response.status,
+    decision.url.href,
+    current.redirects + 1,
+    dropped,
+  );
+  const next = current.hop(decision.url, decision.method, { ...decision.headers }, decision.dropBody);
+  // One CLIENT span per hop, as the HTTP semantic conventions ask: this hop ends with its 3xx.
+  if (events.observeAttempts) events.attemptEnd(current, current.span, response, undefined);
+  if (settings.guard !== undefined) {
+    try {
+      check(next, settings.guard);
+    } catch (error) {
+      next.finish();
+      throw error;
+    }
+  }
+  if (events.observeAttempts) next.span = events.attemptStart(next);
+  return next;
 }
 
 function check(attempt: Attempt, guard: DestinationGuardOptions): void {
