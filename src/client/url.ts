@@ -82,63 +82,72 @@ export function resolveTarget(
 ): Target {
   const shown = (value: unknown): unknown =>
     typeof value !== 'string' ? value : redactor === undefined ? redactUrlString(value) : redactor.url(value);
-  let origin: string;
-  let target: string;
-  let credentials: string | undefined;
   const field = url === undefined ? 'path' : 'url';
   if (url === undefined && typeof path !== 'string')
     throw invalidRequest('path', path, 'a string path such as "/users/:id"');
   if (url !== undefined && path !== undefined)
     throw invalidRequest('url', '[url]', 'either `url` or `path`, not both');
   const absolute = url ?? (base === undefined && SCHEME.test(path as string) ? path : undefined);
+  let origin: string;
+  let target: string;
+  let credentials: string | undefined;
   if (absolute !== undefined) {
     const parsed = parseAbsolute(field, absolute, shown);
-    if (parsed.username !== '' || parsed.password !== '') {
-      credentials = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`;
-    }
+    credentials = basicCredentials(parsed);
     origin = parsed.origin;
     target = parsed.pathname + parsed.search;
   } else {
-    const relative = path as string;
-    if (base === undefined) {
-      throw invalidRequest(
-        'path',
-        shown(relative),
-        'an absolute URL such as "https://api.example.com/users", or a `baseUrl` on the client for relative paths',
-      );
-    }
-    if (SCHEME.test(relative) || relative.startsWith('//') || relative.startsWith('\\')) {
-      throw invalidRequest(
-        'path',
-        shown(relative),
-        'a path relative to baseUrl (pass `url` to call another origin on purpose)',
-      );
-    }
+    if (base === undefined) refuseRelative(path as string, shown);
     origin = base.origin;
-    // A fragment names a part of the answer for the client; it is never sent (RFC 9110 §7.1).
-    const hash = relative.indexOf('#');
-    const local = hash === -1 ? relative : relative.slice(0, hash);
-    target = local.startsWith('/') ? base.prefix + local : `${base.prefix}/${local}`;
-    if (target === '') target = '/';
+    target = underBase(base, path as string, shown);
   }
-  let template: string | undefined;
-  if (params !== undefined) {
-    template = target;
-    target = fillParams(target, params);
-  } else {
-    // Sent as is, `/users/:id` would reach the server literally: a forgotten `params`.
-    const name = /(?<=\/):([A-Za-z_][A-Za-z0-9_]*)/.exec(pathPart(target))?.[1];
-    if (name !== undefined) {
-      throw invalidRequest(
-        `params.${name}`,
-        undefined,
-        `a value for \`:${name}\` in "${pathPart(target)}": pass \`params: { ${name}: ... }\` (a literal colon is %3A)`,
-      );
-    }
-  }
+  const template = params === undefined ? undefined : target;
+  target = params === undefined ? refuseForgottenParams(target) : fillParams(target, params);
   if (BAD_PATH.test(target)) throw invalidRequest(field, shown(target), 'no spaces or control characters');
   if (query !== undefined) target = appendQuery(target, query);
   return { origin, path: target, template, credentials };
+}
+
+/** The userinfo of an absolute URL as a Basic authorization value (it is never kept in the URL). */
+function basicCredentials(parsed: URL): string | undefined {
+  if (parsed.username === '' && parsed.password === '') return undefined;
+  const pair = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  return `Basic ${Buffer.from(pair).toString('base64')}`;
+}
+
+function refuseRelative(relative: string, shown: (value: unknown) => unknown): never {
+  throw invalidRequest(
+    'path',
+    shown(relative),
+    'an absolute URL such as "https://api.example.com/users", or a `baseUrl` on the client for relative paths',
+  );
+}
+
+/** `relative` under the base's prefix; an absolute or protocol-relative one is refused. */
+function underBase(base: BaseUrl, relative: string, shown: (value: unknown) => unknown): string {
+  if (SCHEME.test(relative) || relative.startsWith('//') || relative.startsWith('\\')) {
+    throw invalidRequest(
+      'path',
+      shown(relative),
+      'a path relative to baseUrl (pass `url` to call another origin on purpose)',
+    );
+  }
+  // A fragment names a part of the answer for the client; it is never sent (RFC 9110 §7.1).
+  const hash = relative.indexOf('#');
+  const local = hash === -1 ? relative : relative.slice(0, hash);
+  const target = local.startsWith('/') ? base.prefix + local : `${base.prefix}/${local}`;
+  return target === '' ? '/' : target;
+}
+
+/** `target` as it is, unless it holds a placeholder: sent as is, `/users/:id` would reach the server literally. */
+function refuseForgottenParams(target: string): string {
+  const name = /(?<=\/):([A-Za-z_][A-Za-z0-9_]*)/.exec(pathPart(target))?.[1];
+  if (name === undefined) return target;
+  throw invalidRequest(
+    `params.${name}`,
+    undefined,
+    `a value for \`:${name}\` in "${pathPart(target)}": pass \`params: { ${name}: ... }\` (a literal colon is %3A)`,
+  );
 }
 
 function parseAbsolute(field: 'path' | 'url', value: unknown, shown: (value: unknown) => unknown): URL {
