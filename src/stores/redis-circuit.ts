@@ -130,58 +130,35 @@ function milliseconds(path: string, value: number | undefined, fallback: number)
   return checkFinite('options', path, value, isPositive, POSITIVE_MS) ?? fallback;
 }
 
+const STORE_KEYS = [
+  'client',
+  'prefix',
+  'timeoutMs',
+  'halfOpenTtlMs',
+  'probeIntervalMs',
+  'logger',
+  'onEvent',
+  'clock',
+] as const satisfies readonly (keyof RedisCircuitStoreOptions)[];
+
+/** Runs one Redis call, or answers `otherwise` (as a lone node would) when Redis cannot or did not answer in time. */
+type GuardedCall = <T>(run: () => Promise<unknown>, parse: (reply: unknown) => T, otherwise: T) => Promise<T>;
+
 /** Creates a {@link CircuitStore} on Redis. */
 export function redisCircuitStore(options: RedisCircuitStoreOptions): RedisCircuitStore {
-  checkKeys('options', 'circuitBreaker.store', requireRecord('options', 'circuitBreaker.store', options), [
-    'client',
-    'prefix',
-    'timeoutMs',
-    'halfOpenTtlMs',
-    'probeIntervalMs',
-    'logger',
-    'onEvent',
-    'clock',
-  ]);
+  checkKeys(
+    'options',
+    'circuitBreaker.store',
+    requireRecord('options', 'circuitBreaker.store', options),
+    STORE_KEYS,
+  );
   const runner = scriptRunner(options.client, 'circuitBreaker.store.client');
   const prefix = checkString('options', 'circuitBreaker.store.prefix', options.prefix) ?? 'bulwark';
-  const timeoutMs = milliseconds('circuitBreaker.store.timeoutMs', options.timeoutMs, 100);
   const halfOpenTtlMs = String(
     Math.ceil(milliseconds('circuitBreaker.store.halfOpenTtlMs', options.halfOpenTtlMs, 60_000)),
   );
-  const clock = options.clock ?? systemClock;
   const owner = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  const health = new StoreHealth({
-    store: 'redis-circuit',
-    mode: 'local',
-    clock,
-    probeIntervalMs: milliseconds('circuitBreaker.store.probeIntervalMs', options.probeIntervalMs, 1_000),
-    logger: options.logger,
-    onEvent: options.onEvent,
-  });
-
-  const deadlines = new DeadlineQueue(timeoutMs, options.clock);
-  const readiness = clientReadiness(options.client);
-
-  async function call<T>(
-    run: () => Promise<unknown>,
-    parse: (reply: unknown) => T,
-    otherwise: T,
-  ): Promise<T> {
-    // A client without a connection answers as a lone node would, at once (no deadline paid).
-    if (readiness?.state() === 'lost') {
-      health.failure(new Error('the Redis client has no connection'));
-      return otherwise;
-    }
-    if (!health.shouldTry()) return otherwise;
-    try {
-      const value = parse(await deadlines.run(run()));
-      health.success();
-      return value;
-    } catch (error) {
-      health.failure(asError(error));
-      return otherwise;
-    }
-  }
+  const call = guardedCall(options);
   const keys = (key: string): string[] => [redisKey(prefix, key, 'cb'), redisKey(prefix, key, 'probe')];
   const ignore = (): undefined => undefined;
   const ms = (path: string, value: number): string =>
@@ -204,5 +181,36 @@ export function redisCircuitStore(options: RedisCircuitStoreOptions): RedisCircu
         true,
       );
     },
+  };
+}
+
+/** The store's calls to Redis, each bounded by `timeoutMs` and skipped while the store is unhealthy. */
+function guardedCall(options: RedisCircuitStoreOptions): GuardedCall {
+  const health = new StoreHealth({
+    store: 'redis-circuit',
+    mode: 'local',
+    clock: options.clock ?? systemClock,
+    probeIntervalMs: milliseconds('circuitBreaker.store.probeIntervalMs', options.probeIntervalMs, 1_000),
+    logger: options.logger,
+    onEvent: options.onEvent,
+  });
+  const timeoutMs = milliseconds('circuitBreaker.store.timeoutMs', options.timeoutMs, 100);
+  const deadlines = new DeadlineQueue(timeoutMs, options.clock);
+  const readiness = clientReadiness(options.client);
+  return async (run, parse, otherwise) => {
+    // A client without a connection answers as a lone node would, at once (no deadline paid).
+    if (readiness?.state() === 'lost') {
+      health.failure(new Error('the Redis client has no connection'));
+      return otherwise;
+    }
+    if (!health.shouldTry()) return otherwise;
+    try {
+      const value = parse(await deadlines.run(run()));
+      health.success();
+      return value;
+    } catch (error) {
+      health.failure(asError(error));
+      return otherwise;
+    }
   };
 }
