@@ -19,18 +19,16 @@ import type { ClientOptions } from './options.js';
 import type { RequestOptions, UrlVerbOptions, VerbOptions } from './request-options.js';
 import { resolveClientOptions, type ResolvedClient } from './resolve-options.js';
 import type { BulwarkResponse } from '../http/response.js';
-import { checkBoolean, checkKeys, checkNumber, checkObject, isRecord } from '../validate.js';
+import { checkBoolean, checkNumber, isRecord } from '../validate.js';
+import type { Redactor } from '../observability/redact.js';
 import { circuitHandle, type CircuitHandle } from './circuit-handle.js';
 import { CallEvents } from '../pipeline/events.js';
 import { traceRefusedRequest } from '../pipeline/observe-stage.js';
 import { correlationId } from '../observability/correlation.js';
 import { withRedirects, type RedirectSettings } from '../transport/redirect-transport.js';
 import { validateHostPatterns, type DestinationGuardOptions } from '../transport/destination-guard.js';
-import { defaultRedactor, REDACTOR_OPTION_KEYS, Redactor } from '../observability/redact.js';
-import { createTelemetry, type TelemetryOptions } from '../observability/otel.js';
-import { NOOP_TELEMETRY, type Telemetry } from '../observability/telemetry.js';
-import { parseLogLevel, type Logger } from '../observability/logger.js';
-import { invalidOption } from '../errors.js';
+import { parseLogging } from './logging-options.js';
+import { parseTelemetry } from './telemetry-options.js';
 
 /** The result of a `safe.*` call: it never rejects. */
 export type SafeResult = { ok: true; response: BulwarkResponse } | { ok: false; error: BulwarkErrorOf };
@@ -335,49 +333,9 @@ export function createClient(options: ClientOptions = {}): Client {
 }
 
 function buildEvents(raw: Record<string, unknown>, resolved: ResolvedClient): CallEvents {
-  const l = checkObject('options', 'logging', raw.logging) ?? {};
-  checkKeys('options', 'logging', l, ['logger', 'level', 'logHeaders', 'logBody', 'bodyLimit', 'redact']);
-  const redactOptions = checkObject('options', 'logging.redact', l.redact);
-  if (redactOptions !== undefined) {
-    checkKeys('options', 'logging.redact', redactOptions, REDACTOR_OPTION_KEYS);
-  }
-  const redactor = redactOptions === undefined ? defaultRedactor : new Redactor(redactOptions);
-  let telemetry: Telemetry = NOOP_TELEMETRY;
-  if (raw.telemetry !== false) {
-    const t = checkObject('options', 'telemetry', raw.telemetry) ?? {};
-    checkKeys('options', 'telemetry', t, [
-      'propagate',
-      'tracerProvider',
-      'meterProvider',
-      'spanName',
-      'okStatuses',
-      'successStatus',
-    ]);
-    telemetry = createTelemetry({
-      clientName: resolved.name,
-      ...(t as Omit<TelemetryOptions, 'clientName'>),
-      redactUrl: (url) => redactor.url(url),
-      clock: resolved.clock,
-    });
-  }
-  const logger = l.logger as Logger | undefined;
-  if (
-    logger !== undefined &&
-    (typeof logger !== 'object' || typeof (logger as Partial<Logger>).info !== 'function')
-  ) {
-    throw invalidOption(
-      'logging.logger',
-      logger,
-      'a pino-compatible logger (info, warn, error, debug... methods)',
-    );
-  }
-  return new CallEvents(resolved.name, telemetry, redactor, {
-    logger,
-    level: l.level === undefined ? (logger === undefined ? 'silent' : 'info') : parseLogLevel(l.level),
-    logHeaders: checkBoolean('options', 'logging.logHeaders', l.logHeaders) ?? false,
-    logBody: checkBoolean('options', 'logging.logBody', l.logBody) ?? false,
-    bodyLimit: checkNumber('options', 'logging.bodyLimit', l.bodyLimit, 0, 1_048_576, true) ?? 4_096,
-  });
+  const { log, redactor } = parseLogging(raw.logging);
+  const telemetry = parseTelemetry(raw.telemetry, { name: resolved.name, clock: resolved.clock, redactor });
+  return new CallEvents(resolved.name, telemetry, redactor, log);
 }
 
 function guardOf(raw: Record<string, unknown>): { guard?: DestinationGuardOptions; decompress: boolean } {

@@ -2,51 +2,21 @@
 import type { Clock, RandomSource } from '../clock.js';
 import type { Middleware } from '../pipeline/types.js';
 import type { Transport } from '../transport/attempt.js';
-import type { OriginPoolOptions, TlsOptions } from '../transport/undici-transport.js';
 import type { HeadersInit } from './headers.js';
+import type { PoolOptions } from './pool-options.js';
+import type { DeadlineOptions, TimeoutOptions } from './timeouts.js';
 import type { CacheOptions } from '../pipeline/cache-options.js';
 import type { CircuitBreakerClientOptions } from '../pipeline/circuit-breaker-options.js';
 import type { ConcurrencyClientOptions } from '../pipeline/concurrency-options.js';
 import type { RateLimitClientOptions } from '../pipeline/rate-limit-options.js';
 import type { HedgingOptions, RetryClientOptions } from '../pipeline/retry-options.js';
-import type { TelemetryOptions } from '../observability/otel.js';
-import type { Logger, LogLevelSetting } from '../observability/logger.js';
-import type { RedactorOptions } from '../observability/redact.js';
+import type { LoggingOptions } from './logging-options.js';
+import type { TelemetryClientOptions } from './telemetry-options.js';
 
-/** Attempt and total timeouts in ms; `false` disables one. */
-export interface TimeoutOptions {
-  /**
-   * Longest time one attempt may take in ms, from send to the end of its response body, from 1
-   * to 2_147_483_647.
-   * @default 10_000, or `total` when that is smaller
-   */
-  attempt?: number | false;
-  /**
-   * Longest time the whole call may take in ms, retries and backoff included, from 1 to
-   * 2_147_483_647. Validated ≥ `attempt`.
-   * @default 30_000
-   */
-  total?: number | false;
-}
-
-/** How the remaining time travels downstream. */
-export interface DeadlineOptions {
-  /**
-   * Header carrying the remaining milliseconds, recomputed for each attempt.
-   * @default 'deadline'
-   */
-  header?: string;
-}
-
-/** Connection pools of the client (never shared with another client). */
-export interface PoolOptions extends OriginPoolOptions {
-  /** Per-origin overrides, keyed by origin (`https://uploads.example.com`). @default none: every origin gets the settings above */
-  origins?: Record<string, OriginPoolOptions>;
-  /** TLS settings; certificate verification is on unless `tls.rejectUnauthorized` is `false`. @default Node's CA store, verification on */
-  tls?: TlsOptions;
-  /** An HTTP(S) proxy URL every request goes through (`http://proxy:8080`). @default none: direct connections */
-  proxy?: string;
-}
+export type { LoggingOptions } from './logging-options.js';
+export type { PoolOptions } from './pool-options.js';
+export type { TelemetryClientOptions } from './telemetry-options.js';
+export type { DeadlineOptions, TimeoutOptions } from './timeouts.js';
 
 /** Options of `createClient`. Every part has a default; nothing is required. */
 export interface ClientOptions {
@@ -133,55 +103,4 @@ export interface ClientOptions {
   blockPrivateIps?: boolean;
   /** Decode gzip, deflate and br bodies (bounded by `maxResponseBytes`). @default true */
   decompress?: boolean;
-}
-
-/** OpenTelemetry settings. */
-export interface TelemetryClientOptions {
-  /** Inject W3C trace context into requests. @default true */
-  propagate?: boolean;
-  /** A tracer provider. @default the global one */
-  tracerProvider?: TelemetryOptions['tracerProvider'];
-  /** A meter provider. @default the global one */
-  meterProvider?: TelemetryOptions['meterProvider'];
-  /**
-   * Names the call and attempt spans (Hardhat's `span_name`); a throw or an empty result keeps the default.
-   * @default `{METHOD} {url.template}`, or `{METHOD}` without a template
-   */
-  spanName?: TelemetryOptions['spanName'];
-  /**
-   * Statuses (400–599) spans count as a success (Hardhat's `mark_status_ok`): no ERROR, no `error.type`.
-   * @default []
-   */
-  okStatuses?: readonly number[];
-  /**
-   * The span status a success sets: `'unset'` (the HTTP semantic conventions) or `'ok'`.
-   * @default 'unset'
-   */
-  successStatus?: 'unset' | 'ok';
-}
-
-/** Logging settings. */
-export interface LoggingOptions {
-  /** A pino-compatible logger (`info`, `warn`, `error`, `debug`, `child`...). @default none: silent */
-  logger?: Logger;
-  /** Lowest level written. @default 'info' when a logger is given */
-  level?: LogLevelSetting;
-  /** Log request and response headers (redacted). @default false */
-  logHeaders?: boolean;
-  /**
-   * Log bodies, redacted, as HTTPower's `log_body`: the request body (given as `json`, `form` or a
-   * string `body`) on its `→` line, and the final response body on a `body` line once the caller
-   * reads it with `text()`, `json()` or `arrayBuffer()` (a streamed `body` is not logged). A
-   * diagnostic switch: keep it off in production and for payment or identity services.
-   * @default false
-   */
-  logBody?: boolean;
-  /**
-   * Longest body written in a line, in characters, counted after redaction; the rest is cut and
-   * the line says how much was dropped. Integer 0–1_048_576.
-   * @default 4_096
-   */
-  bodyLimit?: number;
-  /** Extra names to redact; lists extend the defaults. @default the built-in header, body-field and query lists */
-  redact?: RedactorOptions;
 }

@@ -5,7 +5,7 @@ import type { RequestCircuitBreakerOptions } from '../pipeline/circuit-breaker-o
 import type { RequestRateLimitOptions } from '../pipeline/rate-limit-options.js';
 import type { RequestRetryOptions } from '../pipeline/retry-options.js';
 import type { HeadersInit } from './headers.js';
-import type { TimeoutOptions } from './options.js';
+import type { TimeoutOptions } from './timeouts.js';
 import type { PathParams, QueryInit } from './url.js';
 
 /**

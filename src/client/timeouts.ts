@@ -1,8 +1,53 @@
 /**
  * The `timeout` option of a client (over the defaults) and of a request (over the client's): one
- * rule for both, so that a total given alone is valid everywhere.
+ * rule for both, so that a total given alone is valid everywhere. And the client's `deadline`,
+ * how the time left travels downstream. Each with its type, its keys and its parse.
  */
-import { checkDuration, checkKeys, isRecord, validationError, type Scope } from '../validate.js';
+import { invalidOption } from '../errors.js';
+import {
+  checkDuration,
+  checkKeys,
+  checkObject,
+  checkString,
+  isRecord,
+  optionKeys,
+  validationError,
+  type Scope,
+} from '../validate.js';
+
+/**
+ * Attempt and total timeouts in ms; `false` disables one.
+ * @example timeout: { attempt: 2_000, total: 5_000 }
+ */
+export interface TimeoutOptions {
+  /**
+   * Longest time one attempt may take in ms, from send to the end of its response body, from 1
+   * to 2_147_483_647.
+   * @default 10_000, or `total` when that is smaller
+   */
+  attempt?: number | false;
+  /**
+   * Longest time the whole call may take in ms, retries and backoff included, from 1 to
+   * 2_147_483_647. Validated ≥ `attempt`.
+   * @default 30_000
+   */
+  total?: number | false;
+}
+
+/**
+ * How the remaining time travels downstream.
+ * @example deadline: { header: 'x-deadline-ms' }
+ */
+export interface DeadlineOptions {
+  /**
+   * Header carrying the remaining milliseconds, recomputed for each attempt.
+   * @default 'deadline'
+   */
+  header?: string;
+}
+
+const TIMEOUT_KEYS = optionKeys<TimeoutOptions>()(['attempt', 'total']);
+const DEADLINE_KEYS = optionKeys<DeadlineOptions>()(['header']);
 
 /** Attempt and total timeouts in ms; 0 is off. */
 export interface Timeouts {
@@ -28,7 +73,7 @@ export function resolveTimeouts(scope: Scope, value: unknown, base: Timeouts, ba
         : 'an object { attempt, total } in ms, or false';
     throw validationError(scope, 'timeout', value, allowed);
   }
-  checkKeys(scope, 'timeout', value, ['attempt', 'total']);
+  checkKeys(scope, 'timeout', value, TIMEOUT_KEYS);
   const attempt = checkDuration(scope, 'timeout.attempt', value.attempt, true);
   const total = checkDuration(scope, 'timeout.total', value.total, true);
   const totalMs = total === undefined ? base.totalMs : total === false ? 0 : total;
@@ -46,4 +91,21 @@ export function resolveTimeouts(scope: Scope, value: unknown, base: Timeouts, ba
     );
   }
   return { attemptMs, totalMs };
+}
+
+/** The header of the client's `deadline`, lower-cased, or false when `deadline: false`. */
+export function parseDeadline(value: unknown): string | false {
+  if (value === false) return false;
+  const deadline = checkObject('options', 'deadline', value);
+  if (deadline === undefined) return 'deadline';
+  checkKeys('options', 'deadline', deadline, DEADLINE_KEYS);
+  return headerName('deadline.header', deadline.header) ?? 'deadline';
+}
+
+/** A header name option, lower-cased (the deadline's, the request id's). */
+export function headerName(path: string, value: unknown): string | undefined {
+  const name = checkString('options', path, value);
+  if (name === undefined) return undefined;
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) throw invalidOption(path, name, 'a valid header name');
+  return name.toLowerCase();
 }
