@@ -32,7 +32,7 @@ export function checkKeys(
   path: string,
   value: Record<string, unknown>,
   known: readonly string[],
-  describe?: (known: readonly string[]) => string,
+  describe?: (known: readonly string[], key: string) => string,
 ): void {
   for (const key of Object.keys(value)) {
     if (known.includes(key)) continue;
@@ -41,14 +41,18 @@ export function checkKeys(
       scope,
       where,
       withheld(value[key]),
-      describe === undefined ? suggest(key, known) : describe(known),
+      describe === undefined ? suggest(key, known) : describe(known, key),
     );
   }
 }
 
-/** "no such option (known: a, b)": the unknown-key text of the policies' own option objects. */
-export function noSuchOption(known: readonly string[]): string {
-  return `no such option (known: ${known.join(', ')})`;
+/**
+ * "no such option (did you mean `b`?); known: a, b": the unknown-key text of the policies' own
+ * option objects, and of the client's sections that reuse a policy's names (the same text either way).
+ */
+export function noSuchOption(known: readonly string[], key?: string): string {
+  const hint = key === undefined ? undefined : closestHint(key, known);
+  return `no such option${hint === undefined ? '' : ` (did you mean ${hint}?)`}; known: ${known.join(', ')}`;
 }
 
 /** An object or undefined. */

@@ -3,10 +3,15 @@
  * request's override, and the breaker stages (the fleet's shared circuits, then this node's).
  */
 import { invalidRequest, invalidOption } from '../errors.js';
-import { BREAKER_OPTION_KEYS, DEFAULT_OPEN_MS } from '../policies/breaker-options.js';
+import {
+  BREAKER_OPTION_KEYS,
+  resolveBreakerValues,
+  type ResolvedBreakerOptions,
+} from '../policies/breaker-options.js';
+import type { CircuitStateChange } from '../policies/circuit-state.js';
 import { CircuitBreakers, type CircuitBreakersOptions } from '../policies/circuit-breakers.js';
 import type { CircuitStore } from '../policies/store-contract.js';
-import { checkFunction, checkKeys, checkObject, isRecord, optionKeys } from '../validate.js';
+import { checkFunction, checkKeys, checkObject, isRecord, noSuchOption, optionKeys } from '../validate.js';
 import type { AttemptOutcome, BreakerOverride } from './call-policies.js';
 import { createBreakerStage } from './breaker-stage.js';
 import { defaultIsFailure } from './outcome.js';
@@ -48,8 +53,9 @@ const CLIENT_KEYS = optionKeys<CircuitBreakerClientOptions>()([
 const REQUEST_KEYS = optionKeys<RequestCircuitBreakerOptions>()(['isFailure']);
 
 interface BreakerSettings {
-  /** The breakers' own options (what `CircuitBreakers` validates). */
-  readonly breaker: CircuitBreakersOptions;
+  /** The breakers' own options, resolved by the breaker's own rules. */
+  readonly breaker: ResolvedBreakerOptions;
+  readonly idleTimeout: number | undefined;
   readonly isFailure: (outcome: AttemptOutcome) => boolean;
   readonly store: CircuitStore | undefined;
   readonly key: PolicyKey | undefined;
@@ -72,8 +78,9 @@ export const circuitBreakerRow = policyRow<'circuitBreaker', BreakerSettings, Bu
 
 function parseBreaker(value: unknown): BreakerSettings {
   const section = checkObject('options', 'circuitBreaker', value) ?? {};
-  checkKeys('options', 'circuitBreaker', section, CLIENT_KEYS);
-  const { isFailure, store, key, ...breaker } = section;
+  // The one check of these names, in the breaker's own words (`new CircuitBreaker` says the same).
+  checkKeys('options', 'circuitBreaker', section, CLIENT_KEYS, noSuchOption);
+  const { isFailure, store, key, idleTimeout, ...breaker } = section;
   if (
     store !== undefined &&
     (typeof store !== 'object' || typeof (store as Partial<CircuitStore>).check !== 'function')
@@ -85,8 +92,9 @@ function parseBreaker(value: unknown): BreakerSettings {
     );
   }
   return {
-    // Each value is checked by the breakers themselves, naming `circuitBreaker.<option>`.
-    breaker: breaker,
+    // Each value is checked by the breaker's own rules, naming `circuitBreaker.<option>`.
+    breaker: resolveBreakerValues(breaker),
+    idleTimeout: idleTimeout as number | undefined,
     isFailure: (checkFunction('options', 'circuitBreaker.isFailure', isFailure) ?? defaultIsFailure) as (
       o: AttemptOutcome,
     ) => boolean,
@@ -98,27 +106,23 @@ function parseBreaker(value: unknown): BreakerSettings {
 function buildBreaker(settings: BreakerSettings, env: StageEnv): BuiltRow {
   const { store, key, isFailure } = settings;
   const { clock, events } = env;
-  const breakers: CircuitBreakers = new CircuitBreakers({
-    ...settings.breaker,
-    clock,
-    onStateChange: (change) => {
-      events.circuitTransition(
-        change.key,
-        change.from,
-        change.to,
-        change.failureRatio,
-        change.openMs,
-        change.reason,
-      );
-      // A trip on this node opens the circuit for the fleet.
-      const state = breakers.peek(change.key)?.state;
-      if (store !== undefined && state?.state === 'open') {
-        Promise.resolve(store.open(change.key, Math.max(1, state.until - clock.now()))).catch(
-          () => undefined,
-        );
-      }
-    },
-  });
+  const onStateChange = (change: CircuitStateChange): void => {
+    events.circuitTransition(
+      change.key,
+      change.from,
+      change.to,
+      change.failureRatio,
+      change.openMs,
+      change.reason,
+    );
+    // A trip on this node opens the circuit for the fleet.
+    const state = breakers.peek(change.key)?.state;
+    if (store !== undefined && state?.state === 'open') {
+      Promise.resolve(store.open(change.key, Math.max(1, state.until - clock.now()))).catch(() => undefined);
+    }
+  };
+  const idle = settings.idleTimeout === undefined ? {} : { idleTimeout: settings.idleTimeout };
+  const breakers = new CircuitBreakers({ ...idle, clock }, { ...settings.breaker, onStateChange });
   events.observeCircuits(breakers);
   env.gates.push((ctx, delayMs) => {
     if (ctx.policies.circuitBreaker === false) return true;
@@ -128,14 +132,12 @@ function buildBreaker(settings: BreakerSettings, env: StageEnv): BuiltRow {
   });
   const stages: BuiltStage[] = [];
   if (store !== undefined) {
-    const { maxOpenDuration, openDuration } = settings.breaker;
     stages.push({
       name: 'sharedCircuits',
       middleware: createSharedCircuitStage({
         store,
         isFailure,
-        // The local breaker's default: at least a minute, never below openDuration.
-        maxOpenDuration: maxOpenDuration ?? Math.max(DEFAULT_OPEN_MS, openDuration ?? 0),
+        maxOpenDuration: settings.breaker.maxOpenDuration,
         defaultLeaseMs: 10_000,
         deadlineHeader: env.deadlineHeader,
         key,

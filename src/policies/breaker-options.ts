@@ -158,7 +158,12 @@ function resolveWindow(value: unknown): ResolvedBreakerOptions['window'] {
   return { ms, buckets };
 }
 
-/** Validates and fills in defaults. @throws BulwarkError `INVALID_OPTIONS`. */
+/**
+ * Validates and fills in defaults: the names, then the values. The one check of a breaker's
+ * option names; the client checks its `circuitBreaker` section's names itself (the same list and
+ * message, with its own names added) and resolves the values with {@link resolveBreakerValues}.
+ * @throws BulwarkError `INVALID_OPTIONS`.
+ */
 export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedBreakerOptions {
   if (typeof options !== 'object' || (options as unknown) === null) {
     throw invalidOption('circuitBreaker', options, 'an object, or false to disable');
@@ -170,15 +175,51 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
     BREAKER_OPTION_KEYS,
     noSuchOption,
   );
+  return resolveBreakerValues(options);
+}
+
+/** The values of `options`, whose names the caller has checked; defaults filled in. @throws BulwarkError `INVALID_OPTIONS`. */
+export function resolveBreakerValues(options: CircuitBreakerOptions): ResolvedBreakerOptions {
+  const { key = 'default', onStateChange, clock } = options;
+  checkString('options', 'circuitBreaker.key', key);
+  checkFunction('options', 'circuitBreaker.onStateChange', onStateChange);
+  if (clock !== undefined && (typeof clock !== 'object' || typeof clock.now !== 'function')) {
+    throw invalidOption('circuitBreaker.clock', clock, 'a Clock');
+  }
+  const window = resolveWindow(options.window ?? { ms: 30_000, buckets: 10 });
+  const minimumCalls = requireInteger(
+    'options',
+    'circuitBreaker.minimumCalls',
+    options.minimumCalls ?? 20,
+    1,
+    1_000_000,
+  );
+  return {
+    key,
+    ...resolveTrips(options),
+    minimumCalls: 'calls' in window ? Math.min(minimumCalls, window.calls) : minimumCalls,
+    window,
+    ...resolveOpenDurations(options),
+    halfOpenRequests: requireInteger(
+      'options',
+      'circuitBreaker.halfOpenRequests',
+      options.halfOpenRequests ?? 1,
+      1,
+      1_000,
+    ),
+    onStateChange,
+  };
+}
+
+type Trips = Pick<ResolvedBreakerOptions, 'failureRatio' | 'failureThreshold' | 'consecutiveFailures'>;
+
+/** What trips the breaker: a ratio, a count in the window, a streak; at least one of them. */
+function resolveTrips(options: CircuitBreakerOptions): Trips {
   const {
-    key = 'default',
     failureRatio = 0.5,
     failureThreshold = false,
     consecutiveFailures = DEFAULT_CONSECUTIVE_FAILURES,
-    onStateChange,
-    clock,
   } = options;
-  checkString('options', 'circuitBreaker.key', key);
   if (
     failureRatio !== false &&
     (typeof failureRatio !== 'number' || !(failureRatio > 0 && failureRatio <= 1))
@@ -200,14 +241,17 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
       'a ratio unless failureThreshold or consecutiveFailures is set',
     );
   }
-  const window = resolveWindow(options.window ?? { ms: 30_000, buckets: 10 });
-  const minimumCalls = requireInteger(
-    'options',
-    'circuitBreaker.minimumCalls',
-    options.minimumCalls ?? 20,
-    1,
-    1_000_000,
-  );
+  return {
+    failureRatio: failureRatio === false ? undefined : failureRatio,
+    failureThreshold: threshold,
+    consecutiveFailures: streak,
+  };
+}
+
+/** The first open period and the cap it doubles up to; a cap below the first is refused. */
+function resolveOpenDurations(
+  options: CircuitBreakerOptions,
+): Pick<ResolvedBreakerOptions, 'openDuration' | 'maxOpenDuration'> {
   const openDuration = requireInteger(
     'options',
     'circuitBreaker.openDuration',
@@ -229,26 +273,5 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
       `at least openDuration (${openDuration}${options.openDuration === undefined ? ' ms, the default' : ''})`,
     );
   }
-  checkFunction('options', 'circuitBreaker.onStateChange', onStateChange);
-  if (clock !== undefined && (typeof clock !== 'object' || typeof clock.now !== 'function')) {
-    throw invalidOption('circuitBreaker.clock', clock, 'a Clock');
-  }
-  return {
-    key,
-    failureRatio: failureRatio === false ? undefined : failureRatio,
-    minimumCalls: 'calls' in window ? Math.min(minimumCalls, window.calls) : minimumCalls,
-    failureThreshold: threshold,
-    consecutiveFailures: streak,
-    window,
-    openDuration,
-    maxOpenDuration,
-    halfOpenRequests: requireInteger(
-      'options',
-      'circuitBreaker.halfOpenRequests',
-      options.halfOpenRequests ?? 1,
-      1,
-      1_000,
-    ),
-    onStateChange,
-  };
+  return { openDuration, maxOpenDuration };
 }

@@ -46,8 +46,13 @@ export class CircuitBreakers {
   #gets = 0;
   #nextSweep: number;
 
-  /** @throws BulwarkError `INVALID_OPTIONS` naming `circuitBreaker.<option>`. */
-  constructor(options: CircuitBreakersOptions = {}) {
+  /**
+   * @param resolved the breakers' options already resolved by a caller that checked their names
+   *   (the client's `circuitBreaker`, through `resolveBreakerValues`); `options` then brings only
+   *   `idleTimeout` and `clock`.
+   * @throws BulwarkError `INVALID_OPTIONS` naming `circuitBreaker.<option>`.
+   */
+  constructor(options: CircuitBreakersOptions = {}, resolved?: ResolvedBreakerOptions) {
     const { idleTimeout = 300_000, ...breakerOptions } = options;
     requireInteger(
       'options',
@@ -57,7 +62,7 @@ export class CircuitBreakers {
       Number.POSITIVE_INFINITY,
       'a positive integer of milliseconds',
     );
-    if ('key' in breakerOptions) {
+    if (resolved === undefined && 'key' in breakerOptions) {
       throw invalidOption(
         'circuitBreaker.key',
         (breakerOptions as { key: unknown }).key,
@@ -65,7 +70,7 @@ export class CircuitBreakers {
       );
     }
     // Fails at construction, not on the first request; one resolved object serves every key.
-    this.#options = resolveBreakerOptions(breakerOptions);
+    this.#options = resolved ?? resolveBreakerOptions(breakerOptions);
     this.#clock = options.clock ?? systemClock;
     this.#idleTimeout = idleTimeout;
     this.#nextSweep = this.#clock.now() + idleTimeout;
