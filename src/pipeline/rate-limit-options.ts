@@ -3,8 +3,15 @@
  * override, and the rate limit stage.
  */
 import { invalidRequest } from '../errors.js';
-import { RATE_LIMIT_OPTION_KEYS, RateLimiter, type RateLimiterOptions } from '../policies/rate-limiter.js';
-import { checkKeys, checkObject, isRecord, optionKeys } from '../validate.js';
+import {
+  RATE_LIMIT_OPTION_KEYS,
+  RateLimiter,
+  resolveRateLimitValues,
+  type RateLimiterOptions,
+  type RateLimitEvent,
+  type ResolvedRateLimit,
+} from '../policies/rate-limiter.js';
+import { checkKeys, checkObject, isRecord, noSuchOption, optionKeys } from '../validate.js';
 import type { RateLimitOverride } from './call-policies.js';
 import { checkPolicyKey } from './policy-key.js';
 import { createRateLimitStage, type RateLimitKey } from './rate-limit-stage.js';
@@ -42,8 +49,10 @@ const CLIENT_KEYS = optionKeys<RateLimitClientOptions>()([
 const REQUEST_KEYS = optionKeys<RequestRateLimitOptions>()(['key', 'cost', 'strategy', 'maxWait']);
 
 interface RateLimitSettings {
-  /** The limiter's own options (what `RateLimiter` validates). */
+  /** The limiter's own options, as given. */
   readonly limiter: RateLimiterOptions;
+  /** Their values, resolved by the limiter's own rules. */
+  readonly resolved: ResolvedRateLimit;
   readonly key: RateLimitKey | undefined;
 }
 
@@ -54,21 +63,23 @@ export const rateLimitRow = policyRow<'rateLimit', RateLimitSettings, BuiltRow>(
     const value = options.rateLimit;
     if (value === undefined || value === false) return undefined;
     const section = checkObject('options', 'rateLimit', value) ?? {};
-    checkKeys('options', 'rateLimit', section, CLIENT_KEYS);
+    // The one check of these names, in the limiter's own words (`new RateLimiter` says the same).
+    checkKeys('options', 'rateLimit', section, CLIENT_KEYS, noSuchOption);
     const { key, ...limiter } = section;
-    // Each value is checked by the limiter itself, naming `rateLimit.<option>`.
-    return { limiter: limiter as unknown as RateLimiterOptions, key: checkPolicyKey('rateLimit.key', key) };
+    return {
+      limiter: limiter as unknown as RateLimiterOptions,
+      // Each value is checked by the limiter's own rules, naming `rateLimit.<option>`.
+      resolved: resolveRateLimitValues(limiter),
+      key: checkPolicyKey('rateLimit.key', key),
+    };
   },
   build: (settings, env) => {
-    const limiter = new RateLimiter({
-      ...settings.limiter,
-      clock: env.clock,
-      onEvent: (event) => {
-        if (event.type === 'store-error' && event.fallback !== undefined) {
-          env.events.rateLimitStoreError(event.key, event.fallback, event.error);
-        }
-      },
-    });
+    const onEvent = (event: RateLimitEvent): void => {
+      if (event.type === 'store-error' && event.fallback !== undefined) {
+        env.events.rateLimitStoreError(event.key, event.fallback, event.error);
+      }
+    };
+    const limiter = new RateLimiter({ ...settings.limiter, clock: env.clock, onEvent }, settings.resolved);
     const stage = {
       name: 'rateLimit',
       middleware: createRateLimitStage(limiter, settings.key),

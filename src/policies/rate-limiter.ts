@@ -163,17 +163,38 @@ function resolvePeriod(per: unknown): number {
   );
 }
 
-function validate(options: RateLimiterOptions): void {
+/** {@link RateLimiterOptions} validated, defaults applied; `clock` and `onEvent` are read from the options. */
+export interface ResolvedRateLimit {
+  readonly requests: number;
+  readonly perMs: number;
+  readonly burst: number;
+  readonly strategy: RateLimitStrategy;
+  /** `maxWait` as configured (also what a call asking for `'wait'` on an `'error'` limiter may wait). */
+  readonly maxWait: number;
+  readonly store: RateLimitStore | undefined;
+}
+
+/**
+ * Validates the names, then the values. The one check of a limiter's option names; the client
+ * checks its `rateLimit` section's names itself (the same list and message, with `key` added) and
+ * resolves the values with {@link resolveRateLimitValues}.
+ * @throws BulwarkError `INVALID_OPTIONS` naming `rateLimit.<option>`.
+ */
+export function resolveRateLimit(options: RateLimiterOptions): ResolvedRateLimit {
   if (typeof options !== 'object' || (options as unknown) === null) {
     throw invalidOption('rateLimit', options, 'an object like { requests: 100, per: "second" }');
   }
   const record = options as unknown as Record<string, unknown>;
   checkKeys('options', 'rateLimit', record, RATE_LIMIT_OPTION_KEYS, noSuchOption);
-  const { strategy, maxWait, store, clock, onEvent } = record as Partial<Record<string, unknown>>;
-  if (strategy !== undefined && strategy !== 'wait' && strategy !== 'error') {
+  return resolveRateLimitValues(record);
+}
+
+/** The values of a limiter's options, whose names the caller has checked. @throws BulwarkError `INVALID_OPTIONS`. */
+export function resolveRateLimitValues(options: Record<string, unknown>): ResolvedRateLimit {
+  const { strategy = 'wait', maxWait, store, clock, onEvent } = options;
+  if (strategy !== 'wait' && strategy !== 'error') {
     throw invalidOption('rateLimit.strategy', strategy, "'wait' or 'error'");
   }
-  checkNumber('options', 'rateLimit.maxWait', maxWait, 0, MAX_TIMER_MS, false, MAX_WAIT_ALLOWED);
   if (store !== undefined && !isRateLimitStore(store)) {
     throw invalidOption('rateLimit.store', store, 'a RateLimitStore (take and hold methods)');
   }
@@ -184,6 +205,16 @@ function validate(options: RateLimiterOptions): void {
     throw invalidOption('rateLimit.clock', clock, 'a Clock');
   }
   checkFunction('options', 'rateLimit.onEvent', onEvent);
+  const requests = requireInteger('options', 'rateLimit.requests', options.requests, 1, MAX_REQUESTS);
+  return {
+    requests,
+    perMs: resolvePeriod(options.per),
+    burst: checkNumber('options', 'rateLimit.burst', options.burst, 1, MAX_REQUESTS, true) ?? requests,
+    strategy,
+    maxWait:
+      checkNumber('options', 'rateLimit.maxWait', maxWait, 0, MAX_TIMER_MS, false, MAX_WAIT_ALLOWED) ?? 5_000,
+    store,
+  };
 }
 
 function isInspectable(store: RateLimitStore): store is InspectableRateLimitStore {
@@ -210,19 +241,20 @@ export class RateLimiter {
   readonly #clock: Clock;
   readonly #onEvent: ((event: RateLimitEvent) => void) | undefined;
 
-  /** @throws BulwarkError `INVALID_OPTIONS` naming `rateLimit.<option>`. */
-  constructor(options: RateLimiterOptions) {
-    validate(options);
-    this.#requests = requireInteger('options', 'rateLimit.requests', options.requests, 1, MAX_REQUESTS);
-    this.#perMs = resolvePeriod(options.per);
-    const burst =
-      checkNumber('options', 'rateLimit.burst', options.burst, 1, MAX_REQUESTS, true) ?? this.#requests;
-    this.params = Object.freeze({ emissionIntervalMs: this.#perMs / this.#requests, burst });
-    this.#strategy = options.strategy ?? 'wait';
-    this.#waitLimitMs = options.maxWait ?? 5_000;
+  /**
+   * @param resolved the values already resolved by a caller that checked their names (the
+   *   client's `rateLimit`, through `resolveRateLimitValues`); `options` then brings `clock` and `onEvent`.
+   * @throws BulwarkError `INVALID_OPTIONS` naming `rateLimit.<option>`.
+   */
+  constructor(options: RateLimiterOptions, resolved: ResolvedRateLimit = resolveRateLimit(options)) {
+    this.#requests = resolved.requests;
+    this.#perMs = resolved.perMs;
+    this.params = Object.freeze({ emissionIntervalMs: this.#perMs / this.#requests, burst: resolved.burst });
+    this.#strategy = resolved.strategy;
+    this.#waitLimitMs = resolved.maxWait;
     this.#maxWaitMs = this.#strategy === 'error' ? 0 : this.#waitLimitMs;
     this.#clock = options.clock ?? systemClock;
-    this.#store = options.store ?? new MemoryStore({ clock: this.#clock });
+    this.#store = resolved.store ?? new MemoryStore({ clock: this.#clock });
     this.#onEvent = options.onEvent;
   }
 

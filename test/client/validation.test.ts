@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient, isBulwarkError } from '../../src/index.js';
+import { CircuitBreaker, RateLimiter } from '../../src/policies/index.js';
 import { mockTransport } from '../../src/testing/index.js';
 
 function rejectsOption(fn: () => unknown, path: string, allowed: RegExp): void {
@@ -104,6 +105,52 @@ describe('client options are validated at createClient', () => {
         assert.ok(!e.message.includes('hunter2'));
         return true;
       },
+    );
+  });
+});
+
+describe("a policy section refuses an unknown name once, in the policy's own words", () => {
+  /** The message up to the list of known names (which differs: the client adds and supplies some). */
+  const refusal = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (error) {
+      assert.ok(isBulwarkError(error, 'INVALID_OPTIONS'), String(error));
+      return error.message.replace(/; known: .*$/, '');
+    }
+    return assert.fail('did not throw');
+  };
+
+  test('circuitBreaker: the client and a standalone breaker say the same, with the closest name', () => {
+    const client = refusal(() => createClient({ circuitBreaker: { failureTreshold: 5 } as never }));
+    assert.equal(
+      client,
+      refusal(() => new CircuitBreaker({ failureTreshold: 5 } as never)),
+    );
+    assert.match(
+      client,
+      /`circuitBreaker\.failureTreshold`.*no such option \(did you mean `failureThreshold`\?\)$/,
+    );
+  });
+
+  test('rateLimit: the client and a standalone limiter say the same, with the closest name', () => {
+    const options = { requests: 10, per: 'second', maxWiat: 10 } as never;
+    const client = refusal(() => createClient({ rateLimit: options }));
+    assert.equal(
+      client,
+      refusal(() => new RateLimiter(options)),
+    );
+    assert.match(client, /`rateLimit\.maxWiat`.*no such option \(did you mean `maxWait`\?\)$/);
+  });
+
+  test('the client lists its own names and refuses the ones it supplies', () => {
+    assert.throws(
+      () => createClient({ circuitBreaker: { clock: { now: () => 0 } } as never }),
+      /`circuitBreaker\.clock`.*no such option; known: .*idleTimeout, isFailure, store/,
+    );
+    assert.throws(
+      () => createClient({ rateLimit: { requests: 1, per: 'second', onEvent: () => undefined } as never }),
+      /`rateLimit\.onEvent`.*no such option; known: requests, per, burst, strategy, maxWait, store, key/,
     );
   });
 });
