@@ -131,6 +131,7 @@ export class Client implements AsyncDisposable {
         origin: resolved.base?.origin,
         use: resolved.use,
         gates: [],
+        wakers: [],
       },
       resolved.throwHttpErrors,
     );
