@@ -6,18 +6,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SpanKind, context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
 import pino from 'pino';
 import { createClient } from '../../src/index.js';
 import { createVirtualClock } from '../../src/testing/index.js';
 import { startServer, type TestServer } from '../helpers/http-server.js';
+import { spanCapture } from '../helpers/span-capture.js';
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+const { exporter, provider } = spanCapture();
 let server: TestServer;
 let hang = false;
 

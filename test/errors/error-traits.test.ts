@@ -7,9 +7,7 @@ import { BulwarkError, isBulwarkError, type BulwarkErrorCode } from '../../src/i
 import { ERROR_TRAITS, type BulwarkErrorFields, type ErrorTraits } from '../../src/errors.js';
 import type { Attempt, Transport } from '../../src/transport/attempt.js';
 import type { BulwarkResponse } from '../../src/http/response.js';
-import { createVirtualClock } from '../../src/testing/index.js';
-import { createClient } from '../../src/index.js';
-import { ORIGIN } from '../helpers/virtual-client.js';
+import { ORIGIN, virtualClientOver } from '../helpers/virtual-client.js';
 
 const CODES = Object.keys(ERROR_TRAITS) as BulwarkErrorCode[];
 
@@ -62,18 +60,7 @@ class FailingTransport implements Transport {
 }
 
 function failingClient(code: BulwarkErrorCode, options: Record<string, unknown>, sent = false) {
-  const clock = createVirtualClock();
-  const transport = new FailingTransport(code, sent);
-  const client = createClient({
-    baseUrl: ORIGIN,
-    transport,
-    clock,
-    random: () => 0.5,
-    retry: false,
-    circuitBreaker: false,
-    ...options,
-  } as never);
-  return { clock, transport, client };
+  return virtualClientOver(new FailingTransport(code, sent), options);
 }
 
 /** Runs one call to its end on the virtual clock (retry waits included) and returns its error. */

@@ -13,18 +13,13 @@ import { pino } from 'pino';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
 import { createClient, type Client } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { CHANNEL_NAMES } from '../../src/observability/channels.js';
 import { json, startServer, type TestServer } from '../helpers/http-server.js';
+import { spanCapture } from '../helpers/span-capture.js';
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+const { exporter, provider } = spanCapture();
 
 /** Every payload published on a bulwark channel, serialised when it was published and at the end. */
 const published: unknown[] = [];

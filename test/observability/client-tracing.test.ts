@@ -8,20 +8,15 @@ import assert from 'node:assert/strict';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createClient, type Client } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { isBulwarkError } from '../../src/errors.js';
 import { createVirtualClock } from '../../src/testing/virtual-clock.js';
 import { json, startServer, type TestServer } from '../helpers/http-server.js';
+import { spanCapture } from '../helpers/span-capture.js';
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+const { exporter, provider, ofKind } = spanCapture();
 
 before(() => {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -43,8 +38,6 @@ function parseTraceparent(value: unknown): { traceId: string; spanId: string; fl
   assert.ok(match, `well-formed traceparent: ${String(value)}`);
   return { traceId: match[1] ?? '', spanId: match[2] ?? '', flags: match[3] ?? '' };
 }
-
-const ofKind = (kind: SpanKind): ReadableSpan[] => exporter.getFinishedSpans().filter((s) => s.kind === kind);
 
 function callSpan(): ReadableSpan {
   const calls = ofKind(SpanKind.INTERNAL).filter((s) => s.instrumentationScope.name === 'bulwark');
@@ -413,8 +406,7 @@ describe('trace context on the wire', () => {
 
 describe('telemetry.tracerProvider', () => {
   test('spans go to the provider given, not the global one', async () => {
-    const own = new InMemorySpanExporter();
-    const ownProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(own)] });
+    const { exporter: own, provider: ownProvider } = spanCapture();
     const users = make({ telemetry: { tracerProvider: ownProvider } });
     await (await users.get('/users/:id', { params: { id: '8' } })).text();
 

@@ -6,18 +6,12 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
 import { createClient, isBulwarkError, type Client } from '../../src/index.js';
 import type { SpanNameRequest } from '../../src/observability/index.js';
 import { startServer, type TestServer } from '../helpers/http-server.js';
+import { spanCapture } from '../helpers/span-capture.js';
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+const { exporter, provider, ofKind: spans } = spanCapture();
 
 let server: TestServer;
 let client: Client | undefined;
@@ -47,8 +41,6 @@ function make(telemetry: Record<string, unknown>, extra: Record<string, unknown>
   });
   return client;
 }
-
-const spans = (kind: SpanKind): ReadableSpan[] => exporter.getFinishedSpans().filter((s) => s.kind === kind);
 
 describe('telemetry.spanName, okStatuses and successStatus (real SDK)', () => {
   test('spanName names the call and attempt spans, given the template, method, kind and origin', async () => {
