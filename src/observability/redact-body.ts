@@ -6,7 +6,7 @@
  */
 import { isCardNumberValue } from './luhn.js';
 import { redactJsonText } from './redact-json.js';
-import { decodeComponent } from './redact-url.js';
+import { decodeComponent, redactPairs } from './redact-url.js';
 import { normalizeName, redactText, truncateText, type RedactRules } from './redact-text.js';
 
 /** Deepest nesting walked; deeper values become `[Truncated]`. */
@@ -278,17 +278,15 @@ export function isSecretKey(key: string, rules: RedactRules): boolean {
 
 /** Redacts an `application/x-www-form-urlencoded` body. */
 export function redactForm(text: string, rules: RedactRules): string {
-  if (text.length === 0) return text;
-  const parts = text.split('&');
-  for (const [i, part] of parts.entries()) {
-    const eq = part.indexOf('=');
-    if (eq === -1) continue;
-    if (isSecretKey(decodeComponent(part.slice(0, eq)), rules)) {
-      parts[i] = `${part.slice(0, eq + 1)}${rules.replacement}`;
-      continue;
-    }
-    const value = decodeComponent(part.slice(eq + 1));
-    if (redactText(value, rules, false) !== value) parts[i] = `${part.slice(0, eq + 1)}${rules.replacement}`;
-  }
-  return parts.join('&');
+  return redactPairs(text, rules, isSecretFormName, redactFormValue);
+}
+
+function isSecretFormName(name: string, rules: RedactRules): boolean {
+  return isSecretKey(decodeComponent(name), rules);
+}
+
+// A form value with a secret in it is replaced whole: its encoded form cannot be cut in place.
+function redactFormValue(value: string, rules: RedactRules): string {
+  const decoded = decodeComponent(value);
+  return redactText(decoded, rules, false) === decoded ? value : rules.replacement;
 }

@@ -75,24 +75,36 @@ function redactSecretsIn(text: string, rules: RedactRules): string {
 
 /** Redacts an `a=1&b=2` string: secret names keep their name and lose their value. */
 export function redactQuery(query: string, rules: RedactRules): string {
-  if (query.length === 0) return query;
-  const parts = query.split('&');
+  return redactPairs(query, rules, isSecretQueryName, redactQueryValue);
+}
+
+// A value is cut where it holds a secret; one that only shows it once decoded loses it whole.
+function redactQueryValue(value: string, rules: RedactRules): string {
+  const clean = redactSecretsIn(value, rules);
+  if (clean !== value || !/[%+]/.test(value)) return clean;
+  const decoded = decodeComponent(value);
+  return redactSecretsIn(decoded, rules) === decoded ? value : rules.replacement;
+}
+
+/**
+ * Redacts the pairs of an `a=1&b=2` text (a query string, a form body): a pair whose name is
+ * secret loses its value, any other keeps what `redactValue` makes of its value. Names, the
+ * order and pairs without `=` are kept as they are.
+ */
+export function redactPairs(
+  text: string,
+  rules: RedactRules,
+  isSecretName: (name: string, rules: RedactRules) => boolean,
+  redactValue: (value: string, rules: RedactRules) => string,
+): string {
+  if (text.length === 0) return text;
+  const parts = text.split('&');
   for (const [i, part] of parts.entries()) {
     const eq = part.indexOf('=');
     if (eq === -1) continue;
-    if (isSecretQueryName(part.slice(0, eq), rules)) {
-      parts[i] = `${part.slice(0, eq + 1)}${rules.replacement}`;
-      continue;
-    }
     const value = part.slice(eq + 1);
-    const clean = redactSecretsIn(value, rules);
+    const clean = isSecretName(part.slice(0, eq), rules) ? rules.replacement : redactValue(value, rules);
     if (clean !== value) parts[i] = part.slice(0, eq + 1) + clean;
-    else if (
-      /[%+]/.test(value) &&
-      redactSecretsIn(decodeComponent(value), rules) !== decodeComponent(value)
-    ) {
-      parts[i] = part.slice(0, eq + 1) + rules.replacement;
-    }
   }
   return parts.join('&');
 }
