@@ -35,7 +35,7 @@ export function functionLengths(file: string, text: string): FunctionLength[] {
   const found: FunctionLength[] = [];
   const visit = (node: ts.Node): void => {
     if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
-      const fn = node as ts.FunctionLikeDeclaration;
+      const fn = node;
       // From the first token (the leading JSDoc is not the function) to the closing brace, both counted.
       const first = source.getLineAndCharacterOfPosition(fn.getStart(source)).line;
       const last = source.getLineAndCharacterOfPosition(fn.end).line;
