@@ -20,7 +20,11 @@ function nameOf(node: ts.FunctionLikeDeclaration, source: ts.SourceFile): string
   }
   if (ts.isConstructorDeclaration(node)) return `${node.parent.name?.getText(source) ?? 'class'}.constructor`;
   const parent = node.parent;
-  if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) {
+  if (
+    ts.isVariableDeclaration(parent) ||
+    ts.isPropertyAssignment(parent) ||
+    ts.isPropertyDeclaration(parent)
+  ) {
     return parent.name.getText(source);
   }
   if (ts.isCallExpression(parent) || ts.isNewExpression(parent)) {
