@@ -197,6 +197,15 @@ export class DueList {
     this.#timerAt = Number.POSITIVE_INFINITY;
   }
 
+  /** Clears the timer if it is parked (the list is empty); a list in use keeps its timer. */
+  clearParked(): void {
+    if (!this.#parked) return;
+    this.#timer?.clear();
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#parked = false;
+  }
+
   #arm(due: number, now: number): void {
     this.#timer?.clear();
     this.#parked = false;
@@ -228,4 +237,14 @@ export function dueListOf(clock: Clock, ms: number): DueList {
     if (shared) lists.set(ms, list);
   }
   return list;
+}
+
+/**
+ * Clears the parked timers of the clock's shared lists: a closing client leaves no timer behind,
+ * and a list another client still uses keeps its timer.
+ */
+export function clearParkedTimers(clock: Clock): void {
+  const lists = dueLists.get(clock);
+  if (lists === undefined) return;
+  for (const list of lists.values()) list.clearParked();
 }
