@@ -112,9 +112,9 @@ export class CircuitBreakers {
   }
 
   /**
-   * One sweep, as the automatic one every quarter `idleTimeout`: drops the closed breakers that
-   * missed the last four sweeps (not asked for since). Returns how many went. Calling it between
-   * the automatic sweeps makes breakers go sooner than `idleTimeout`.
+   * One sweep, as the automatic one every quarter `idleTimeout`: drops the closed breakers not
+   * asked for during the last `idleTimeout` worth of sweeps, and returns how many went. Each call
+   * counts as a sweep, so calling it between the automatic ones makes breakers go sooner.
    */
   prune(): number {
     const sweep = ++this.#sweeps;
