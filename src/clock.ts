@@ -24,6 +24,13 @@ export interface Clock {
    * script awaiting a retry must not exit while it waits.
    */
   setTimeout(fn: () => void, ms: number): TimerHandle;
+  /**
+   * Runs `fn` after `ms`, for housekeeping no call waits for (freeing idle per-key state). System
+   * timers of this kind are unref'd, so they never keep a process alive; a virtual clock fires
+   * them as time passes but leaves them out of `runAll()`, `pending()` and `scheduled`. Optional:
+   * a clock without it gets its `setTimeout` (see {@link setBackgroundTimeout}).
+   */
+  setBackgroundTimeout?(fn: () => void, ms: number): TimerHandle;
   /** Resolves after `ms`; rejects with `signal.reason` if the signal aborts first. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
@@ -33,23 +40,28 @@ export type RandomSource = () => number;
 
 const origin = performance.timeOrigin;
 
+/** The longest delay of one Node timer, ms; a longer one would fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 class SystemTimer implements TimerHandle {
   #timer: NodeJS.Timeout;
-  #refed = true;
-  constructor(fn: () => void, ms: number) {
+  #refed: boolean;
+  constructor(fn: () => void, ms: number, background: boolean) {
+    this.#refed = !background;
     // Never early: Node truncates a fractional delay (a deadline's remaining 29999.87 ms) and
     // counts from the event loop's cached time, which can lag by a millisecond under load, so a
     // timer may fire before its delay. One that does is set again for what is left.
     const due = performance.now() + ms;
+    const set = (delay: number): NodeJS.Timeout => {
+      const timer = setTimeout(fire, Math.min(Math.ceil(delay), MAX_TIMER_MS));
+      return this.#refed ? timer : timer.unref();
+    };
     const fire = (): void => {
       const left = due - performance.now();
-      if (left <= 0) fn();
-      else {
-        this.#timer = setTimeout(fire, Math.ceil(left));
-        if (!this.#refed) this.#timer.unref();
-      }
+      if (left > 0) this.#timer = set(left);
+      else fn();
     };
-    this.#timer = setTimeout(fire, Math.ceil(ms));
+    this.#timer = set(ms);
   }
   clear(): void {
     clearTimeout(this.#timer);
@@ -67,9 +79,20 @@ class SystemTimer implements TimerHandle {
 /** The real clock: `performance.timeOrigin + performance.now()` and Node timers. */
 export const systemClock: Clock = {
   now: () => origin + performance.now(),
-  setTimeout: (fn, ms) => new SystemTimer(fn, ms),
+  setTimeout: (fn, ms) => new SystemTimer(fn, ms, false),
+  setBackgroundTimeout: (fn, ms) => new SystemTimer(fn, ms, true),
   sleep: (ms, signal) => sleepWith(systemClock, ms, signal),
 };
+
+/**
+ * A housekeeping timer on `clock`: its own `setBackgroundTimeout`, else its `setTimeout` (whether
+ * that one keeps the process alive is then the custom clock's affair).
+ */
+export function setBackgroundTimeout(clock: Clock, fn: () => void, ms: number): TimerHandle {
+  return clock.setBackgroundTimeout === undefined
+    ? clock.setTimeout(fn, ms)
+    : clock.setBackgroundTimeout(fn, ms);
+}
 
 /** `Math.random`, the default random source. */
 export const systemRandom: RandomSource = Math.random;

@@ -207,6 +207,8 @@ export class RateLimiter {
   /** `maxWait` as configured, for a call that asks for `strategy: 'wait'` on an `'error'` limiter. */
   readonly #waitLimitMs: number;
   readonly #store: RateLimitStore;
+  /** The default store, which this limiter made and so closes; a store passed in is the caller's. */
+  readonly #ownStore: MemoryStore | undefined;
   readonly #clock: Clock;
   readonly #onEvent: ((event: RateLimitEvent) => void) | undefined;
 
@@ -222,7 +224,8 @@ export class RateLimiter {
     this.#waitLimitMs = options.maxWait ?? 5_000;
     this.#maxWaitMs = this.#strategy === 'error' ? 0 : this.#waitLimitMs;
     this.#clock = options.clock ?? systemClock;
-    this.#store = options.store ?? new MemoryStore({ clock: this.#clock });
+    this.#ownStore = options.store === undefined ? new MemoryStore({ clock: this.#clock }) : undefined;
+    this.#store = this.#ownStore ?? (options.store as RateLimitStore);
     this.#onEvent = options.onEvent;
   }
 
@@ -313,6 +316,14 @@ export class RateLimiter {
       report(error);
     }
     return heldMs;
+  }
+
+  /**
+   * Stops the background sweep of the limiter's own store (the default `MemoryStore`) and frees its
+   * buckets; the client's `close()` calls it. A store passed as `store` is left to its owner.
+   */
+  close(): void {
+    this.#ownStore?.close();
   }
 
   /** For `client.inspect()`: the parameters and every bucket that is not full. */
