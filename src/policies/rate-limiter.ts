@@ -7,6 +7,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { BulwarkError, bulwarkError, invalidOption, invalidRequest } from '../errors.js';
 import { MemoryStore } from './memory-store.js';
+import { guarded, type ExecuteOptions, type Policy, type PolicyContext } from './policy.js';
 import {
   checkFunction,
   checkKeys,
@@ -110,6 +111,15 @@ export interface AcquireOptions {
   readonly onWait?: ((waitMs: number) => void) | undefined;
 }
 
+/** Per-call options of {@link RateLimiter.execute}: the contract's, and the call's cost. */
+export interface RateLimitExecuteOptions extends ExecuteOptions {
+  /**
+   * Tokens this call takes (a positive integer).
+   * @default 1
+   */
+  readonly cost?: number | undefined;
+}
+
 /** A bucket as inspect shows it. */
 export interface RateLimitKeySnapshot {
   readonly key: string;
@@ -197,7 +207,7 @@ function isInspectable(store: RateLimitStore): store is InspectableRateLimitStor
  * const wait = limiter.acquire('api.github.com', { signal });
  * if (wait !== undefined) await wait; // only when the slot is in the future
  */
-export class RateLimiter {
+export class RateLimiter implements Policy {
   /** The bucket parameters every key uses. */
   readonly params: GcraParams;
   readonly #requests: number;
@@ -269,6 +279,25 @@ export class RateLimiter {
       );
     }
     return this.#settle(key, decision, maxWaitMs, limitMs, strategy, signal, options?.onWait);
+  }
+
+  /**
+   * Takes a slot on the bucket of `options.key` (`'default'` without one), waiting for it when the
+   * strategy says so, then runs `fn`, under the contract of {@link ExecuteOptions}: a wait that
+   * would end after the deadline is refused up front (`RATE_LIMITED`), and aborting during the
+   * wait ends it at once (`ABORTED`, its timer cleared). The slot reserved for an aborted wait is
+   * not given to the next caller: GCRA reserves time, not a place in a line.
+   * @example
+   * const page = await limiter.execute(({ signal }) => crawl(url, { signal }), { key: host, signal });
+   */
+  execute<T>(fn: (ctx: PolicyContext) => T | PromiseLike<T>, options?: RateLimitExecuteOptions): Promise<T> {
+    return guarded(this.#clock, options, async (ctx) => {
+      const deadline = ctx.deadline === Number.POSITIVE_INFINITY ? undefined : ctx.deadline;
+      const cost = options?.cost;
+      const wait = this.acquire(ctx.key ?? 'default', { signal: ctx.signal, deadline, cost });
+      if (wait !== undefined) await wait;
+      return fn(ctx);
+    });
   }
 
   /** The longest wait of a call with its own `strategy` or `maxWait`, or the error that names the bad one. */
