@@ -240,8 +240,9 @@ export class RateLimiter implements Policy {
    * Takes a slot on `key`. Returns `undefined` when the slot is free now (the common case: no
    * promise is allocated), otherwise a promise that resolves when the reserved slot is due, or
    * rejects with `RATE_LIMITED` (`key`, `retryAfterMs`) when no slot is free within `maxWait` or
-   * before the deadline, or with `signal.reason` when the caller aborts (the reserved slot is
-   * given up, not handed to the next caller). Never throws synchronously.
+   * before the deadline, or with `signal.reason` when the caller aborts (the reserved slot is then
+   * given back when the store can, as the memory store can while no later caller reserved after
+   * it). Never throws synchronously.
    * @example const wait = limiter.acquire(key); if (wait) await wait;
    */
   acquire(key: string, options?: AcquireOptions): Promise<void> | undefined {
@@ -275,18 +276,17 @@ export class RateLimiter implements Policy {
     if (isPromiseLike(decision)) {
       const onWait = options?.onWait;
       return Promise.resolve(decision).then((d) =>
-        this.#settle(key, d, maxWaitMs, limitMs, strategy, signal, onWait),
+        this.#settle(key, d, maxWaitMs, limitMs, strategy, signal, onWait, cost),
       );
     }
-    return this.#settle(key, decision, maxWaitMs, limitMs, strategy, signal, options?.onWait);
+    return this.#settle(key, decision, maxWaitMs, limitMs, strategy, signal, options?.onWait, cost);
   }
 
   /**
    * Takes a slot on the bucket of `options.key` (`'default'` without one), waiting for it when the
    * strategy says so, then runs `fn`, under the contract of {@link ExecuteOptions}: a wait that
    * would end after the deadline is refused up front (`RATE_LIMITED`), and aborting during the
-   * wait ends it at once (`ABORTED`, its timer cleared). The slot reserved for an aborted wait is
-   * not given to the next caller: GCRA reserves time, not a place in a line.
+   * wait ends it at once (`ABORTED`, its timer cleared) and gives its slot back (see {@link acquire}).
    * @example
    * const page = await limiter.execute(({ signal }) => crawl(url, { signal }), { key: host, signal });
    */
@@ -344,6 +344,17 @@ export class RateLimiter implements Policy {
     return heldMs;
   }
 
+  /** Gives an aborted wait's reservation back to the store, which keeps it when a later one was made. */
+  #giveBack(key: string, cost: number, tat: number): void {
+    const report = (error: unknown): void => this.#onEvent?.({ type: 'store-error', key, error });
+    try {
+      const pending = this.#store.release?.(key, this.params, cost, tat);
+      if (pending !== undefined && isPromiseLike(pending)) pending.then(undefined, report);
+    } catch (error) {
+      report(error);
+    }
+  }
+
   /** For `client.inspect()`: the parameters and every bucket that is not full. */
   snapshot(): RateLimiterSnapshot {
     const store = this.#store;
@@ -368,6 +379,7 @@ export class RateLimiter implements Policy {
     strategy: RateLimitStrategy,
     signal: AbortSignal | undefined,
     onWait: ((waitMs: number) => void) | undefined,
+    cost: number,
   ): Promise<void> | undefined {
     const failed = decision.storeError;
     if (failed !== undefined) {
@@ -377,7 +389,13 @@ export class RateLimiter implements Policy {
       if (decision.waitMs <= 0) return undefined;
       this.#onEvent?.({ type: 'wait', key, waitMs: decision.waitMs });
       onWait?.(decision.waitMs);
-      return this.#clock.sleep(decision.waitMs, signal);
+      const wait = this.#clock.sleep(decision.waitMs, signal);
+      const tat = decision.tat;
+      if (tat === undefined || this.#store.release === undefined) return wait;
+      return wait.catch((reason: unknown) => {
+        this.#giveBack(key, cost, tat);
+        throw reason;
+      });
     }
     const retryAfterMs = decision.retryAfterMs;
     this.#onEvent?.({ type: 'rejected', key, retryAfterMs });

@@ -363,6 +363,26 @@ describe('waits end on abort and give their place back', () => {
     assert.equal(ran, false);
   });
 
+  test('RateLimiter: an aborted wait gives its slot to the next caller', async () => {
+    const clock = createVirtualClock();
+    const limiter = new RateLimiter({ requests: 1, per: 'second', clock });
+    await limiter.execute(() => 'now', { key: 'a' });
+    const caller = new AbortController();
+    const aborted = limiter
+      .execute(() => 'never', { key: 'a', signal: caller.signal })
+      .catch(() => 'aborted');
+    await clock.advance(100);
+    caller.abort();
+    assert.equal(await aborted, 'aborted');
+    await clock.advance(100);
+    const start = clock.now();
+    let ranAt = 0;
+    const next = limiter.execute(() => (ranAt = clock.now()), { key: 'a' });
+    await clock.advance(2_000);
+    await next;
+    assert.equal(ranAt - start, 800, 'the slot at 1 s, not the one after it at 2 s');
+  });
+
   test('RateLimiter: a wait that would end after the deadline is refused up front', async () => {
     const clock = createVirtualClock();
     const limiter = new RateLimiter({ requests: 1, per: 'second', clock });
