@@ -93,9 +93,9 @@ function timeoutError(timeoutMs: number, attempt: number | undefined): BulwarkEr
  * (and makes the returned promise reject) when the caller's signal does, the deadline passes, or
  * `timeoutMs` (a timeout policy's) elapses, whichever is first. The timeout rejects with
  * `ATTEMPT_TIMEOUT` inside a retry (the options carry an `attempt`), which the retry retries,
- * and with `TIMEOUT` elsewhere. A signal an outer policy of the
- * same call made, already ending at this deadline or sooner, is handed on as it is: a wrap of
- * five policies arms one timer, not five.
+ * and with `TIMEOUT` elsewhere. A signal an outer policy of the same call made, already ending
+ * at this deadline or sooner, is handed on as it is: a wrap of five policies arms one timer and
+ * one abort listener, not five.
  */
 export function guarded<T>(
   clock: Clock,
@@ -129,9 +129,17 @@ export function guarded<T>(
 
   const controller = new AbortController();
   const ctx: PolicyContext = { signal: controller.signal, deadline, key, attempt };
-  if (signal === undefined && deadline === Number.POSITIVE_INFINITY) return promiseOf(() => body(ctx));
   const state = { until: deadline, live: true };
   guards.set(controller.signal, state);
+  if (signal === undefined && deadline === Number.POSITIVE_INFINITY) {
+    // Nothing can end this call from outside: no listener, no timer, no race.
+    const running = promiseOf(() => body(ctx));
+    const over = (): void => {
+      state.live = false;
+    };
+    running.then(over, over);
+    return running;
+  }
   return new Promise<T>((resolve, reject) => {
     let timer: TimerHandle | undefined;
     const done = (): void => {
