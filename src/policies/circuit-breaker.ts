@@ -13,7 +13,8 @@
  * stuck-half-open bug): the HTTP glue `release()`s it on its attempt timeout, and a probe with no
  * verdict after the current open duration frees its slot anyway (Polly's re-permit).
  */
-import { BulwarkError, bulwarkError, isAbortError } from '../errors.js';
+import { BulwarkError, bulwarkError, isAbortError, traitsOf } from '../errors.js';
+import { guarded, type ExecuteOptions, type Policy, type PolicyContext } from './policy.js';
 import { CountWindow, TimeWindow, type HealthWindow } from './breaker-window.js';
 import {
   resolveBreakerOptions,
@@ -62,6 +63,15 @@ export interface CircuitSnapshot {
 export type CallOutcome<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
+/** Per-call options of {@link CircuitBreaker.execute}: the contract's, and how to judge this call. */
+export interface CircuitExecuteOptions<T> extends ExecuteOptions {
+  /**
+   * Whether this call's outcome is a failure of the dependency (a value can be one: a 503).
+   * @default every error is a failure, every value a success
+   */
+  readonly isFailure?: ((outcome: CallOutcome<T>) => boolean) | undefined;
+}
+
 /** How long a streak of failures must last before it trips the circuit, ms. */
 export const STREAK_MS = 100;
 
@@ -109,7 +119,7 @@ export function circuitOpenError(key: string, retryAfterMs: number): BulwarkErro
  * try { const res = await send(); res.status >= 500 ? breaker.onFailure(permit) : breaker.onSuccess(permit); }
  * catch (error) { breaker.onFailure(permit); throw error; }
  */
-export class CircuitBreaker {
+export class CircuitBreaker implements Policy {
   /** The key in events, snapshots and errors. */
   readonly key: string;
   // The clock, the window's kind and every option: one object shared by all the breakers of a
@@ -225,21 +235,32 @@ export class CircuitBreaker {
   }
 
   /**
-   * Runs `fn` through the breaker. Rejects with `CIRCUIT_OPEN` (`key`, `retryAfterMs`) without
-   * calling it when open. A thrown error is a failure and a value a success unless `isFailure`
-   * says otherwise; an abort (`AbortError`, `ABORTED`) is never counted.
+   * Runs `fn` through the breaker, under the contract of {@link ExecuteOptions} (`key` is ignored:
+   * this breaker has its own; {@link CircuitBreakers} picks one by key). Rejects with
+   * `CIRCUIT_OPEN` (`key`, `retryAfterMs`) without calling `fn` when open. A thrown error is a
+   * failure and a value a success unless `isFailure` says otherwise; the call is not counted when
+   * it was ended from outside (an abort, the deadline) or by another policy's refusal (an error
+   * whose code is a rejection in `ERROR_TRAITS`, such as `RATE_LIMITED` from a limiter inside).
+   * @example
+   * const user = await breaker.execute(({ signal }) => loadUser(id, { signal }), { signal });
    */
-  async execute<T>(
-    fn: () => T | PromiseLike<T>,
-    isFailure?: (outcome: CallOutcome<T>) => boolean,
+  execute<T>(fn: (ctx: PolicyContext) => T | PromiseLike<T>, options?: CircuitExecuteOptions<T>): Promise<T> {
+    return guarded(this.#options.clock, options, (ctx) => this.#run(fn, ctx, options?.isFailure));
+  }
+
+  async #run<T>(
+    fn: (ctx: PolicyContext) => T | PromiseLike<T>,
+    ctx: PolicyContext,
+    isFailure: ((outcome: CallOutcome<T>) => boolean) | undefined,
   ): Promise<T> {
     const permit = this.tryAcquire();
     if (!permit.allowed) throw circuitOpenError(this.key, permit.retryAfterMs);
     let value: T;
     try {
-      value = await fn();
+      value = await fn(ctx);
     } catch (error) {
-      if (isAbortError(error)) this.onIgnore(permit);
+      const traits = traitsOf(error);
+      if (ctx.signal.aborted || isAbortError(error) || traits?.rejection === true) this.onIgnore(permit);
       else if (isFailure === undefined || isFailure({ ok: false, error })) this.onFailure(permit);
       else this.onSuccess(permit);
       throw error;

@@ -6,9 +6,10 @@
  * isolated breakers are never dropped.
  */
 import { MAX_TIMER_MS } from '../clock.js';
-import { invalidOption } from '../errors.js';
+import { invalidOption, invalidRequest } from '../errors.js';
 import { requireInteger } from '../validate.js';
-import { CircuitBreaker, type CircuitSnapshot } from './circuit-breaker.js';
+import { CircuitBreaker, type CircuitExecuteOptions, type CircuitSnapshot } from './circuit-breaker.js';
+import type { Policy, PolicyContext } from './policy.js';
 import {
   resolveBreakerOptions,
   type CircuitBreakerOptions,
@@ -42,7 +43,7 @@ class KeyedBreaker extends CircuitBreaker {
  * const breakers = new CircuitBreakers({ failureRatio: 0.5 });
  * const permit = breakers.get(origin).tryAcquire();
  */
-export class CircuitBreakers {
+export class CircuitBreakers implements Policy {
   readonly #options: ResolvedBreakerOptions;
   readonly #breakers = new Map<string, KeyedBreaker>();
   readonly #housekeeping: Housekeeping;
@@ -94,6 +95,19 @@ export class CircuitBreakers {
     }
     breaker.seen = this.#sweeps;
     return breaker;
+  }
+
+  /**
+   * Runs `fn` through the breaker of `options.key` (`'default'` without one), as
+   * {@link CircuitBreaker.execute} does: one circuit per key, so one failing tenant or origin
+   * opens its own circuit only.
+   * @example
+   * await breakers.execute(({ signal }) => fetchTenant(id, { signal }), { key: `tenant:${id}` });
+   */
+  execute<T>(fn: (ctx: PolicyContext) => T | PromiseLike<T>, options?: CircuitExecuteOptions<T>): Promise<T> {
+    const key = options?.key ?? 'default';
+    if (typeof key !== 'string') return Promise.reject(invalidRequest('key', key, 'a string'));
+    return this.get(key).execute(fn, options);
   }
 
   /** The breaker of `key` if it exists, without creating it or marking it used. */

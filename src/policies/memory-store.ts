@@ -10,7 +10,7 @@
  * thousand idle ones). `prune()` sweeps everything at once (e.g. before a heap snapshot).
  */
 import { systemClock, type Clock } from '../clock.js';
-import { gcraHold, gcraState, gcraTake, toMicros } from './gcra.js';
+import { gcraHold, gcraState, gcraTake, intervalMicros, toMicros } from './gcra.js';
 import { Housekeeping } from './housekeeping.js';
 import type {
   BucketState,
@@ -86,6 +86,15 @@ export class MemoryStore implements InspectableRateLimitStore {
     }
     this.#sweep(nowUs);
     return result;
+  }
+
+  /**
+   * Gives back an aborted wait's reservation (`tat` as its decision said) while no later one was
+   * made on `key`: the next caller gets the slot the aborted one would have had.
+   */
+  release(key: string, params: GcraParams, cost: number, tat: number): void {
+    const bucket = this.#buckets.get(key);
+    if (bucket !== undefined && bucket.tat === tat) bucket.tat = tat - cost * intervalMicros(params);
   }
 
   /** Grants nothing on `key` before `forMs` from now (a server hint). */

@@ -454,8 +454,8 @@ describe('CircuitBreaker: execute', () => {
     const { breaker } = setup({ failureThreshold: 2, failureRatio: false });
     const isFailure = (o: { ok: boolean; value?: unknown; error?: unknown }): boolean =>
       o.ok ? o.value === 503 : !(o.error instanceof RangeError);
-    await breaker.execute(() => 503, isFailure);
-    await assert.rejects(breaker.execute(() => Promise.reject(new RangeError('a 404')), isFailure));
+    await breaker.execute(() => 503, { isFailure });
+    await assert.rejects(breaker.execute(() => Promise.reject(new RangeError('a 404')), { isFailure }));
     assert.deepEqual(breaker.snapshot(), { key: 'api', state: 'closed', failures: 1, calls: 2 });
     const abort = new DOMException('aborted', 'AbortError');
     await assert.rejects(breaker.execute(() => Promise.reject(abort)));
@@ -463,8 +463,8 @@ describe('CircuitBreaker: execute', () => {
       breaker.execute(() => Promise.reject(new BulwarkError('ABORTED', 'caller aborted'))),
     );
     assert.equal(breaker.snapshot().calls, 2);
-    await breaker.execute(() => 200, isFailure);
-    await assert.rejects(breaker.execute(() => Promise.reject(new Error('x')), isFailure));
+    await breaker.execute(() => 200, { isFailure });
+    await assert.rejects(breaker.execute(() => Promise.reject(new Error('x')), { isFailure }));
     assert.equal(breaker.state.state, 'open');
   });
 
