@@ -126,7 +126,7 @@ function buildBreaker(settings: BreakerSettings, env: StageEnv): BuiltRow {
     }
   };
   const idle = settings.idleTimeout === undefined ? {} : { idleTimeout: settings.idleTimeout };
-  const breakers = new CircuitBreakers({ ...idle, clock }, { ...settings.breaker, onStateChange });
+  const breakers = new CircuitBreakers(idle, { ...settings.breaker, clock, onStateChange });
   events.observeCircuits(breakers);
   env.gates.push((ctx, delayMs) => {
     if (ctx.policies.circuitBreaker === false) return true;
@@ -155,6 +155,9 @@ function buildBreaker(settings: BreakerSettings, env: StageEnv): BuiltRow {
     name: 'circuits',
     middleware: createBreakerStage(breakers, isFailure, { deadlineHeader: env.deadlineHeader, key }),
     inspect: () => breakers.snapshot(),
+    close: () => {
+      breakers.close();
+    },
   });
   return { stages, circuits: { breakers, store, key, origin: env.origin } };
 }
