@@ -107,13 +107,8 @@ export function guarded<T>(
   const key = options?.key;
   const attempt = options?.attempt;
   let deadline = options?.deadline ?? Number.POSITIVE_INFINITY;
-  if (typeof deadline !== 'number' || Number.isNaN(deadline)) {
-    return Promise.reject(invalidRequest('deadline', deadline, 'epoch milliseconds, or Infinity for none'));
-  }
-  if (key !== undefined && typeof key !== 'string') {
-    return Promise.reject(invalidRequest('key', key, 'a string'));
-  }
-  if (signal?.aborted === true) return Promise.reject(abortError(signal));
+  const refused = refusalOf(options);
+  if (refused !== undefined) return Promise.reject(refused);
   const now = clock.now();
   if (deadline <= now) return Promise.reject(deadlineError(deadline));
   let error = deadlineError;
@@ -140,6 +135,35 @@ export function guarded<T>(
     running.then(over, over);
     return running;
   }
+  const run = (): Promise<T> => promiseOf(() => body(ctx));
+  return raced(clock, { signal, controller, state, now, error }, run);
+}
+
+/** Why a call is refused before it starts (a bad deadline or key, an aborted signal), if it is. */
+function refusalOf(options: ExecuteOptions | undefined): BulwarkError | undefined {
+  const deadline = options?.deadline ?? Number.POSITIVE_INFINITY;
+  if (typeof deadline !== 'number' || Number.isNaN(deadline)) {
+    return invalidRequest('deadline', deadline, 'epoch milliseconds, or Infinity for none');
+  }
+  const key = options?.key;
+  if (key !== undefined && typeof key !== 'string') return invalidRequest('key', key, 'a string');
+  const signal = options?.signal;
+  return signal?.aborted === true ? abortError(signal) : undefined;
+}
+
+/** What {@link raced} ends a call with: the caller's signal, the guard's own controller and its deadline. */
+interface Race {
+  readonly signal: AbortSignal | undefined;
+  readonly controller: AbortController;
+  readonly state: { until: number; live: boolean };
+  readonly now: number;
+  readonly error: (deadline: number) => BulwarkError;
+}
+
+/** Runs `run` until it settles, the caller's signal aborts or the deadline passes, whichever is first. */
+function raced<T>(clock: Clock, race: Race, run: () => Promise<T>): Promise<T> {
+  const { signal, controller, state, now, error } = race;
+  const deadline = state.until;
   return new Promise<T>((resolve, reject) => {
     let timer: TimerHandle | undefined;
     const done = (): void => {
@@ -164,7 +188,7 @@ export function guarded<T>(
         end(error(at));
       }, at - now);
     }
-    promiseOf(() => body(ctx)).then(
+    run().then(
       (value) => {
         done();
         resolve(value);
