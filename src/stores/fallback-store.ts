@@ -11,6 +11,7 @@
  * A client that has never been ready is connecting, not down: decisions wait for it up to
  * `connectWaitMs` (never past their deadline). While the store is down no call waits for it; it
  * is up again when its client says ready, or (a client that says nothing) after a trial call.
+ * A primary that names partitions (a Redis Cluster's masters) is up or down per partition.
  */
 import { systemClock, type Clock } from '../clock.js';
 import { asError, invalidOption, promiseOf } from '../errors.js';

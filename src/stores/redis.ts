@@ -1,7 +1,8 @@
 /**
  * `bulwark/redis`: rate limits shared by every process and machine through Redis, and, when asked,
  * shared circuit state. One Lua script (GCRA, the same math as the in-memory store) and at most
- * one round trip per decision: decisions asked for in the same event-loop turn share one call.
+ * one round trip per decision: decisions asked for in the same event-loop turn share one call (on a
+ * Cluster, one call per master).
  * Keys `${prefix}:{${key}}:rl` carry a hash tag for Redis Cluster and expire when the bucket is
  * full again (at least 1 s after their last admission). Works with ioredis and node-redis (v4+)
  * clients and clusters, which it never closes. When Redis fails, `onStoreError` decides (see
@@ -116,7 +117,7 @@ interface Queued {
 
 /**
  * The Redis store without a fallback: decisions of one event-loop turn go as one EVALSHA (at most
- * `maxBatch` each, one hash slot each on a Cluster), and reject when Redis does.
+ * `maxBatch` each, one master each on a Cluster), and reject when Redis does.
  * {@link redisStore} wraps it with a deadline and the `onStoreError` policy.
  */
 export class RedisRateLimitStore implements CallbackRateLimitStore {
