@@ -134,8 +134,11 @@ void describe('Redis Cluster, 3 masters with a replica each', redisTestOptions()
       const { client, close } = await connect(library, cluster);
       const prefix = `failover-${library}`;
       const events: string[] = [];
-      const store = redisStore({ client, prefix, onEvent: (event) => events.push(event.type) });
-      const params: GcraParams = { emissionIntervalMs: 5, burst: 20 }; // 200/s
+      // A deadline of 250 ms rides out the stalls of a loaded test machine: what is measured is
+      // the failover, and a decision on the dead master falls back within it either way.
+      const timeoutMs = 250;
+      const store = redisStore({ client, prefix, timeoutMs, onEvent: (event) => events.push(event.type) });
+      const params: GcraParams = { emissionIntervalMs: 10, burst: 20 }; // 100/s
       const keys = keysPerShard(prefix, 3);
       const victim = cluster.nodes[round] as (typeof cluster.nodes)[number];
       const replica = cluster.nodes.find((node) => node.masterIndex === round);
@@ -149,7 +152,7 @@ void describe('Redis Cluster, 3 masters with a replica each', redisTestOptions()
       const seen: Seen[] = [];
       const loading = { running: true };
       const t0 = performance.now();
-      // Steady load: every key asked about every 2 ms (500/s offered against a 200/s limit).
+      // Steady load: every key asked about every 4 ms (250/s offered against a 100/s limit).
       const load = (async () => {
         while (loading.running) {
           const at = performance.now() - t0;
@@ -158,7 +161,7 @@ void describe('Redis Cluster, 3 masters with a replica each', redisTestOptions()
               seen.push({ key: index, at, decision });
             });
           }
-          await sleep(2);
+          await sleep(4);
         }
       })();
       try {
@@ -192,7 +195,7 @@ void describe('Redis Cluster, 3 masters with a replica each', redisTestOptions()
         await sleep(1_500);
         loading.running = false;
         await load;
-        await sleep(300); // the last decisions come back (or fall back within their 100 ms)
+        await sleep(timeoutMs + 100); // the last decisions come back, or fall back at their deadline
 
         const fallbacks = seen.filter((s) => s.decision.storeError !== undefined);
         const first = Math.min(...fallbacks.map((s) => s.at));
@@ -213,8 +216,8 @@ void describe('Redis Cluster, 3 masters with a replica each', redisTestOptions()
         );
         // Keys of the other masters fall back too, but only while Redis refuses every query
         // (CLUSTERDOWN, from the master's FAIL flag to the promotion): the window checks below.
-        // A decision asked for up to its deadline (100 ms) before the kill may be in flight when it lands.
-        assert.ok(first >= killedAt - 100, `nothing fell back before the kill: ${report}`);
+        // A decision asked for up to its deadline before the kill may be in flight when it lands.
+        assert.ok(first >= killedAt - timeoutMs, `nothing fell back before the kill: ${report}`);
         assert.ok(last < promotedAt + 500, `back to Redis within 500 ms of the promotion: ${report}`);
         assert.ok(backAt < promotedAt + 500, report);
 
