@@ -128,6 +128,53 @@ void describe('Redis Cluster, 3 masters with a replica each', redisTestOptions()
     });
   }
 
+  for (const [round, library] of LIBRARIES.entries()) {
+    void test(`${library}: a bucket whose slot moved to another master is decided there, not by the fallback`, async () => {
+      const { client, close } = await connect(library, cluster);
+      const prefix = `moved-${library}`;
+      const store = redisStore({ client, prefix, onStoreError: 'closed' });
+      const params: GcraParams = { emissionIntervalMs: 60_000, burst: 5 };
+      try {
+        await warm(store, prefix, params);
+        // Two keys on master 0, and one whose (empty) slot is moved from master 0 to master 1
+        // behind the client's back: its slot map still sends it to master 0.
+        const onZero: string[] = [];
+        let moved: string | undefined;
+        for (let i = 0; moved === undefined || onZero.length < 2; i++) {
+          const key = `m${round}-${i}`;
+          if (shardOf(keySlot(`${prefix}:{${key}}:rl`), 3) !== 0) continue;
+          if (onZero.length < 2) onZero.push(key);
+          else moved = key;
+        }
+        const slot = keySlot(`${prefix}:{${moved}}:rl`);
+        const [from, to] = [cluster.nodes[0], cluster.nodes[1]] as const;
+        assert.ok(from !== undefined && to !== undefined);
+        for (const line of [
+          [to.port, `CLUSTER SETSLOT ${slot} IMPORTING ${from.id}`],
+          [from.port, `CLUSTER SETSLOT ${slot} MIGRATING ${to.id}`],
+          [to.port, `CLUSTER SETSLOT ${slot} NODE ${to.id}`],
+          [from.port, `CLUSTER SETSLOT ${slot} NODE ${to.id}`],
+        ] as const) {
+          assert.match(await command(line[0], line[1]), /^\+OK/, line[1]);
+        }
+        const decisions = await Promise.all(
+          [...onZero, moved].map((key) => store.take({ key, params, maxWaitMs: 0 })),
+        );
+        for (const decision of decisions) {
+          assert.equal(decision.storeError, undefined);
+          assert.equal(decision.allowed && decision.remaining, 4);
+        }
+        const exists = async (port: number): Promise<string> =>
+          command(port, `EXISTS ${prefix}:{${moved}}:rl`).catch((error: unknown) => String(error));
+        assert.equal(await exists(to.port), ':1\r\n', 'the bucket is on the new owner');
+        assert.match(await exists(from.port), /MOVED/, 'and nothing was written on the old one');
+      } finally {
+        await store.close();
+        await close();
+      }
+    });
+  }
+
   // Each library fails over a master of its own (the first kills master 0, the second master 1).
   for (const [round, library] of LIBRARIES.entries()) {
     void test(`${library}: SIGKILL of a master under load falls back only until its replica is promoted`, async () => {
