@@ -1,20 +1,34 @@
 /**
  * What the HTTP cache costs and buys: a hit against a miss to the same loopback upstream, and
  * the memory of 100,000 cached answers. Run: `npx tsx bench/cache.bench.ts [--seconds 2]
- * [--rounds 5]`. The upstream runs in its own process and answers `cache-control: max-age=3600`;
- * both clients run the defaults (retry, breaker, timeouts), one with `cache: true`. Rounds are
- * interleaved (miss, hit, miss, hit...), medians printed; then the CPU time of one hit. bulwark
- * runs from `src/` through tsx here, which adds a little per call (esbuild's `__name` wrappers).
- * Measures, never gates.
+ * [--rounds 5] [--upstream nginx|node]`. The upstream runs in its own process (nginx when
+ * installed, see start-upstream.ts) and answers `cache-control: max-age=3600`; both clients run
+ * the defaults (retry, breaker, timeouts), one with `cache: true`. Rounds are interleaved (miss,
+ * hit, miss, hit...), medians printed; then the CPU time of one hit. bulwark is measured from
+ * the built `dist/` (built first), as users run it; BULWARK_BENCH_SRC=1 measures `src/` through
+ * tsx, whose `__name` wrappers add to every call. Measures, never gates.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createClient, MemoryCacheStore, type Client } from '../src/index.js';
-import { CacheRules } from '../src/policies/http-cache.js';
-import { createVirtualClock } from '../src/testing/index.js';
+import type * as Bulwark from '../src/index.js';
+import type * as HttpCache from '../src/policies/http-cache.js';
+import type * as Testing from '../src/testing/index.js';
+import { startUpstream } from './start-upstream.js';
+
+const fromSrc = process.env['BULWARK_BENCH_SRC'] === '1';
+if (!fromSrc) {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const build = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('bench: `tsc -p tsconfig.build.json` failed');
+}
+// Paths in variables: type checking does not need a build.
+const root = fromSrc ? '../src' : '../dist/src';
+const { createClient, MemoryCacheStore } = (await import(`${root}/index.js`)) as typeof Bulwark;
+const { CacheRules } = (await import(`${root}/policies/http-cache.js`)) as typeof HttpCache;
+const { createVirtualClock } = (await import(`${root}/testing/index.js`)) as typeof Testing;
+type Client = Bulwark.Client;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -24,12 +38,11 @@ for (let i = 2; i < process.argv.length; i += 2)
 const seconds = Number(args.get('seconds') ?? 2);
 const rounds = Number(args.get('rounds') ?? 5);
 
-const upstream = spawn(process.execPath, ['--import', 'tsx', 'bench/upstream.ts', '0'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-  env: { ...process.env, BENCH_CACHE_CONTROL: 'max-age=3600' },
-});
-const [line] = (await once(createInterface({ input: upstream.stdout }), 'line')) as [string];
-const url = `http://127.0.0.1:${line.split(' ')[1] ?? ''}`;
+const upstream = await startUpstream({ kind: args.get('upstream'), cacheControl: 'max-age=3600' });
+const url = upstream.url.slice(0, -1);
+console.log(
+  `bulwark from ${fromSrc ? 'src/ (tsx)' : 'dist/'}, ${upstream.kind} upstream, Node ${process.version}`,
+);
 
 // Memory first, on a quiet heap: 100,000 distinct answers of 300 bytes into a store bounded at 16 MiB.
 const clock = createVirtualClock();
@@ -130,4 +143,4 @@ console.log(
 );
 await miss.close();
 await hit.close();
-upstream.kill('SIGTERM');
+upstream.stop();

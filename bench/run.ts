@@ -1,18 +1,17 @@
 /**
  * The HTTP client benchmark: `npm run bench -- [--clients a,b] [--concurrency 1,16,128]
- * [--runs 3] [--seconds 3] [--calls N]`. Starts the fixed-response upstream in its own process (pinned to
- * core 0 when `taskset` exists), runs each client in a fresh process per run (pinned to core
- * 1; runs interleaved in a rotated order), and prints the medians: throughput, p50/p99 latency,
- * and the ratio to `undici.request`. bulwark is measured from the built `dist/` (built first), as users run it; BULWARK_BENCH_SRC=1
+ * [--runs 3] [--seconds 3] [--calls N] [--upstream nginx|node]`. Starts the fixed-response
+ * upstream in its own process (nginx when installed, see start-upstream.ts; pinned to core 0 when
+ * `taskset` exists), runs each client in a fresh process per run (pinned to core 1; runs
+ * interleaved in a rotated order), and prints the medians: throughput, p50/p99 latency, and the
+ * ratio to `undici.request` run by run, with its range. bulwark is measured from the built `dist/` (built first), as users run it; BULWARK_BENCH_SRC=1
  * measures `src/` through tsx. With `--calls N` each run makes N calls (after N to warm up) and
  * the table shows CPU µs (user + system) per call instead, and undici.request's CPU over each
  * client's: the figure to compare on a loaded machine, where wall-clock throughput is noise.
  * It measures; it never fails on a number.
  */
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createInterface } from 'node:readline';
 
 // bulwark is measured from dist/ (see clients.ts): build it before the first worker loads it.
 if (process.env['BULWARK_BENCH_SRC'] !== '1') {
@@ -21,6 +20,7 @@ if (process.env['BULWARK_BENCH_SRC'] !== '1') {
   if (build.status !== 0) throw new Error('bench: `tsc -p tsconfig.build.json` failed');
 }
 const { clients } = await import('./clients.js');
+const { startUpstream } = await import('./start-upstream.js');
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -34,10 +34,8 @@ const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const pin = (core: string, cmd: string[]): string[] => (hasTaskset ? ['taskset', '-c', core, ...cmd] : cmd);
 
 const tsx = ['--import', 'tsx'];
-const [upCmd, ...upArgs] = pin('0', [process.execPath, ...tsx, 'bench/upstream.ts', '0']);
-const upstream = spawn(upCmd ?? process.execPath, upArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
-const [line] = (await once(createInterface({ input: upstream.stdout }), 'line')) as [string];
-const url = `http://127.0.0.1:${line.split(' ')[1] ?? ''}/`;
+const upstream = await startUpstream({ kind: args.get('upstream'), core: '0' });
+const url = upstream.url;
 
 interface Result {
   rps: number;
@@ -46,8 +44,12 @@ interface Result {
   /** CPU µs per call (`--calls` only). */
   cpuUs: number;
 }
+interface Row extends Result {
+  /** The ratio to undici.request in each run (runs are interleaved, so run r against run r). */
+  ratios: number[];
+}
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-const table = new Map<string, Result>();
+const table = new Map<string, Row>();
 
 const sample = (name: string, concurrency: number): Result => {
   const cmd = pin('1', [
@@ -74,53 +76,74 @@ for (const concurrency of levels) {
       samples.get(name)?.push(sample(name, concurrency));
     }
   }
+  const base = samples.get('undici.request');
   for (const name of names) {
     const rs = samples.get(name) ?? [];
+    // Throughput: this client's over undici's; CPU: undici's over this client's (higher is better either way).
+    const ratios =
+      base === undefined
+        ? []
+        : rs.map((s, r) => {
+            const b = base[r];
+            if (b === undefined) return Number.NaN;
+            return calls === undefined ? s.rps / b.rps : b.cpuUs / s.cpuUs;
+          });
     const result = {
       rps: median(rs.map((s) => s.rps)),
       p50: median(rs.map((s) => s.p50)),
       p99: median(rs.map((s) => s.p99)),
       cpuUs: median(rs.map((s) => s.cpuUs)),
+      ratios,
     };
     table.set(`${name}@${concurrency}`, result);
     const cpu = calls === undefined ? '' : `, ${result.cpuUs.toFixed(1)} CPU µs/call`;
     process.stderr.write(`${name} @${concurrency}: ${Math.round(result.rps)} req/s${cpu}\n`);
   }
 }
-upstream.kill('SIGTERM');
+upstream.stop();
 
 const pinning = hasTaskset ? 'client and upstream pinned to separate cores' : 'unpinned';
+const setting = `Node ${process.version}, ${upstream.kind} upstream, ${pinning}`;
 if (calls === undefined) printThroughput();
 else printCpu();
 
+/** The median of the per-run ratios and their range, e.g. `1.42 (1.31–1.50)`. */
+function ratioCell(row: Row): string {
+  if (row.ratios.length === 0) return '';
+  const sorted = [...row.ratios].sort((a, b) => a - b);
+  const mid = median(sorted).toFixed(2);
+  if (sorted.length === 1) return mid;
+  return `${mid} (${(sorted[0] ?? 0).toFixed(2)}–${(sorted.at(-1) ?? 0).toFixed(2)})`;
+}
+
 function printThroughput(): void {
-  console.log(`\nMedians of ${runs} runs × ${seconds} s, Node ${process.version}, ${pinning}\n`);
+  console.log(
+    `\nMedians of ${runs} runs × ${seconds} s, ${setting}; the ratio is per run, its range in brackets\n`,
+  );
   console.log('| client | in flight | req/s | p50 ms | p99 ms | × undici.request |');
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const concurrency of levels) {
-    const base = table.get(`undici.request@${concurrency}`)?.rps;
     for (const name of names) {
       const r = table.get(`${name}@${concurrency}`);
       if (r === undefined) continue;
-      const ratio = base === undefined ? '' : (r.rps / base).toFixed(2);
       console.log(
-        `| ${name} | ${concurrency} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ratio} |`,
+        `| ${name} | ${concurrency} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ratioCell(r)} |`,
       );
     }
   }
 }
 
 function printCpu(): void {
-  console.log(`\nMedians of ${runs} runs × ${calls ?? ''} calls, Node ${process.version}, ${pinning}\n`);
+  console.log(
+    `\nMedians of ${runs} runs × ${calls ?? ''} calls, ${setting}; the ratio is per run, its range in brackets\n`,
+  );
   console.log('| client | in flight | CPU µs/call | × undici.request (its CPU / this CPU) |');
   console.log('|---|---:|---:|---:|');
   for (const concurrency of levels) {
-    const base = table.get(`undici.request@${concurrency}`)?.cpuUs;
     for (const name of names) {
       const r = table.get(`${name}@${concurrency}`);
       if (r === undefined) continue;
-      const ratio = base === undefined ? '' : (base / r.cpuUs).toFixed(2);
-      console.log(`| ${name} | ${concurrency} | ${r.cpuUs.toFixed(1)} | ${ratio} |`);
+      console.log(`| ${name} | ${concurrency} | ${r.cpuUs.toFixed(1)} | ${ratioCell(r)} |`);
     }
   }
 }

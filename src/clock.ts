@@ -6,6 +6,12 @@
 /** A scheduled callback that can be cancelled. */
 export interface TimerHandle {
   clear(): void;
+  /**
+   * Optional: stop (`unref`) or start again (`ref`) holding the process open while armed, as
+   * Node's own timers do. A clock without them has its timers cleared instead of parked.
+   */
+  unref?(): void;
+  ref?(): void;
 }
 
 /** The source of time for every policy. */
@@ -29,6 +35,7 @@ const origin = performance.timeOrigin;
 
 class SystemTimer implements TimerHandle {
   #timer: NodeJS.Timeout;
+  #refed = true;
   constructor(fn: () => void, ms: number) {
     // Never early: Node truncates a fractional delay (a deadline's remaining 29999.87 ms) and
     // counts from the event loop's cached time, which can lag by a millisecond under load, so a
@@ -36,13 +43,24 @@ class SystemTimer implements TimerHandle {
     const due = performance.now() + ms;
     const fire = (): void => {
       const left = due - performance.now();
-      if (left > 0) this.#timer = setTimeout(fire, Math.ceil(left));
-      else fn();
+      if (left <= 0) fn();
+      else {
+        this.#timer = setTimeout(fire, Math.ceil(left));
+        if (!this.#refed) this.#timer.unref();
+      }
     };
     this.#timer = setTimeout(fire, Math.ceil(ms));
   }
   clear(): void {
     clearTimeout(this.#timer);
+  }
+  unref(): void {
+    this.#refed = false;
+    this.#timer.unref();
+  }
+  ref(): void {
+    this.#refed = true;
+    this.#timer.ref();
   }
 }
 
@@ -95,7 +113,12 @@ export abstract class DueEntry {
  * the clock. Entries arrive in due order (a later start, a later due), so adding and removing
  * one is O(1): a doubly linked list in due order whose head is the only timer armed. Removing
  * the head leaves the timer as it is; when it fires early it finds nothing due and is set again
- * for the new head. Once the list is empty its timer is cleared, so nothing outlives the calls.
+ * for the new head. Once the list is empty its timer stops holding the process open (`unref`):
+ * one call at a time would otherwise set and clear a Node timer per call, the costliest part of
+ * a default call at one in flight. The parked timer fires once at most, finds nothing, and is
+ * gone; the next call's entry, due later, takes it over and holds the process again (`ref`).
+ * Only shared lists park (see {@link dueListOf}); a list of one call's own, or a clock whose
+ * handles cannot park (the virtual clock), has the timer cleared instead.
  */
 export class DueList {
   readonly #clock: Clock;
@@ -104,9 +127,12 @@ export class DueList {
   #timer: TimerHandle | undefined = undefined;
   /** When the armed timer fires. */
   #timerAt = Number.POSITIVE_INFINITY;
+  /** The timer is armed but parked (unref'd): the list was empty when it last had to be. */
+  #parked = false;
   readonly #sweep = (): void => {
     this.#timer = undefined;
     this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#parked = false;
     const now = this.#clock.now();
     try {
       let head = this.#head;
@@ -120,8 +146,12 @@ export class DueList {
     }
   };
 
-  constructor(clock: Clock) {
+  /** Park the timer when the list empties (a shared list, reused by the next call) or clear it. */
+  readonly #parks: boolean;
+
+  constructor(clock: Clock, options: { shared?: boolean } = {}) {
     this.#clock = clock;
+    this.#parks = options.shared === true;
   }
 
   /** Arms `entry` to expire at clock time `due`. */
@@ -138,6 +168,10 @@ export class DueList {
     if (after === undefined) this.#head = entry;
     else after.next = entry;
     if (due < this.#timerAt) this.#arm(due, this.#clock.now());
+    else if (this.#parked) {
+      this.#parked = false;
+      this.#timer?.ref?.();
+    }
   }
 
   /** Disarms `entry`; nothing happens when it is not in this list. */
@@ -151,15 +185,21 @@ export class DueList {
     else next.prev = prev;
     entry.prev = undefined;
     entry.next = undefined;
-    if (this.#head === undefined && this.#timer !== undefined) {
-      this.#timer.clear();
-      this.#timer = undefined;
-      this.#timerAt = Number.POSITIVE_INFINITY;
+    const timer = this.#timer;
+    if (this.#head !== undefined || timer === undefined) return;
+    if (this.#parks && timer.unref !== undefined && timer.ref !== undefined) {
+      timer.unref();
+      this.#parked = true;
+      return;
     }
+    timer.clear();
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
   }
 
   #arm(due: number, now: number): void {
     this.#timer?.clear();
+    this.#parked = false;
     this.#timerAt = due;
     this.#timer = this.#clock.setTimeout(this.#sweep, Math.max(0, due - now));
   }
@@ -183,8 +223,9 @@ export function dueListOf(clock: Clock, ms: number): DueList {
   }
   let list = lists.get(ms);
   if (list === undefined) {
-    list = new DueList(clock);
-    if (lists.size < MAX_SHARED_LENGTHS) lists.set(ms, list);
+    const shared = lists.size < MAX_SHARED_LENGTHS;
+    list = new DueList(clock, { shared });
+    if (shared) lists.set(ms, list);
   }
   return list;
 }

@@ -133,6 +133,7 @@ export class Client implements AsyncDisposable {
         origin: resolved.base?.origin,
         use: resolved.use,
         gates: [],
+        wakers: [],
       },
       resolved.throwHttpErrors,
     );

@@ -110,15 +110,19 @@ function buildBreaker(settings: BreakerSettings, env: StageEnv): BuiltRow {
         change.openMs,
         change.reason,
       );
-      // A trip on this node opens the circuit for the fleet.
       const state = breakers.peek(change.key)?.state;
-      if (store !== undefined && state?.state === 'open') {
+      if (state?.state === 'isolated') waiting.opened(change.key, Number.POSITIVE_INFINITY);
+      if (state?.state !== 'open') return;
+      waiting.opened(change.key, state.until);
+      // A trip on this node opens the circuit for the fleet.
+      if (store !== undefined) {
         Promise.resolve(store.open(change.key, Math.max(1, state.until - clock.now()))).catch(
           () => undefined,
         );
       }
     },
   });
+  const waiting = new WaitingRetries();
   events.observeCircuits(breakers);
   env.gates.push((ctx, delayMs) => {
     if (ctx.policies.circuitBreaker === false) return true;
@@ -126,6 +130,9 @@ function buildBreaker(settings: BreakerSettings, env: StageEnv): BuiltRow {
     if (state?.state === 'isolated') return false;
     return state?.state !== 'open' || state.until <= clock.now() + delayMs;
   });
+  env.wakers.push((ctx, dueAt, refuse) =>
+    ctx.policies.circuitBreaker === false ? undefined : waiting.add(ctx.key, dueAt, refuse),
+  );
   const stages: BuiltStage[] = [];
   if (store !== undefined) {
     const { maxOpenDuration, openDuration } = settings.breaker;
@@ -148,4 +155,47 @@ function buildBreaker(settings: BreakerSettings, env: StageEnv): BuiltRow {
     inspect: () => breakers.snapshot(),
   });
   return { stages, circuits: { breakers, store, key, origin: env.origin } };
+}
+
+/** One call waiting for a retry: when it is due, and what ends its wait. */
+interface WaitingRetry {
+  readonly dueAt: number;
+  readonly refuse: () => void;
+}
+
+/**
+ * The calls that wait to retry through each circuit. When a circuit opens (or is isolated), the
+ * waits whose retry would start while it is still open end at once: the breaker would refuse
+ * that attempt, so sleeping out the backoff only adds latency to a call that fails anyway. A
+ * wait due after the open period keeps waiting (its retry may be the probe).
+ */
+class WaitingRetries {
+  readonly #byKey = new Map<string, Set<WaitingRetry>>();
+
+  add(key: string, dueAt: number, refuse: () => void): () => void {
+    let waits = this.#byKey.get(key);
+    if (waits === undefined) {
+      waits = new Set();
+      this.#byKey.set(key, waits);
+    }
+    const wait: WaitingRetry = { dueAt, refuse };
+    waits.add(wait);
+    const held = waits;
+    return () => {
+      held.delete(wait);
+      if (held.size === 0 && this.#byKey.get(key) === held) this.#byKey.delete(key);
+    };
+  }
+
+  /** The circuit of `key` opened until `until` (infinity: isolated). */
+  opened(key: string, until: number): void {
+    const waits = this.#byKey.get(key);
+    if (waits === undefined) return;
+    for (const wait of waits) {
+      if (wait.dueAt >= until) continue;
+      waits.delete(wait);
+      wait.refuse();
+    }
+    if (waits.size === 0) this.#byKey.delete(key);
+  }
 }

@@ -124,7 +124,7 @@ export const retryRow = policyRow<'retry', RetrySettings, BuiltRetry>({
     const gate: RetryGate = (ctx, delayMs, responded) => gates.every((g) => g(ctx, delayMs, responded));
     const stage = {
       name: 'retry',
-      middleware: createRetryStage(policy, settings.http, hedging, gate),
+      middleware: createRetryStage(policy, settings.http, hedging, gate, env.wakers),
       ...(policy === undefined && hedging === undefined
         ? {}
         : { inspect: () => ({ enabled: policy !== undefined, budgets: budgets?.inspect() ?? [] }) }),

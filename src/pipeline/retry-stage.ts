@@ -38,6 +38,13 @@ export interface HedgingSettings {
 export type RetryGate = (ctx: CallContext, delayMs: number, responded: boolean) => boolean;
 
 /**
+ * Told that this call waits for a retry due at `dueAt`: calls `refuse` if, before then, the
+ * retry comes to be refused when it starts (its circuit opened), so the call ends now rather
+ * than sleeping out a backoff it would spend for nothing. Returns what forgets the waiter.
+ */
+export type RetryWaker = (ctx: CallContext, dueAt: number, refuse: () => void) => (() => void) | undefined;
+
+/**
  * The retry stage. The policy (pure, in src/policies) schedules; this judges HTTP outcomes:
  * a request is sent again only when that is safe — an idempotent method, `idempotent: true`,
  * an `Idempotency-Key`, or a failure that provably happened before any byte left — and its body
@@ -49,6 +56,7 @@ export function createRetryStage(
   clientHttp: HttpRetrySettings,
   hedging: HedgingSettings | undefined,
   gate?: RetryGate,
+  wakers: readonly RetryWaker[] = [],
 ): Stage {
   return (ctx, next) => {
     const override = ctx.policies.retry;
@@ -81,6 +89,7 @@ export function createRetryStage(
         ctx,
         http,
         gate,
+        wakers,
         budget instanceof RetryBudgets ? budget.get(ctx.key) : budget,
       );
       let first = true;
@@ -107,6 +116,7 @@ class HttpRetryHooks implements RetryHooks<unknown> {
   readonly #ctx: CallContext;
   readonly #http: HttpRetrySettings;
   readonly #gate: RetryGate | undefined;
+  readonly #wakers: readonly RetryWaker[];
   readonly #budget: RetryBudget | undefined;
 
   /** Which header set the last hinted delay (`Retry-After`, or a RateLimit reset). */
@@ -116,16 +126,31 @@ class HttpRetryHooks implements RetryHooks<unknown> {
     ctx: CallContext,
     http: HttpRetrySettings,
     gate: RetryGate | undefined,
+    wakers: readonly RetryWaker[],
     budget: RetryBudget | undefined,
   ) {
     this.#ctx = ctx;
     this.#http = http;
     this.#gate = gate;
+    this.#wakers = wakers;
     this.#budget = budget;
   }
 
   admits(delayMs: number, outcome: RetryOutcome<unknown>): boolean {
     return this.#gate === undefined || this.#gate(this.#ctx, delayMs, outcome.ok);
+  }
+
+  onWait(dueAt: number, refuse: () => void): (() => void) | undefined {
+    const wakers = this.#wakers;
+    if (wakers.length === 0) return undefined;
+    const forgets: (() => void)[] = [];
+    for (const waker of wakers) {
+      const forget = waker(this.#ctx, dueAt, refuse);
+      if (forget !== undefined) forgets.push(forget);
+    }
+    return () => {
+      for (const forget of forgets) forget();
+    };
   }
 
   classify(outcome: RetryOutcome<unknown>): RetryDecision {

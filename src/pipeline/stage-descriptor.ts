@@ -8,7 +8,7 @@ import type { CircuitStore } from '../policies/store-contract.js';
 import type { CallPolicies } from './call-policies.js';
 import type { CallEvents } from './events.js';
 import type { PolicyKey } from './policy-key.js';
-import type { RetryGate } from './retry-stage.js';
+import type { RetryGate, RetryWaker } from './retry-stage.js';
 import type { Middleware, Stage } from './types.js';
 
 /** The client's options as the rows read them: each row reads its own section. */
@@ -31,6 +31,8 @@ export interface StageEnv {
    * retry they would refuse is not waited for.
    */
   readonly gates: RetryGate[];
+  /** Filled by the rows inside the retry (breaker): end a retry's wait once it would be refused. */
+  readonly wakers: RetryWaker[];
 }
 
 /** A stage as the client holds it: its middleware, and its part of `inspect()` and `close()`. */

@@ -88,6 +88,14 @@ export interface RetryHooks<T> {
    * last outcome now (give-up reason `'refused'`) instead of waiting to be refused.
    */
   admits?(delayMs: number, outcome: RetryOutcome<T>): boolean;
+  /**
+   * Told when a wait for a retry starts (the retry is due at `dueAt` on the policy's clock), with
+   * `refuse` to end the wait early: the hooks call it when the retry would now be refused when it
+   * starts (a circuit opened meanwhile). The call then ends with the last outcome at once
+   * (give-up reason `'refused'`), as if `admits` had said false before the wait. Returns what
+   * forgets the waiter once the wait is over, however it ended.
+   */
+  onWait?(dueAt: number, refuse: () => void): (() => void) | undefined;
   onRetry?(event: RetryEvent<T>): void;
   onGiveUp?(event: GiveUpEvent<T>): void;
 }
@@ -155,6 +163,9 @@ export function defaultClassify(outcome: RetryOutcome<unknown>): RetryDecision {
   if (typeof code === 'string') return { retry: true, reason: code };
   return { retry: true, reason: error instanceof Error ? error.name : 'error' };
 }
+
+/** The reason a wait ends with when `onWait`'s refusal ends it (never seen outside the policy). */
+const WAIT_REFUSED = new Error('retry refused while waiting');
 
 // A function, not an inline check: the signal can abort while an attempt is awaited.
 const isAborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;
@@ -310,16 +321,56 @@ export class RetryPolicy<V = unknown> {
         if (this.#onRetry !== undefined) safely(this.#onRetry, event);
         if (hooks?.onRetry !== undefined) safely(hooks.onRetry.bind(hooks), event);
       }
-      if (delayMs > 0) {
-        try {
-          await this.#clock.sleep(delayMs, signal);
-        } catch (reason) {
-          if (this.#onGiveUp !== undefined) safely(this.#onGiveUp, { attempt, reason: 'aborted', outcome });
-          if (hooks?.onGiveUp !== undefined)
-            safely(hooks.onGiveUp.bind(hooks), { attempt, reason: 'aborted', outcome });
-          throw reason;
-        }
+      if (delayMs > 0 && (await this.#wait(delayMs, signal, attempt, outcome, hooks)) === 'refused') {
+        return this.#giveUp(attempt, 'refused', outcome, hooks);
       }
+    }
+  }
+
+  /**
+   * Waits `delayMs` before the next attempt. Aborting the signal rejects with its reason (after
+   * the give-up hooks); the hooks' `onWait` may end the wait early with `'refused'`.
+   */
+  async #wait<T extends V>(
+    delayMs: number,
+    signal: AbortSignal | undefined,
+    attempt: number,
+    outcome: RetryOutcome<T>,
+    hooks: RetryHooks<unknown> | undefined,
+  ): Promise<'waited' | 'refused'> {
+    let sleepSignal = signal;
+    let forget: (() => void) | undefined;
+    let forward: (() => void) | undefined;
+    if (hooks?.onWait !== undefined) {
+      // A signal of the wait's own, aborted by the caller's or by a refusal.
+      const wait = new AbortController();
+      if (signal !== undefined) {
+        const abort = (): void => {
+          wait.abort(signal.reason);
+        };
+        forward = () => {
+          signal.removeEventListener('abort', abort);
+        };
+        signal.addEventListener('abort', abort, { once: true });
+        if (signal.aborted) abort();
+      }
+      forget = hooks.onWait(this.#clock.now() + delayMs, () => {
+        wait.abort(WAIT_REFUSED);
+      });
+      sleepSignal = wait.signal;
+    }
+    try {
+      await this.#clock.sleep(delayMs, sleepSignal);
+      return 'waited';
+    } catch (reason) {
+      if (reason === WAIT_REFUSED) return 'refused';
+      if (this.#onGiveUp !== undefined) safely(this.#onGiveUp, { attempt, reason: 'aborted', outcome });
+      if (hooks?.onGiveUp !== undefined)
+        safely(hooks.onGiveUp.bind(hooks), { attempt, reason: 'aborted', outcome });
+      throw reason;
+    } finally {
+      forget?.();
+      forward?.();
     }
   }
 }

@@ -73,11 +73,23 @@ export class UndiciTransport implements Transport {
   #closed = false;
   /** True once destroy() was called: what fails from then on failed because of it. */
   destroyed = false;
-  readonly #unwatchPeers: (() => void) | undefined;
+  readonly #observePeer: boolean;
+  #unwatchPeers: (() => void) | undefined = undefined;
 
   constructor(options: UndiciTransportOptions) {
     this.#options = options;
-    this.#unwatchPeers = options.observePeer === true ? watchPeers() : undefined;
+    this.#observePeer = options.observePeer === true;
+  }
+
+  /**
+   * Whether to note this attempt's peer: only for an attempt with a span or a metric to carry
+   * it. The channel is subscribed at the first such attempt, so a client whose telemetry records
+   * nothing (the API installed, no SDK) never makes undici publish its `sendHeaders` messages.
+   */
+  #watchPeer(attempt: Attempt): boolean {
+    if (!this.#observePeer || attempt.span === undefined) return false;
+    this.#unwatchPeers ??= watchPeers();
+    return true;
   }
 
   send(attempt: Attempt): Promise<BulwarkResponse> {
@@ -93,7 +105,7 @@ export class UndiciTransport implements Transport {
         this.#options.maxResponseBytes,
         this.#options.decompress !== false,
         this,
-        this.#unwatchPeers !== undefined,
+        this.#watchPeer(attempt),
       );
       if (attempt.aborted !== undefined) {
         // eslint-disable-next-line @typescript-eslint/no-deprecated -- our own handler method

@@ -130,11 +130,14 @@ describe('network.* attributes', () => {
     }
   });
 
-  test('the undici channel is watched only while a client with telemetry is open', async () => {
+  test('the undici channel is watched from the first traced attempt until close(), and only then', async () => {
     const channel = diagnostics_channel.channel('undici:client:sendHeaders');
     assert.equal(channel.hasSubscribers, false, 'nothing watches before a client exists');
     const a = client();
     const b = client();
+    assert.equal(channel.hasSubscribers, false, 'nothing watches before an attempt needs its peer');
+    await (await a.get('/a')).text();
+    await (await b.get('/b')).text();
     assert.equal(channel.hasSubscribers, true);
     await a.close();
     assert.equal(channel.hasSubscribers, true, 'b is still open');
@@ -144,6 +147,12 @@ describe('network.* attributes', () => {
     const off = client({ telemetry: false });
     await (await off.get('/off')).text();
     assert.equal(channel.hasSubscribers, false, 'a client without telemetry never watches');
+    // The defaults with the API installed and no SDK registered: no span, no metric, no peer
+    // to note, so undici is never made to publish a message per request.
+    const idle = createClient({ baseUrl: server.origin });
+    clients.push(idle);
+    await (await idle.get('/idle')).text();
+    assert.equal(channel.hasSubscribers, false, 'a client whose telemetry records nothing never watches');
   });
 });
 

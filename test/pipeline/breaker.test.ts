@@ -232,6 +232,56 @@ describe('circuit breaker through the client (virtual clock)', () => {
     assert.equal(mock.calls.length, 2);
   });
 
+  test('a call waiting to retry ends when its circuit opens instead of sleeping out the backoff', async () => {
+    const { clock, mock, client } = setup(
+      { consecutiveFailures: 3, failureRatio: false, openDuration: 5_000 },
+      { retry: { maxRetries: 3, baseDelay: 2_000, jitter: 'none' } },
+    );
+    mock.on('GET', '/x').networkError('ECONNREFUSED');
+    // A fails and waits 2 s to retry; B and C fail 150 ms later (a streak must last 100 ms): the
+    // third failure opens the circuit.
+    const start = clock.now();
+    const waiting = client.get('/x');
+    const settledAt: number[] = [];
+    void waiting.catch(() => settledAt.push(clock.now() - start));
+    await clock.advance(150);
+    const others = [client.get('/x'), client.get('/x')];
+    for (const other of others) void other.catch(() => undefined);
+    await clock.advance(1);
+    assert.equal(circuit(client)?.state, 'open');
+    const error = await rejection(waiting);
+    assertCode(error, 'NETWORK');
+    assert.equal(error.attempts, 1, 'its retry would have met the open circuit: not sent, not waited for');
+    assert.deepEqual(settledAt, [150], 'it ended when the circuit opened, 1,850 ms before its retry was due');
+    assert.equal(mock.calls.length, 3);
+    await clock.runAll();
+    for (const other of others) assertCode(await rejection(other), 'NETWORK');
+    assert.equal(mock.calls.length, 3, 'no call retried into the open circuit');
+  });
+
+  test('a wait due after the open period goes on: that retry may be the probe', async () => {
+    const { clock, mock, client } = setup(
+      { consecutiveFailures: 2, failureRatio: false, openDuration: 100 },
+      { retry: { maxRetries: 1, baseDelay: 2_000, jitter: 'none' } },
+    );
+    mock.on('GET', '/x').sequence([
+      { kind: 'error', code: 'ECONNREFUSED' },
+      { kind: 'error', code: 'ECONNREFUSED' },
+    ]);
+    mock.on('GET', '/x').reply(200);
+    const waiting = client.get('/x');
+    await clock.advance(150);
+    const other = client.get('/x');
+    void other.catch(() => undefined);
+    await clock.advance(1);
+    assert.equal(circuit(client)?.state, 'open');
+    await clock.runAll();
+    const response = await waiting;
+    assert.equal(response.status, 200, 'its retry, due at 2 s, went out as the probe and closed the circuit');
+    assert.equal(response.attempts, 2);
+    assert.equal(circuit(client)?.state, 'closed');
+  });
+
   test('the failure ratio trips after minimumCalls', async () => {
     const { mock, client } = setup({ failureRatio: 0.5, minimumCalls: 4 });
     mock.on('GET', '/x').sequence([200, 500, 200]);
