@@ -4,12 +4,15 @@
  *
  * Timings are the best of several warmed rounds, in ns per operation, on the system clock (so
  * every `now()` is a real `performance.now()`). The memory part fills a MemoryStore with 100,000
- * keys, lets time pass on a virtual clock, and shows the heap after the lazy sweep and after
- * `prune()`, each after a forced full GC.
+ * keys, lets time pass on a virtual clock, and shows the heap after the lazy sweep, after
+ * `prune()` and after the background sweep with no call; then the same for 100,000 circuit
+ * breakers (one success each): bytes a key, and the heap once the idle sweep has run. Each heap
+ * figure is taken after a forced full GC.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { CircuitBreaker } from '../src/policies/circuit-breaker.js';
+import { CircuitBreakers } from '../src/policies/circuit-breakers.js';
 import { RateLimiter } from '../src/policies/rate-limiter.js';
 import { MemoryStore } from '../src/policies/memory-store.js';
 import { createVirtualClock } from '../src/testing/virtual-clock.js';
@@ -86,12 +89,41 @@ await clock.advance(1_000);
 store.prune();
 const pruned = heapMb();
 
-const delta = (mb: number): string =>
-  `${mb.toFixed(1)} MB (${mb >= baseline ? '+' : ''}${(mb - baseline).toFixed(1)})`;
+for (const key of names) store.take({ key, params, maxWaitMs: 0 });
+// No call at all: the store's background sweep frees each bucket within 1 s of its refilling.
+await clock.advance(2_000);
+const background = heapMb();
+const sizeBackground = store.size();
+
+// Breakers: one per key, one success each, then idle past 1.25 × idleTimeout with no call.
+const IDLE_MS = 300_000;
+const breakers = new CircuitBreakers({ idleTimeout: IDLE_MS, clock });
+const breakersBase = heapMb();
+for (const key of names) {
+  const breaker = breakers.get(key);
+  const permit = breaker.tryAcquire();
+  if (permit.allowed) breaker.onSuccess(permit);
+}
+const breakersFilled = heapMb();
+const breakersSize = breakers.size;
+await clock.advance(IDLE_MS * 1.25);
+const breakersSwept = heapMb();
+
+const delta = (mb: number, base = baseline): string =>
+  `${mb.toFixed(1)} MB (${mb >= base ? '+' : ''}${(mb - base).toFixed(1)})`;
+const perKey = (mb: number, base: number): string => `${(((mb - base) * 1024 * 1024) / KEYS).toFixed(0)} B`;
 rows.push(
   { measure: `heap: baseline (${names.length} key strings held)`, value: `${baseline.toFixed(1)} MB` },
   { measure: `heap: ${sizeFilled} buckets`, value: delta(filled) },
-  { measure: `heap: after lazy sweep (${sizeSwept} left)`, value: delta(swept) },
+  { measure: 'bytes a bucket', value: perKey(filled, baseline) },
+  { measure: `heap: 1 s later, calls on one key (${sizeSwept} left)`, value: delta(swept) },
   { measure: `heap: refilled, then prune() (${store.size()} left)`, value: delta(pruned) },
+  { measure: `heap: refilled, then 2 s with no call (${sizeBackground} left)`, value: delta(background) },
+  { measure: `heap: ${breakersSize} breakers`, value: delta(breakersFilled, breakersBase) },
+  { measure: 'bytes a breaker (closed, idle)', value: perKey(breakersFilled, breakersBase) },
+  {
+    measure: `heap: 1.25 × idleTimeout with no call (${breakers.size} left)`,
+    value: delta(breakersSwept, breakersBase),
+  },
 );
 console.table(rows);

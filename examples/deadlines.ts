@@ -7,18 +7,13 @@
  * caller --(deadline: 2000)--> gateway --(deadline: ~1990)--> inventory
  *
  * Run: npx tsx examples/deadlines.ts
- * In your project, import from 'bulwark' instead of '../src/index.js'.
+ * In your project, import from 'bulwark' and 'bulwark/policies' instead of '../src/...'.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  createClient,
-  deadlineFromRequest,
-  isBulwarkError,
-  remainingTime,
-  withDeadline,
-} from '../src/index.js';
+import { createClient, deadlineFromRequest, isBulwarkError, withDeadline } from '../src/index.js';
+import { remainingTime } from '../src/policies/index.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 

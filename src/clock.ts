@@ -24,6 +24,13 @@ export interface Clock {
    * script awaiting a retry must not exit while it waits.
    */
   setTimeout(fn: () => void, ms: number): TimerHandle;
+  /**
+   * Runs `fn` after `ms`, for housekeeping no call waits for (freeing idle per-key state). System
+   * timers of this kind are unref'd, so they never keep a process alive; a virtual clock fires
+   * them as time passes but leaves them out of `runAll()`, `pending()` and `scheduled`. Optional:
+   * a clock without it gets its `setTimeout` (see {@link setBackgroundTimeout}).
+   */
+  setBackgroundTimeout?(fn: () => void, ms: number): TimerHandle;
   /** Resolves after `ms`; rejects with `signal.reason` if the signal aborts first. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
@@ -33,23 +40,28 @@ export type RandomSource = () => number;
 
 const origin = performance.timeOrigin;
 
+/** The longest delay of one Node timer, ms; a longer one would fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 class SystemTimer implements TimerHandle {
   #timer: NodeJS.Timeout;
-  #refed = true;
-  constructor(fn: () => void, ms: number) {
+  #refed: boolean;
+  constructor(fn: () => void, ms: number, background: boolean) {
+    this.#refed = !background;
     // Never early: Node truncates a fractional delay (a deadline's remaining 29999.87 ms) and
     // counts from the event loop's cached time, which can lag by a millisecond under load, so a
     // timer may fire before its delay. One that does is set again for what is left.
     const due = performance.now() + ms;
+    const set = (delay: number): NodeJS.Timeout => {
+      const timer = setTimeout(fire, Math.min(Math.ceil(delay), MAX_TIMER_MS));
+      return this.#refed ? timer : timer.unref();
+    };
     const fire = (): void => {
       const left = due - performance.now();
-      if (left <= 0) fn();
-      else {
-        this.#timer = setTimeout(fire, Math.ceil(left));
-        if (!this.#refed) this.#timer.unref();
-      }
+      if (left > 0) this.#timer = set(left);
+      else fn();
     };
-    this.#timer = setTimeout(fire, Math.ceil(ms));
+    this.#timer = set(ms);
   }
   clear(): void {
     clearTimeout(this.#timer);
@@ -67,9 +79,20 @@ class SystemTimer implements TimerHandle {
 /** The real clock: `performance.timeOrigin + performance.now()` and Node timers. */
 export const systemClock: Clock = {
   now: () => origin + performance.now(),
-  setTimeout: (fn, ms) => new SystemTimer(fn, ms),
+  setTimeout: (fn, ms) => new SystemTimer(fn, ms, false),
+  setBackgroundTimeout: (fn, ms) => new SystemTimer(fn, ms, true),
   sleep: (ms, signal) => sleepWith(systemClock, ms, signal),
 };
+
+/**
+ * A housekeeping timer on `clock`: its own `setBackgroundTimeout`, else its `setTimeout` (whether
+ * that one keeps the process alive is then the custom clock's affair).
+ */
+export function setBackgroundTimeout(clock: Clock, fn: () => void, ms: number): TimerHandle {
+  return clock.setBackgroundTimeout === undefined
+    ? clock.setTimeout(fn, ms)
+    : clock.setBackgroundTimeout(fn, ms);
+}
 
 /** `Math.random`, the default random source. */
 export const systemRandom: RandomSource = Math.random;
@@ -197,6 +220,15 @@ export class DueList {
     this.#timerAt = Number.POSITIVE_INFINITY;
   }
 
+  /** Clears the timer if it is parked (the list is empty); a list in use keeps its timer. */
+  clearParked(): void {
+    if (!this.#parked) return;
+    this.#timer?.clear();
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#parked = false;
+  }
+
   #arm(due: number, now: number): void {
     this.#timer?.clear();
     this.#parked = false;
@@ -228,4 +260,14 @@ export function dueListOf(clock: Clock, ms: number): DueList {
     if (shared) lists.set(ms, list);
   }
   return list;
+}
+
+/**
+ * Clears the parked timers of the clock's shared lists: a closing client leaves no timer behind,
+ * and a list another client still uses keeps its timer.
+ */
+export function clearParkedTimers(clock: Clock): void {
+  const lists = dueLists.get(clock);
+  if (lists === undefined) return;
+  for (const list of lists.values()) list.clearParked();
 }

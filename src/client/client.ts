@@ -1,5 +1,6 @@
 /** `createClient` and the `Client`: its construction from the stage table, the verbs, inspect and close. */
 import { asError, BulwarkError, bulwarkError, isBulwarkError, type BulwarkErrorOf } from '../errors.js';
+import { clearParkedTimers } from '../clock.js';
 import { compose } from '../pipeline/compose.js';
 import { createAttemptStage } from '../pipeline/attempt-stage.js';
 import { hasLiveAttempt, nameTheCall } from '../pipeline/cancel.js';
@@ -299,6 +300,7 @@ export class Client implements AsyncDisposable {
     );
     await this.#transport.close();
     await Promise.all(this.#stages.map(async (s) => s.close?.()));
+    clearParkedTimers(this.#resolved.clock);
   }
 
   async #destroyNow(): Promise<void> {
@@ -310,6 +312,7 @@ export class Client implements AsyncDisposable {
     await this.#transport.destroy();
     await ended;
     await Promise.all(this.#stages.map(async (s) => s.close?.()));
+    clearParkedTimers(this.#resolved.clock);
   }
 
   #stop(): void {

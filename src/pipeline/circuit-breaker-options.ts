@@ -153,6 +153,9 @@ function buildBreaker(settings: BreakerSettings, env: StageEnv): BuiltRow {
     name: 'circuits',
     middleware: createBreakerStage(breakers, isFailure, { deadlineHeader: env.deadlineHeader, key }),
     inspect: () => breakers.snapshot(),
+    close: () => {
+      breakers.close();
+    },
   });
   return { stages, circuits: { breakers, store, key, origin: env.origin } };
 }

@@ -73,6 +73,9 @@ export const rateLimitRow = policyRow<'rateLimit', RateLimitSettings, BuiltRow>(
       name: 'rateLimit',
       middleware: createRateLimitStage(limiter, settings.key),
       inspect: () => limiter.snapshot(),
+      close: () => {
+        limiter.close();
+      },
     };
     return { stages: [stage] };
   },

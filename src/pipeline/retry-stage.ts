@@ -98,7 +98,7 @@ export function createRetryStage(
       const wake = new AbortController();
       ctx.wake = wake;
       if (ctx.cancelled !== undefined) wake.abort(ctx.cancelled);
-      return chosen.execute(
+      return chosen.run(
         () => {
           if (!first) return attempt(ctx);
           first = false;

@@ -2,7 +2,7 @@
  * Options of the circuit breaker, their defaults and their validation (errors name
  * `circuitBreaker.<option>`), kept apart from the state machine.
  */
-import type { Clock } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import { invalidOption } from '../errors.js';
 import {
   checkFunction,
@@ -114,6 +114,9 @@ export interface ResolvedBreakerOptions {
   readonly maxOpenDuration: number;
   readonly halfOpenRequests: number;
   readonly onStateChange: ((change: CircuitStateChange) => void) | undefined;
+  readonly clock: Clock;
+  /** A time window: each outcome reads the clock (a count window needs no time). */
+  readonly timed: boolean;
 }
 
 /** The option names of {@link CircuitBreakerOptions} (the client's `circuitBreaker` reuses them). */
@@ -250,5 +253,7 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
       1_000,
     ),
     onStateChange,
+    clock: clock ?? systemClock,
+    timed: !('calls' in window),
   };
 }

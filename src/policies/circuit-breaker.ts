@@ -13,8 +13,8 @@
  * stuck-half-open bug): the HTTP glue `release()`s it on its attempt timeout, and a probe with no
  * verdict after the current open duration frees its slot anyway (Polly's re-permit).
  */
-import { systemClock, type Clock } from '../clock.js';
-import { BulwarkError, bulwarkError, isAbortError } from '../errors.js';
+import { BulwarkError, bulwarkError, isAbortError, traitsOf } from '../errors.js';
+import { guarded, type ExecuteOptions, type Policy, type PolicyContext } from './policy.js';
 import { CountWindow, TimeWindow, type HealthWindow } from './breaker-window.js';
 import {
   resolveBreakerOptions,
@@ -63,6 +63,15 @@ export interface CircuitSnapshot {
 export type CallOutcome<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
+/** Per-call options of {@link CircuitBreaker.execute}: the contract's, and how to judge this call. */
+export interface CircuitExecuteOptions<T> extends ExecuteOptions {
+  /**
+   * Whether this call's outcome is a failure of the dependency (a value can be one: a 503).
+   * @default every error is a failure, every value a success
+   */
+  readonly isFailure?: ((outcome: CallOutcome<T>) => boolean) | undefined;
+}
+
 /** How long a streak of failures must last before it trips the circuit, ms. */
 export const STREAK_MS = 100;
 
@@ -87,6 +96,8 @@ const NO_PERMIT = freshPermit();
 const NO_PROBES: ProbePermit[] = Object.freeze([]) as unknown as ProbePermit[];
 // Every breaker's first closed period: a breaker that never trips holds no permit of its own.
 const FIRST_PERMIT = freshPermit();
+// What `state` says of every closed breaker: read by each idle sweep, so it allocates nothing.
+const CLOSED_STATE: CircuitState = Object.freeze({ state: 'closed' });
 const ISOLATED_REJECTION: CircuitRejection = Object.freeze({
   allowed: false,
   retryAfterMs: Number.POSITIVE_INFINITY,
@@ -108,41 +119,39 @@ export function circuitOpenError(key: string, retryAfterMs: number): BulwarkErro
  * try { const res = await send(); res.status >= 500 ? breaker.onFailure(permit) : breaker.onSuccess(permit); }
  * catch (error) { breaker.onFailure(permit); throw error; }
  */
-export class CircuitBreaker {
+export class CircuitBreaker implements Policy {
   /** The key in events, snapshots and errors. */
   readonly key: string;
+  // The clock, the window's kind and every option: one object shared by all the breakers of a
+  // CircuitBreakers, so a key costs its own state only (see docs/load-protection.md).
   readonly #options: ResolvedBreakerOptions;
-  readonly #clock: Clock;
   readonly #window: HealthWindow;
-  // A count window needs no time: skip the clock read (about 100 ns on some hosts) on each outcome.
-  readonly #timed: boolean;
   #state: 0 | 1 | 2 | 3 = CLOSED;
   #closedPermit: CircuitPermit = FIRST_PERMIT;
-  #openUntil = 0;
+  // Clock ms. Closed: when the current streak of failures began. Open: when the open period ends.
+  // One field for both (no state needs the two), so once a breaker has tripped, a new breaker
+  // boxes one double, not two.
+  #at = 0;
   #openMs: number;
   // An array of its own only while half-open: a closed breaker holds the shared empty one.
   #probes: ProbePermit[] = NO_PROBES;
   #passed = 0;
-  // Failures in a row since the last success of this closed period (the streak rule), and when
-  // the first of them came.
+  // Failures in a row since the last success of this closed period (the streak rule).
   #streak = 0;
-  #streakStart = 0;
 
   /**
    * @param shared Options already resolved for many breakers (what {@link CircuitBreakers} passes,
-   *   so a thousand keys share one object); `options` then gives only `key` and `clock`.
+   *   so a thousand keys share one object, clock included); `options` then gives only `key`.
    * @throws BulwarkError `INVALID_OPTIONS` naming `circuitBreaker.<option>`.
    */
   constructor(options: CircuitBreakerOptions = {}, shared?: ResolvedBreakerOptions) {
     this.#options = shared ?? resolveBreakerOptions(options);
     this.key = shared === undefined ? this.#options.key : (options.key ?? shared.key);
-    this.#clock = options.clock ?? systemClock;
     const window = this.#options.window;
-    this.#timed = !('calls' in window);
     this.#window =
       'calls' in window
         ? new CountWindow(window.calls)
-        : new TimeWindow(window.ms, window.buckets, this.#clock.now());
+        : new TimeWindow(window.ms, window.buckets, this.#options.clock.now());
     this.#openMs = this.#options.openDuration;
   }
 
@@ -150,10 +159,10 @@ export class CircuitBreaker {
   get state(): CircuitState {
     switch (this.#state) {
       case CLOSED:
-        return { state: 'closed' };
+        return CLOSED_STATE;
       case OPEN:
-        return this.#clock.now() < this.#openUntil
-          ? { state: 'open', until: this.#openUntil }
+        return this.#options.clock.now() < this.#at
+          ? { state: 'open', until: this.#at }
           : { state: 'half-open', probes: 0 };
       case HALF_OPEN:
         return { state: 'half-open', probes: this.#probes.length };
@@ -165,14 +174,14 @@ export class CircuitBreaker {
   /** Asks to send one call. Closed: a shared permit, no allocation, no clock read. */
   tryAcquire(): CircuitDecision {
     if (this.#state === CLOSED) return this.#closedPermit;
-    return this.#acquireSlow(this.#clock.now());
+    return this.#acquireSlow(this.#options.clock.now());
   }
 
   /** The call went well. */
   onSuccess(permit: CircuitPermit): void {
     if (permit === this.#closedPermit) {
       this.#streak = 0;
-      this.#window.record(false, this.#timed ? this.#clock.now() : 0);
+      this.#window.record(false, this.#options.timed ? this.#options.clock.now() : 0);
       return;
     }
     const index = this.#probeIndex(permit);
@@ -181,7 +190,7 @@ export class CircuitBreaker {
     this.#passed++;
     if (this.#passed >= this.#options.halfOpenRequests) {
       this.#openMs = this.#options.openDuration;
-      this.#close(this.#clock.now(), 'probes-passed');
+      this.#close(this.#options.clock.now(), 'probes-passed');
     }
   }
 
@@ -206,41 +215,52 @@ export class CircuitBreaker {
     if (this.#state === ISOLATED) return;
     this.#closedPermit = NO_PERMIT;
     this.#probes = NO_PROBES;
-    this.#transition(ISOLATED, 'isolated', this.#clock.now());
+    this.#transition(ISOLATED, 'isolated', this.#options.clock.now());
   }
 
   /** Closes the circuit with an empty window and the base open duration. */
   reset(): void {
     this.#openMs = this.#options.openDuration;
-    this.#close(this.#clock.now(), 'reset');
+    this.#close(this.#options.clock.now(), 'reset');
   }
 
   /** For `client.inspect()`. */
   snapshot(): CircuitSnapshot {
-    const now = this.#clock.now();
+    const now = this.#options.clock.now();
     this.#window.read(now);
     const { calls, failures } = this.#window;
-    const name = this.#state === OPEN && now >= this.#openUntil ? 'half-open' : NAMES[this.#state];
+    const name = this.#state === OPEN && now >= this.#at ? 'half-open' : NAMES[this.#state];
     const base = { key: this.key, state: name, failures, calls };
-    return name === 'open' ? { ...base, openUntil: this.#openUntil } : base;
+    return name === 'open' ? { ...base, openUntil: this.#at } : base;
   }
 
   /**
-   * Runs `fn` through the breaker. Rejects with `CIRCUIT_OPEN` (`key`, `retryAfterMs`) without
-   * calling it when open. A thrown error is a failure and a value a success unless `isFailure`
-   * says otherwise; an abort (`AbortError`, `ABORTED`) is never counted.
+   * Runs `fn` through the breaker, under the contract of {@link ExecuteOptions} (`key` is ignored:
+   * this breaker has its own; {@link CircuitBreakers} picks one by key). Rejects with
+   * `CIRCUIT_OPEN` (`key`, `retryAfterMs`) without calling `fn` when open. A thrown error is a
+   * failure and a value a success unless `isFailure` says otherwise; the call is not counted when
+   * it was ended from outside (an abort, the deadline) or by another policy's refusal (an error
+   * whose code is a rejection in `ERROR_TRAITS`, such as `RATE_LIMITED` from a limiter inside).
+   * @example
+   * const user = await breaker.execute(({ signal }) => loadUser(id, { signal }), { signal });
    */
-  async execute<T>(
-    fn: () => T | PromiseLike<T>,
-    isFailure?: (outcome: CallOutcome<T>) => boolean,
+  execute<T>(fn: (ctx: PolicyContext) => T | PromiseLike<T>, options?: CircuitExecuteOptions<T>): Promise<T> {
+    return guarded(this.#options.clock, options, (ctx) => this.#run(fn, ctx, options?.isFailure));
+  }
+
+  async #run<T>(
+    fn: (ctx: PolicyContext) => T | PromiseLike<T>,
+    ctx: PolicyContext,
+    isFailure: ((outcome: CallOutcome<T>) => boolean) | undefined,
   ): Promise<T> {
     const permit = this.tryAcquire();
     if (!permit.allowed) throw circuitOpenError(this.key, permit.retryAfterMs);
     let value: T;
     try {
-      value = await fn();
+      value = await fn(ctx);
     } catch (error) {
-      if (isAbortError(error)) this.onIgnore(permit);
+      const traits = traitsOf(error);
+      if (ctx.signal.aborted || isAbortError(error) || traits?.rejection === true) this.onIgnore(permit);
       else if (isFailure === undefined || isFailure({ ok: false, error })) this.onFailure(permit);
       else this.onSuccess(permit);
       throw error;
@@ -252,7 +272,7 @@ export class CircuitBreaker {
 
   #acquireSlow(now: number): CircuitDecision {
     if (this.#state === OPEN) {
-      if (now < this.#openUntil) return { allowed: false, retryAfterMs: Math.ceil(this.#openUntil - now) };
+      if (now < this.#at) return { allowed: false, retryAfterMs: Math.ceil(this.#at - now) };
       this.#probes = [];
       this.#passed = 0;
       this.#transition(HALF_OPEN, 'open-elapsed', now);
@@ -280,10 +300,10 @@ export class CircuitBreaker {
 
   #fail(permit: CircuitPermit, probeReason: 'probe-failed' | 'probe-released'): void {
     if (permit === this.#closedPermit) {
-      const now = this.#clock.now();
+      const now = this.#options.clock.now();
       const window = this.#window;
       window.record(true, now);
-      if (this.#streak++ === 0) this.#streakStart = now;
+      if (this.#streak++ === 0) this.#at = now;
       const { consecutiveFailures, failureThreshold, failureRatio, minimumCalls } = this.#options;
       // The streak sees a sudden total failure at once, whatever the window holds: a ratio over a
       // window full of earlier successes would need as many failures as it holds successes. It
@@ -292,7 +312,7 @@ export class CircuitBreaker {
       if (
         consecutiveFailures !== undefined &&
         this.#streak >= consecutiveFailures &&
-        now - this.#streakStart >= STREAK_MS
+        now - this.#at >= STREAK_MS
       ) {
         this.#open(now, 'consecutive-failures');
       } else if (failureThreshold !== undefined && window.failures >= failureThreshold) {
@@ -308,7 +328,7 @@ export class CircuitBreaker {
     }
     if (this.#probeIndex(permit) < 0) return;
     this.#openMs = Math.min(this.#openMs * 2, this.#options.maxOpenDuration);
-    this.#open(this.#clock.now(), probeReason);
+    this.#open(this.#options.clock.now(), probeReason);
   }
 
   #probeIndex(permit: CircuitPermit): number {
@@ -318,7 +338,7 @@ export class CircuitBreaker {
   #open(now: number, reason: CircuitChangeReason): void {
     this.#closedPermit = NO_PERMIT;
     this.#probes = NO_PROBES;
-    this.#openUntil = now + this.#openMs;
+    this.#at = now + this.#openMs;
     const { failures, calls } = this.#window;
     const from = this.#state;
     this.#state = OPEN;

@@ -9,6 +9,7 @@
  */
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { BulwarkError } from '../errors.js';
+import { guarded, type ExecuteOptions, type Policy, type PolicyContext } from './policy.js';
 import { isNonNegative, requireFinite, requireInteger } from '../validate.js';
 
 /** Options of {@link hedge}. */
@@ -176,4 +177,58 @@ export function hedge<T>(
     // Parallel mode: every attempt at once, each still paid for.
     for (let i = 1; i <= maxHedges; i++) if (!startHedge()) return;
   });
+}
+
+/** Options of {@link HedgePolicy}: those of {@link hedge} but the per-call `signal`, with a whole clock. */
+export interface HedgePolicyOptions<T> extends Omit<HedgeOptions<T>, 'signal' | 'clock'> {
+  /** @default systemClock */
+  clock?: Clock;
+}
+
+/** What each hedged attempt receives: the call's context, its own signal, and its index. */
+export interface HedgeAttemptContext extends PolicyContext {
+  /** 0 for the primary attempt, 1 for the first hedge. */
+  readonly index: number;
+}
+
+/**
+ * {@link hedge} as a policy of the one contract. Each attempt gets a signal of its own, aborted
+ * when it loses or when the call's signal aborts or its deadline passes.
+ * @example
+ * const fastest = hedgePolicy({ delayMs: 50, maxHedges: 2 });
+ * const value = await fastest.execute(({ signal }) => replica.get(id, { signal }), { deadline });
+ */
+export class HedgePolicy<V = unknown> implements Policy<V> {
+  readonly #options: HedgePolicyOptions<V>;
+  readonly #clock: Clock;
+
+  /** @throws BulwarkError `INVALID_OPTIONS` for a bad `delayMs` or `maxHedges`. */
+  constructor(options: HedgePolicyOptions<V>) {
+    requireInteger('options', 'hedging.maxHedges', options.maxHedges ?? 1, 0, 10);
+    if (typeof options.delayMs !== 'function') resolveDelay(options.delayMs);
+    this.#options = { ...options };
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** Runs `fn` hedged, under the contract of {@link ExecuteOptions} (`key` is passed on). */
+  execute<T extends V>(
+    fn: (ctx: HedgeAttemptContext) => T | PromiseLike<T>,
+    options?: ExecuteOptions,
+  ): Promise<T> {
+    return guarded(this.#clock, options, (ctx) =>
+      hedge<T>(
+        (signal, index) =>
+          Promise.resolve(fn({ signal, deadline: ctx.deadline, key: ctx.key, attempt: ctx.attempt, index })),
+        { ...(this.#options as HedgePolicyOptions<T>), clock: this.#clock, signal: ctx.signal },
+      ),
+    );
+  }
+}
+
+/**
+ * Creates a {@link HedgePolicy}.
+ * @example const fastest = hedgePolicy({ delayMs: 50 });
+ */
+export function hedgePolicy<V = unknown>(options: HedgePolicyOptions<V>): HedgePolicy<V> {
+  return new HedgePolicy(options);
 }

@@ -7,6 +7,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { BulwarkError, bulwarkError, invalidOption, invalidRequest } from '../errors.js';
 import { MemoryStore } from './memory-store.js';
+import { guarded, type ExecuteOptions, type Policy, type PolicyContext } from './policy.js';
 import {
   checkFunction,
   checkKeys,
@@ -110,6 +111,15 @@ export interface AcquireOptions {
   readonly onWait?: ((waitMs: number) => void) | undefined;
 }
 
+/** Per-call options of {@link RateLimiter.execute}: the contract's, and the call's cost. */
+export interface RateLimitExecuteOptions extends ExecuteOptions {
+  /**
+   * Tokens this call takes (a positive integer).
+   * @default 1
+   */
+  readonly cost?: number | undefined;
+}
+
 /** A bucket as inspect shows it. */
 export interface RateLimitKeySnapshot {
   readonly key: string;
@@ -197,7 +207,7 @@ function isInspectable(store: RateLimitStore): store is InspectableRateLimitStor
  * const wait = limiter.acquire('api.github.com', { signal });
  * if (wait !== undefined) await wait; // only when the slot is in the future
  */
-export class RateLimiter {
+export class RateLimiter implements Policy {
   /** The bucket parameters every key uses. */
   readonly params: GcraParams;
   readonly #requests: number;
@@ -207,6 +217,8 @@ export class RateLimiter {
   /** `maxWait` as configured, for a call that asks for `strategy: 'wait'` on an `'error'` limiter. */
   readonly #waitLimitMs: number;
   readonly #store: RateLimitStore;
+  /** The default store, which this limiter made and so closes; a store passed in is the caller's. */
+  readonly #ownStore: MemoryStore | undefined;
   readonly #clock: Clock;
   readonly #onEvent: ((event: RateLimitEvent) => void) | undefined;
 
@@ -222,7 +234,8 @@ export class RateLimiter {
     this.#waitLimitMs = options.maxWait ?? 5_000;
     this.#maxWaitMs = this.#strategy === 'error' ? 0 : this.#waitLimitMs;
     this.#clock = options.clock ?? systemClock;
-    this.#store = options.store ?? new MemoryStore({ clock: this.#clock });
+    this.#ownStore = options.store === undefined ? new MemoryStore({ clock: this.#clock }) : undefined;
+    this.#store = this.#ownStore ?? (options.store as RateLimitStore);
     this.#onEvent = options.onEvent;
   }
 
@@ -230,8 +243,9 @@ export class RateLimiter {
    * Takes a slot on `key`. Returns `undefined` when the slot is free now (the common case: no
    * promise is allocated), otherwise a promise that resolves when the reserved slot is due, or
    * rejects with `RATE_LIMITED` (`key`, `retryAfterMs`) when no slot is free within `maxWait` or
-   * before the deadline, or with `signal.reason` when the caller aborts (the reserved slot is
-   * given up, not handed to the next caller). Never throws synchronously.
+   * before the deadline, or with `signal.reason` when the caller aborts (the reserved slot is then
+   * given back when the store can, as the memory store can while no later caller reserved after
+   * it). Never throws synchronously.
    * @example const wait = limiter.acquire(key); if (wait) await wait;
    */
   acquire(key: string, options?: AcquireOptions): Promise<void> | undefined {
@@ -265,10 +279,28 @@ export class RateLimiter {
     if (isPromiseLike(decision)) {
       const onWait = options?.onWait;
       return Promise.resolve(decision).then((d) =>
-        this.#settle(key, d, maxWaitMs, limitMs, strategy, signal, onWait),
+        this.#settle(key, d, maxWaitMs, limitMs, strategy, signal, onWait, cost),
       );
     }
-    return this.#settle(key, decision, maxWaitMs, limitMs, strategy, signal, options?.onWait);
+    return this.#settle(key, decision, maxWaitMs, limitMs, strategy, signal, options?.onWait, cost);
+  }
+
+  /**
+   * Takes a slot on the bucket of `options.key` (`'default'` without one), waiting for it when the
+   * strategy says so, then runs `fn`, under the contract of {@link ExecuteOptions}: a wait that
+   * would end after the deadline is refused up front (`RATE_LIMITED`), and aborting during the
+   * wait ends it at once (`ABORTED`, its timer cleared) and gives its slot back (see {@link acquire}).
+   * @example
+   * const page = await limiter.execute(({ signal }) => crawl(url, { signal }), { key: host, signal });
+   */
+  execute<T>(fn: (ctx: PolicyContext) => T | PromiseLike<T>, options?: RateLimitExecuteOptions): Promise<T> {
+    return guarded(this.#clock, options, async (ctx) => {
+      const deadline = ctx.deadline === Number.POSITIVE_INFINITY ? undefined : ctx.deadline;
+      const cost = options?.cost;
+      const wait = this.acquire(ctx.key ?? 'default', { signal: ctx.signal, deadline, cost });
+      if (wait !== undefined) await wait;
+      return fn(ctx);
+    });
   }
 
   /** The longest wait of a call with its own `strategy` or `maxWait`, or the error that names the bad one. */
@@ -315,6 +347,25 @@ export class RateLimiter {
     return heldMs;
   }
 
+  /**
+   * Stops the background sweep of the limiter's own store (the default `MemoryStore`) and frees its
+   * buckets; the client's `close()` calls it. A store passed as `store` is left to its owner.
+   */
+  close(): void {
+    this.#ownStore?.close();
+  }
+
+  /** Gives an aborted wait's reservation back to the store, which keeps it when a later one was made. */
+  #giveBack(key: string, cost: number, tat: number): void {
+    const report = (error: unknown): void => this.#onEvent?.({ type: 'store-error', key, error });
+    try {
+      const pending = this.#store.release?.(key, this.params, cost, tat);
+      if (pending !== undefined && isPromiseLike(pending)) pending.then(undefined, report);
+    } catch (error) {
+      report(error);
+    }
+  }
+
   /** For `client.inspect()`: the parameters and every bucket that is not full. */
   snapshot(): RateLimiterSnapshot {
     const store = this.#store;
@@ -339,6 +390,7 @@ export class RateLimiter {
     strategy: RateLimitStrategy,
     signal: AbortSignal | undefined,
     onWait: ((waitMs: number) => void) | undefined,
+    cost: number,
   ): Promise<void> | undefined {
     const failed = decision.storeError;
     if (failed !== undefined) {
@@ -348,7 +400,13 @@ export class RateLimiter {
       if (decision.waitMs <= 0) return undefined;
       this.#onEvent?.({ type: 'wait', key, waitMs: decision.waitMs });
       onWait?.(decision.waitMs);
-      return this.#clock.sleep(decision.waitMs, signal);
+      const wait = this.#clock.sleep(decision.waitMs, signal);
+      const tat = decision.tat;
+      if (tat === undefined || this.#store.release === undefined) return wait;
+      return wait.catch((reason: unknown) => {
+        this.#giveBack(key, cost, tat);
+        throw reason;
+      });
     }
     const retryAfterMs = decision.retryAfterMs;
     this.#onEvent?.({ type: 'rejected', key, retryAfterMs });

@@ -11,6 +11,7 @@ import { systemClock, systemRandom, type Clock, type RandomSource } from '../clo
 import { ERROR_TRAITS, invalidOption, isBulwarkError } from '../errors.js';
 import { checkFunction, checkNumber, type Scope } from '../validate.js';
 import { backoffDelay, resolveBackoff, type Backoff, type BackoffOptions } from './backoff.js';
+import { guarded, type ExecuteOptions, type Policy, type PolicyContext } from './policy.js';
 import { RetryBudget, RetryBudgets, type RetryBudgetOptions } from './retry-budget.js';
 
 /** What one attempt ended with. `attempt` counts from 1. */
@@ -47,16 +48,17 @@ export interface GiveUpEvent<T> {
   readonly outcome: RetryOutcome<T>;
 }
 
-/** What each attempt receives. */
-export interface RetryAttemptContext {
-  /** 1 for the first attempt. */
+/** What each attempt receives: the call's {@link PolicyContext} and the attempt's number. */
+export interface RetryAttemptContext extends PolicyContext {
+  /** 1 for the first attempt (a retry inside another numbers its own attempts). */
   readonly attempt: number;
-  /** The caller's signal, when given. */
-  readonly signal?: AbortSignal | undefined;
 }
 
-/** Per-call options of {@link RetryPolicy.execute}. */
-export interface RetryExecuteOptions {
+/** Per-call options of {@link RetryPolicy.execute}: the contract's, the key naming the budget. */
+export type RetryExecuteOptions = ExecuteOptions;
+
+/** Per-call options of {@link RetryPolicy.run}, the form the client's retry stage uses. */
+export interface RetryRunOptions {
   /** Aborting stops at once: a running wait is cancelled and the call rejects with the signal's reason. */
   signal?: AbortSignal | undefined;
   /** Absolute deadline, epoch ms of the policy's clock: no retry starts that cannot fit before it. */
@@ -65,7 +67,7 @@ export interface RetryExecuteOptions {
    * The retry budget key (an origin, say).
    * @default 'default'
    */
-  key?: string;
+  key?: string | undefined;
   /**
    * Hooks for this call only, beside the policy's own: `classify` replaces the policy's
    * (the HTTP glue judges with the request in hand); `onRetry`/`onGiveUp` run after the policy's.
@@ -73,13 +75,13 @@ export interface RetryExecuteOptions {
   hooks?: RetryHooks<unknown>;
   /**
    * The caller already deposited this call in the budget (it sent the first attempt itself and
-   * only calls `execute` when that attempt looks retryable).
+   * only calls `run` when that attempt looks retryable).
    * @default false
    */
   deposited?: boolean;
 }
 
-/** Per-call hooks of {@link RetryExecuteOptions}. */
+/** Per-call hooks of {@link RetryRunOptions}. */
 export interface RetryHooks<T> {
   classify?(outcome: RetryOutcome<T>): RetryDecision;
   /**
@@ -186,7 +188,7 @@ function safely<A>(fn: ((arg: A) => unknown) | undefined, arg: A): void {
  * const policy = new RetryPolicy({ maxRetries: 2 });
  * const data = await policy.execute(({ attempt }) => fetchData(attempt), { key: 'db' });
  */
-export class RetryPolicy<V = unknown> {
+export class RetryPolicy<V = unknown> implements Policy<V> {
   readonly #maxRetries: number;
   readonly #backoff: Backoff;
   readonly #classify: ((outcome: RetryOutcome<V>) => RetryDecision) | undefined;
@@ -258,11 +260,28 @@ export class RetryPolicy<V = unknown> {
   /**
    * Runs `fn` until it gives an outcome that is not retried, retries run out, or the budget, the
    * deadline or a server hint says stop; then returns that last value or throws that last error.
+   * The contract of {@link ExecuteOptions}: aborting rejects with `ABORTED` (a backoff wait ends
+   * at once), no retry starts that cannot fit before the deadline, and when the deadline passes
+   * during an attempt the call rejects with `DEADLINE_EXCEEDED`; `key` names the budget.
+   * @example
+   * const rows = await retry.execute(({ attempt, signal }) => db.query(sql, { signal }), { key: 'db' });
    */
-  async execute<T extends V>(
-    fn: (ctx: RetryAttemptContext) => Promise<T>,
-    opts?: RetryExecuteOptions,
+  execute<T extends V>(
+    fn: (ctx: RetryAttemptContext) => T | PromiseLike<T>,
+    options?: RetryExecuteOptions,
   ): Promise<T> {
+    return guarded(this.#clock, options, (ctx) =>
+      this.run((attempt) => fn({ signal: ctx.signal, deadline: ctx.deadline, key: ctx.key, attempt }), ctx),
+    );
+  }
+
+  /**
+   * The step the client's retry stage takes: the same schedule as {@link execute} with no guard of
+   * its own (the call's signal, deadline and timeouts are the pipeline's, and their errors its
+   * own), per-call `hooks`, and a first attempt the caller may have made and paid for already.
+   * Aborting `signal` rejects with its reason.
+   */
+  async run<T extends V>(fn: (attempt: number) => T | PromiseLike<T>, opts?: RetryRunOptions): Promise<T> {
     const signal = opts?.signal;
     if (signal?.aborted === true) throw signal.reason;
     const key = opts?.key ?? 'default';
@@ -279,7 +298,7 @@ export class RetryPolicy<V = unknown> {
     for (let attempt = 1; ; attempt++) {
       let outcome: RetryOutcome<T>;
       try {
-        const value = await fn({ attempt, signal });
+        const value = await fn(attempt);
         if (plain) return value;
         outcome = { ok: true, attempt, value };
       } catch (error) {

@@ -17,7 +17,16 @@ export interface GcraParams {
 export type RateLimitDecision =
   /** Admitted: the caller may send after `waitMs` (0 = now). The slot is reserved. */
   (
-    | { readonly allowed: true; readonly waitMs: number; readonly remaining: number }
+    | {
+        readonly allowed: true;
+        readonly waitMs: number;
+        readonly remaining: number;
+        /**
+         * The bucket's theoretical arrival time after this reservation, µs, from a store that can
+         * give a reservation back ({@link RateLimitStore.release}); absent otherwise.
+         */
+        readonly tat?: number;
+      }
     /** Refused: the next slot frees in `retryAfterMs`. Nothing was reserved. */
     | { readonly allowed: false; readonly retryAfterMs: number; readonly remaining: number }
   ) & {
@@ -55,6 +64,12 @@ export interface RateLimitStore {
    * `Retry-After` or `RateLimit` headers).
    */
   hold(key: string, params: GcraParams, forMs: number): void | Promise<void>;
+  /**
+   * Gives back the reservation of `cost` tokens that left the bucket at `tat` (its decision's),
+   * because its caller stopped waiting for it. Only while it is still the latest reservation of
+   * the key: a later caller's slot was computed after it and is not moved. Optional.
+   */
+  release?(key: string, params: GcraParams, cost: number, tat: number): void | Promise<void>;
   /** Number of live buckets (for inspect). */
   size?(): number;
   /** Releases timers and connections the store owns (never a caller's Redis client). */

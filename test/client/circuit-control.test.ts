@@ -210,7 +210,7 @@ describe('client.circuit(key) on the virtual clock', () => {
       const other = c.circuit('other');
       other.isolate();
       await other.reset(); // closed and idle: the sweep may drop it
-      // Two sweeps (each runs on a lookup once `idleTimeout` has passed) drop idle closed circuits.
+      // The background sweep drops idle closed circuits, with or without lookups.
       for (const key of ['k1', 'k2']) {
         await clock.advance(12 * 3_600_000);
         c.circuit(key).isolate();

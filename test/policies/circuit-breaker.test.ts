@@ -454,8 +454,8 @@ describe('CircuitBreaker: execute', () => {
     const { breaker } = setup({ failureThreshold: 2, failureRatio: false });
     const isFailure = (o: { ok: boolean; value?: unknown; error?: unknown }): boolean =>
       o.ok ? o.value === 503 : !(o.error instanceof RangeError);
-    await breaker.execute(() => 503, isFailure);
-    await assert.rejects(breaker.execute(() => Promise.reject(new RangeError('a 404')), isFailure));
+    await breaker.execute(() => 503, { isFailure });
+    await assert.rejects(breaker.execute(() => Promise.reject(new RangeError('a 404')), { isFailure }));
     assert.deepEqual(breaker.snapshot(), { key: 'api', state: 'closed', failures: 1, calls: 2 });
     const abort = new DOMException('aborted', 'AbortError');
     await assert.rejects(breaker.execute(() => Promise.reject(abort)));
@@ -463,8 +463,8 @@ describe('CircuitBreaker: execute', () => {
       breaker.execute(() => Promise.reject(new BulwarkError('ABORTED', 'caller aborted'))),
     );
     assert.equal(breaker.snapshot().calls, 2);
-    await breaker.execute(() => 200, isFailure);
-    await assert.rejects(breaker.execute(() => Promise.reject(new Error('x')), isFailure));
+    await breaker.execute(() => 200, { isFailure });
+    await assert.rejects(breaker.execute(() => Promise.reject(new Error('x')), { isFailure }));
     assert.equal(breaker.state.state, 'open');
   });
 
@@ -622,9 +622,9 @@ describe('CircuitBreakers', () => {
     open.onFailure(permitOf(open.tryAcquire()));
     for (let i = 0; i < 100; i++) breakers.get(`k${i}`);
     await clock.advance(1_000);
-    breakers.get('hot'); // a new key looks at the clock: first sweep marks everyone unused
-    assert.equal(breakers.size, 102);
-    await clock.advance(500);
+    breakers.get('hot');
+    assert.equal(breakers.size, 102, 'nothing goes before idleTimeout');
+    await clock.advance(500); // the background sweep drops the idle ones (1 to 1.25 idleTimeouts)
     for (let i = 0; i < 64; i++) breakers.get('hot'); // used: survives
     await clock.advance(500);
     breakers.get('new');

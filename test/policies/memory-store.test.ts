@@ -13,6 +13,26 @@ function setup(): { store: MemoryStore; clock: ReturnType<typeof createVirtualCl
 }
 
 describe('MemoryStore', () => {
+  test('release gives back the latest reservation only', () => {
+    const { store } = setup();
+    const take = (): { allowed: boolean; waitMs?: number; tat?: number } =>
+      store.take({ key: 'a', params: P, maxWaitMs: 1_000 });
+    take();
+    take();
+    const third = take();
+    assert.equal(third.waitMs, 100);
+    store.release('a', P, 1, third.tat ?? 0);
+    assert.equal(take().waitMs, 100, 'the next caller gets the slot the third gave back');
+    const fifth = take();
+    take();
+    store.release('a', P, 1, fifth.tat ?? 0);
+    assert.equal(
+      take().waitMs,
+      400,
+      'not given back: the sixth reserved after it (300), so the next waits 400',
+    );
+  });
+
   test('decides synchronously, per key', () => {
     const { store } = setup();
     const take = (key: string): boolean => store.take({ key, params: P, maxWaitMs: 0 }).allowed;

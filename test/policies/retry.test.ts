@@ -214,7 +214,8 @@ describe('RetryPolicy: deadline', () => {
     // 50 ms + 1 ms fits in 120; at t=50, 100 ms + 1 ms does not.
     assert.deepEqual(calls, [1, 2]);
     assert.deepEqual(value, { status: 502 });
-    assert.deepEqual(h.clock.scheduled, [50]);
+    // The call's deadline timer (120 ms), then one backoff of 50 ms.
+    assert.deepEqual(h.clock.scheduled, [120, 50]);
     assert.equal(h.giveUps[0]?.reason, 'deadline');
   });
 
@@ -224,7 +225,7 @@ describe('RetryPolicy: deadline', () => {
     const { value } = await settle(h.clock, h.policy.execute(fn, { deadline: h.clock.now() + 3_000 }));
     assert.deepEqual(value, { status: 503, hintMs: 5_000 });
     assert.deepEqual(calls, [1]);
-    assert.deepEqual(h.clock.scheduled, []);
+    assert.deepEqual(h.clock.scheduled, [3_000], 'the deadline timer only: no wait for the hint');
     assert.equal(h.giveUps[0]?.reason, 'deadline');
   });
 
@@ -421,24 +422,29 @@ describe('RetryPolicy: what is retried', () => {
     assert.equal(calls, 2);
   });
 
-  test('each attempt gets its number and the caller’s signal', async () => {
+  test('each attempt gets its number, the key, and a signal that follows the caller’s', async () => {
     const h = harness();
-    const signal = new AbortController().signal;
-    const seen: { attempt: number; signal?: AbortSignal | undefined }[] = [];
+    const caller = new AbortController();
+    const seen: { attempt: number; signal: AbortSignal; key: string | undefined }[] = [];
     await settle(
       h.clock,
       h.policy.execute(
         (ctx) => {
-          seen.push({ ...ctx });
+          seen.push({ attempt: ctx.attempt, signal: ctx.signal, key: ctx.key });
           return Promise.resolve({ status: ctx.attempt < 2 ? 503 : 200 });
         },
-        { signal },
+        { signal: caller.signal, key: 'db' },
       ),
     );
-    assert.deepEqual(seen, [
-      { attempt: 1, signal },
-      { attempt: 2, signal },
-    ]);
+    assert.deepEqual(
+      seen.map(({ attempt, key }) => ({ attempt, key })),
+      [
+        { attempt: 1, key: 'db' },
+        { attempt: 2, key: 'db' },
+      ],
+    );
+    assert.equal(seen[0]?.signal, seen[1]?.signal, 'one signal for the whole call');
+    assert.equal(seen[0]?.signal.aborted, false);
   });
 });
 
@@ -482,14 +488,19 @@ describe('RetryPolicy: caller abort', () => {
         ({ signal }) => {
           calls++;
           controller.abort();
-          return Promise.reject((signal?.reason as Error | undefined) ?? new Error('no signal'));
+          return Promise.reject(signal.reason as Error);
         },
         { signal: controller.signal },
       ),
     );
-    assert.ok(error instanceof DOMException && error.name === 'AbortError');
+    assert.ok(isBulwarkError(error, 'ABORTED'), 'the caller hears ABORTED');
+    assert.ok(
+      error.cause instanceof DOMException && error.cause.name === 'AbortError',
+      'with the reason as cause',
+    );
     assert.equal(calls, 1);
-    assert.equal(h.giveUps[0]?.reason, 'aborted');
+    // The attempt rejected with the call's own ABORTED (its signal's reason), which is never retried.
+    assert.equal(h.giveUps[0]?.reason, 'not-retryable');
   });
 
   test('an already aborted signal runs nothing', async () => {
@@ -504,7 +515,7 @@ describe('RetryPolicy: caller abort', () => {
         },
         { signal: AbortSignal.abort(reason) },
       ),
-      (e: unknown) => e === reason,
+      (e: unknown) => isBulwarkError(e, 'ABORTED') && e.cause === reason,
     );
     assert.equal(calls, 0);
   });

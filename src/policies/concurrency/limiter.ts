@@ -1,6 +1,7 @@
 // ConcurrencyLimiter: hands out tokens up to an adaptive limit, queues the rest, and feeds samples back.
 import type { Clock } from '../../clock.js';
-import { BulwarkError, bulwarkError } from '../../errors.js';
+import { BulwarkError, bulwarkError, isAbortError, traitsOf } from '../../errors.js';
+import { guarded, type ExecuteOptions, type Policy, type PolicyContext } from '../policy.js';
 import type { LimitAlgorithm } from './limit.js';
 import { resolveLimiterOptions, type ConcurrencyLimiterOptions, type LimitChange } from './options.js';
 import { WaitQueue, type Waiter } from './wait-queue.js';
@@ -87,7 +88,7 @@ class LimiterToken implements ConcurrencyToken {
  *   throw err;
  * }
  */
-export class ConcurrencyLimiter {
+export class ConcurrencyLimiter implements Policy {
   /** The control law in use (read it for algorithm-specific state, e.g. `longRttMs`). */
   readonly algorithm: LimitAlgorithm;
   readonly #clock: Clock;
@@ -167,6 +168,37 @@ export class ConcurrencyLimiter {
       return new LimiterToken(this.#complete, this.#clock.now(), ++this.#inflight);
     }
     return this.#enqueue(signal, options?.deadline);
+  }
+
+  /**
+   * Takes a slot (queueing for one as `acquire` does), runs `fn`, and gives the slot back with
+   * one sample, under the contract of {@link ExecuteOptions} (`key` is ignored: keep a limiter
+   * per key if you need one). A value is a success sample; an error whose code is congestion in
+   * `ERROR_TRAITS` (a timeout, `NETWORK`) a dropped one; an abort, the deadline or any other
+   * error gives the slot back without a sample. Aborting while queued leaves the queue at once,
+   * so the place goes to the next caller.
+   * @example
+   * const rows = await limiter.execute(({ signal }) => db.query(sql, { signal }), { signal });
+   */
+  execute<T>(fn: (ctx: PolicyContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<T> {
+    return guarded(this.#clock, options, async (ctx) => {
+      const deadline = ctx.deadline === Number.POSITIVE_INFINITY ? undefined : ctx.deadline;
+      const slot = this.acquire(
+        deadline === undefined ? { signal: ctx.signal } : { signal: ctx.signal, deadline },
+      );
+      const token = slot instanceof Promise ? await slot : slot;
+      let value: T;
+      try {
+        value = await fn(ctx);
+      } catch (error) {
+        const congestion = traitsOf(error)?.congestion === true;
+        if (congestion && !ctx.signal.aborted && !isAbortError(error)) token.dropped();
+        else token.ignore();
+        throw error;
+      }
+      token.success();
+      return value;
+    });
   }
 
   #enqueue(signal: AbortSignal | undefined, deadline: number | undefined): Promise<ConcurrencyToken> {
