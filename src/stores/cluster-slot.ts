@@ -1,7 +1,7 @@
 /**
- * The Redis Cluster hash slot of a key (CRC16/XMODEM of its hash tag, modulo 16384), so a batch of
- * decisions sent as one script call only ever holds keys of one slot: a script whose keys span
- * slots is refused with `CROSSSLOT`.
+ * The Redis Cluster hash slot of a key (CRC16/XMODEM of its hash tag, modulo 16384): the client's
+ * slot map then says which master a decision goes to (neither client library exports its own
+ * slot function), and a batch sent per slot never mixes slots (`CROSSSLOT`).
  */
 
 const TABLE = new Uint16Array(256);

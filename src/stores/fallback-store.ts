@@ -11,6 +11,7 @@
  * A client that has never been ready is connecting, not down: decisions wait for it up to
  * `connectWaitMs` (never past their deadline). While the store is down no call waits for it; it
  * is up again when its client says ready, or (a client that says nothing) after a trial call.
+ * A primary that names partitions (a Redis Cluster's masters) is up or down per partition.
  */
 import { systemClock, type Clock } from '../clock.js';
 import { asError, invalidOption, promiseOf } from '../errors.js';
@@ -105,6 +106,13 @@ export interface FallbackStore extends RateLimitStore {
 interface PrimaryExtras {
   readonly readiness?: ClientReadiness | undefined;
   charge?(request: TakeRequest, cost: number): void;
+  /** Told when a decision missed its deadline (a cluster store then re-reads its topology). */
+  stalled?(request: TakeRequest): void;
+  /**
+   * The part of the backend that decides `key` (a cluster's master): each part is up or down on
+   * its own. Undefined (or no method): one health for the whole store.
+   */
+  partitionOf?(key: string): string | undefined;
 }
 
 type Primary = RateLimitStore & PrimaryExtras;
@@ -178,13 +186,17 @@ function healthOf(options: FallbackStoreOptions, settings: Settings): StoreHealt
 /** Wraps `primary` (usually the Redis store) with a deadline per call and the `onStoreError` policy. */
 export function fallbackStore(primary: RateLimitStore, options: FallbackStoreOptions = {}): FallbackStore {
   const settings = settingsOf(options);
-  return new Fallback(primary, settings, healthOf(options, settings), options.local);
+  return new Fallback(primary, settings, () => healthOf(options, settings), options.local);
 }
 
 class Fallback implements FallbackStore {
   readonly #primary: Primary;
   readonly #settings: Settings;
+  /** The health of the whole store (and of its client's connection). */
   readonly #health: StoreHealth;
+  readonly #newHealth: () => StoreHealth;
+  /** One health per partition (cluster master) the primary names; a handful of entries. */
+  readonly #parts = new Map<string, StoreHealth>();
   readonly #deadlines: DeadlineQueue;
   readonly #connecting: ConnectWait;
   readonly #readiness: ClientReadiness | undefined;
@@ -192,10 +204,17 @@ class Fallback implements FallbackStore {
   #local: RateLimitStore | undefined;
   #share: FleetShare | undefined;
 
-  constructor(primary: Primary, settings: Settings, health: StoreHealth, local: RateLimitStore | undefined) {
+  constructor(
+    primary: Primary,
+    settings: Settings,
+    newHealth: () => StoreHealth,
+    local: RateLimitStore | undefined,
+  ) {
+    const health = newHealth();
     this.#primary = primary;
     this.#settings = settings;
     this.#health = health;
+    this.#newHealth = newHealth;
     this.#deadlines = new DeadlineQueue(settings.timeoutMs, settings.ownClock);
     this.#connecting = new ConnectWait(settings.clock);
     this.#local = local;
@@ -210,6 +229,7 @@ class Fallback implements FallbackStore {
     this.#readiness = primary.readiness;
     this.#readiness?.onReady(() => {
       health.up();
+      for (const part of this.#parts.values()) part.up();
       this.#connecting.wake(true);
     });
     // Callback stores (Redis) answer straight from the reply; a promise store is adapted once here,
@@ -231,26 +251,41 @@ class Fallback implements FallbackStore {
   }
 
   get degraded(): boolean {
-    return this.#health.down;
+    if (this.#health.down) return true;
+    for (const part of this.#parts.values()) if (part.down) return true;
+    return false;
+  }
+
+  /** The health that decides `key`: its partition's, or the store's. */
+  #healthOf(key: string): StoreHealth {
+    const part = this.#primary.partitionOf?.(key);
+    if (part === undefined) return this.#health;
+    let health = this.#parts.get(part);
+    if (health === undefined) {
+      health = this.#newHealth();
+      this.#parts.set(part, health);
+    }
+    return health;
   }
 
   take(request: TakeRequest): Promise<RateLimitDecision> {
     const state = this.#readiness?.state() ?? 'ready';
     if (state !== 'ready') return this.#notReady(request, state);
-    const health = this.#health;
-    if (!health.shouldTry()) return this.#fallBack(request, health.error ?? notReady('lost'));
-    return this.#takeShared(request);
+    const health = this.#healthOf(request.key);
+    if (!health.shouldTry()) return this.#fallBack(request, health.error ?? notReady('lost'), health);
+    return this.#takeShared(request, health);
   }
 
   async hold(key: string, params: GcraParams, forMs: number): Promise<void> {
     // The local bucket learns every hold, so a fallback during the server's hold still honours it.
     if (this.#settings.mode === 'local') await this.#localStore().hold(key, params, forMs);
-    if ((this.#readiness?.state() ?? 'ready') !== 'ready' || !this.#health.shouldTry()) return;
+    const health = this.#healthOf(key);
+    if ((this.#readiness?.state() ?? 'ready') !== 'ready' || !health.shouldTry()) return;
     try {
       await this.#deadlines.run(promiseOf(() => this.#primary.hold(key, params, forMs)));
-      this.#health.success();
+      health.success();
     } catch (error) {
-      this.#health.failure(asError(error));
+      health.failure(asError(error));
     }
   }
 
@@ -271,7 +306,7 @@ class Fallback implements FallbackStore {
     if (state === 'lost' || health.down) {
       const error = health.error ?? notReady(state);
       health.failure(error);
-      return this.#fallBack(request, error);
+      return this.#fallBack(request, error, health);
     }
     const { clock, connectWaitMs } = this.#settings;
     const left = request.deadline === undefined ? connectWaitMs : request.deadline - clock.now();
@@ -280,15 +315,15 @@ class Fallback implements FallbackStore {
     const error = notReady('connecting', connectWaitMs);
     // Only a wait of the whole bound says the client is not coming; a short deadline says nothing.
     if (waitMs >= connectWaitMs) health.failure(error);
-    return this.#fallBack(request, error);
+    return this.#fallBack(request, error, health);
   }
 
   /** The decision of `onStoreError`, marked as made without the shared store. */
-  #fallBack(request: TakeRequest, error: Error): Promise<RateLimitDecision> {
+  #fallBack(request: TakeRequest, error: Error, health: StoreHealth): Promise<RateLimitDecision> {
     const storeError = { fallback: this.#settings.mode, error };
     let decided: RateLimitDecision | Promise<RateLimitDecision>;
     try {
-      decided = this.#decideWithout(request);
+      decided = this.#decideWithout(request, health);
     } catch (thrown) {
       return Promise.reject(asError(thrown));
     }
@@ -296,7 +331,7 @@ class Fallback implements FallbackStore {
     return decided.then((decision) => ({ ...decision, storeError }));
   }
 
-  #decideWithout(request: TakeRequest): RateLimitDecision | Promise<RateLimitDecision> {
+  #decideWithout(request: TakeRequest, health: StoreHealth): RateLimitDecision | Promise<RateLimitDecision> {
     const { mode, clock } = this.#settings;
     if (this.#share !== undefined) return this.#share.take(request);
     if (mode === 'open') {
@@ -304,26 +339,27 @@ class Fallback implements FallbackStore {
     }
     return {
       allowed: false,
-      retryAfterMs: Math.max(1, this.#health.nextTrialAt - clock.now()),
+      retryAfterMs: Math.max(1, health.nextTrialAt - clock.now()),
       remaining: 0,
     };
   }
 
-  #takeShared(request: TakeRequest): Promise<RateLimitDecision> {
+  #takeShared(request: TakeRequest, health: StoreHealth): Promise<RateLimitDecision> {
     return new Promise((resolve, reject) => {
       // What the caller got from the fallback after a timeout, for reconciling the late reply.
       let given: boolean | undefined;
       const fallBack = (error: Error): void => {
-        this.#fallBack(request, error).then((decision) => {
+        this.#fallBack(request, error, health).then((decision) => {
           given = decision.allowed;
           resolve(decision);
         }, reject);
       };
       const pending = this.#deadlines.track(() => {
         const error = new StoreTimeoutError(this.#settings.timeoutMs);
+        this.#primary.stalled?.(request);
         // On a connection the client calls healthy, one late reply is a stall, not an outage.
-        if (this.#readiness?.state() === 'ready') this.#health.late(error, this.#settings.timeoutMs);
-        else this.#health.failure(error);
+        if (this.#readiness?.state() === 'ready') health.late(error, this.#settings.timeoutMs);
+        else health.failure(error);
         fallBack(error);
       });
       const answer: TakeCallback = (error, decision) => {
@@ -333,11 +369,11 @@ class Fallback implements FallbackStore {
         }
         if (decision === undefined) {
           const failure = error ?? new Error('bulwark: the store answered neither a decision nor an error');
-          this.#health.failure(failure);
+          health.failure(failure);
           fallBack(failure);
           return;
         }
-        this.#health.success();
+        health.success();
         this.#share?.learn(request, decision);
         resolve(decision);
       };

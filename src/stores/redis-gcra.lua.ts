@@ -45,8 +45,8 @@ local fmt = string.format`;
 // The stored TAT of KEYS[i] as a debt (max(tat − now, 0), µs). A value that is not a time of
 // this era in µs (2001–5138: 8 stray bytes read as a double would almost never be), NaN included,
 // becomes an empty bucket (debt B × T), written back with the TTL of a refill.
-const debtOf = (key: string, tau: string): string => `local debt = 0
-  local raw = redis.call('GET', ${key})
+// `raw` is the value read (false when the key does not exist).
+const debtFrom = (key: string, tau: string): string => `local debt = 0
   if raw then
     local tat
     if #raw == 8 then tat = struct.unpack('<d', raw) else tat = tonumber(raw) end
@@ -55,6 +55,36 @@ const debtOf = (key: string, tau: string): string => `local debt = 0
       redis.call('SET', ${key}, struct.pack('<d', tat), 'PX', fmt('%d', math.ceil(${tau} / 1000)))
     end
     if tat > now then debt = tat - now end
+  end`;
+
+const debtOf = (key: string, tau: string): string => `local raw = redis.call('GET', ${key})
+  ${debtFrom(key, tau)}`;
+
+// One decision on `key` with ARGV from a + 1 (c × T, B × T, W), its reply at out[o + 1 … o + 3],
+// and its presence beat on `set` (a name, or nil without a beat) at out[o + 4].
+const decide = (key: string, set: string): string => `local tau = tonumber(ARGV[a + 2])
+  ${debtFrom(key, 'tau')}
+  local newDebt = debt + tonumber(ARGV[a + 1])
+  local wait = newDebt - tau
+  if wait <= tonumber(ARGV[a + 3]) then
+    local ttl = '${MIN_TTL_MS}'
+    if newDebt > ${(MIN_TTL_MS - 2) * 1000} then ttl = fmt('%d', math.ceil(newDebt / 1000) + 1) end
+    redis.call('SET', ${key}, struct.pack('<d', now + newDebt), 'PX', ttl)
+    out[o + 1] = 1
+    out[o + 3] = newDebt
+  else
+    out[o + 1] = 0
+    out[o + 3] = debt
+  end
+  out[o + 2] = wait
+  if ${set} then
+    local ms = math.floor(now / 1000)
+    redis.call('ZADD', ${set}, ms, ARGV[#ARGV])
+    redis.call('ZREMRANGEBYSCORE', ${set}, '-inf', ms - ${PRESENCE_MS})
+    redis.call('PEXPIRE', ${set}, ${PRESENCE_MS})
+    out[o + 4] = redis.call('ZCARD', ${set})
+  else
+    out[o + 4] = 0
   end`;
 
 /**
@@ -74,32 +104,49 @@ local d = (#ARGV - 1) / ${TAKE_ARGS}
 for i = 1, d do
   local a = (i - 1) * ${TAKE_ARGS}
   local key = KEYS[i]
-  local tau = tonumber(ARGV[a + 2])
-  ${debtOf('key', 'tau')}
-  local newDebt = debt + tonumber(ARGV[a + 1])
-  local wait = newDebt - tau
   local o = (i - 1) * ${TAKE_REPLY}
-  if wait <= tonumber(ARGV[a + 3]) then
-    local ttl = '${MIN_TTL_MS}'
-    if newDebt > ${(MIN_TTL_MS - 2) * 1000} then ttl = fmt('%d', math.ceil(newDebt / 1000) + 1) end
-    redis.call('SET', key, struct.pack('<d', now + newDebt), 'PX', ttl)
-    out[o + 1] = 1
-    out[o + 3] = newDebt
-  else
-    out[o + 1] = 0
-    out[o + 3] = debt
-  end
-  out[o + 2] = wait
+  local raw = redis.call('GET', key)
+  local set = nil
   local b = tonumber(ARGV[a + 4])
-  if b > 0 then
-    local set = KEYS[d + b]
-    local ms = math.floor(now / 1000)
-    redis.call('ZADD', set, ms, ARGV[#ARGV])
-    redis.call('ZREMRANGEBYSCORE', set, '-inf', ms - ${PRESENCE_MS})
-    redis.call('PEXPIRE', set, ${PRESENCE_MS})
-    out[o + 4] = redis.call('ZCARD', set)
-  else
+  if b > 0 then set = KEYS[d + b] end
+  ${decide('key', 'set')}
+end
+return out`,
+);
+
+/** Arguments each decision of a {@link TAKE_NODE_SCRIPT} call carries in ARGV. */
+export const NODE_ARGS = 5;
+
+/**
+ * The decisions of one turn whose keys live on one Redis Cluster master, whatever their slots:
+ * one call per master instead of one per slot (Redis 7+, which runs a script flagged
+ * `allow-cross-slot-keys` over keys of several slots of the node). A script may only declare keys
+ * of one slot, so KEYS holds the first bucket alone (the client routes the call by it) and each
+ * decision names its keys in ARGV: bucket, c × T, B × T, W, and its presence set or '' (no beat);
+ * then, last, this node's id. A bucket whose slot this node does not serve (moved, migrating, the
+ * cluster down) is left untouched and answered -1, to be sent again on its own; the reply is
+ * otherwise that of {@link TAKE_SCRIPT}.
+ */
+export const TAKE_NODE_SCRIPT = luaScript(
+  'bulwark-gcra-take-node',
+  `#!lua flags=allow-cross-slot-keys
+${NOW}
+local out = {}
+local d = (#ARGV - 1) / ${NODE_ARGS}
+for i = 1, d do
+  local a = (i - 1) * ${NODE_ARGS} + 1
+  local key = ARGV[a]
+  local o = (i - 1) * ${TAKE_REPLY}
+  local raw = redis.pcall('GET', key)
+  if type(raw) == 'table' and raw.err then
+    out[o + 1] = -1
+    out[o + 2] = 0
+    out[o + 3] = 0
     out[o + 4] = 0
+  else
+    local set = ARGV[a + 4]
+    if set == '' then set = nil end
+    ${decide('key', 'set')}
   end
 end
 return out`,

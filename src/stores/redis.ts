@@ -1,7 +1,8 @@
 /**
  * `bulwark/redis`: rate limits shared by every process and machine through Redis, and, when asked,
  * shared circuit state. One Lua script (GCRA, the same math as the in-memory store) and at most
- * one round trip per decision: decisions asked for in the same event-loop turn share one call.
+ * one round trip per decision: decisions asked for in the same event-loop turn share one call (on a
+ * Cluster, one call per master).
  * Keys `${prefix}:{${key}}:rl` carry a hash tag for Redis Cluster and expire when the bucket is
  * full again (at least 1 s after their last admission). Works with ioredis and node-redis (v4+)
  * clients and clusters, which it never closes. When Redis fails, `onStoreError` decides (see
@@ -26,7 +27,8 @@ import {
   type RedisClientLike,
   type ScriptRunner,
 } from './redis-client.js';
-import { HOLD_SCRIPT, PRESENCE_MS, TAKE_REPLY, TAKE_SCRIPT } from './redis-gcra.lua.js';
+import { HOLD_SCRIPT, PRESENCE_MS, TAKE_NODE_SCRIPT, TAKE_REPLY, TAKE_SCRIPT } from './redis-gcra.lua.js';
+import { ClusterWatch, clusterTopology, type ClusterTopology } from './cluster-topology.js';
 import { clientReadiness, type ClientReadiness } from './client-readiness.js';
 import { Presence } from './presence.js';
 import type {
@@ -63,7 +65,7 @@ export interface RedisRateLimitStoreOptions {
    * Most decisions sent in one script call. Decisions asked for in the same turn of the event loop
    * travel together (in order, each still atomic, at one Redis time), so under concurrency Redis
    * runs one script for many decisions; `1` sends each decision on its own. With a Cluster client
-   * a batch only holds keys of one hash slot.
+   * a batch holds the keys of one master (one hash slot on Redis before 7).
    * @default 64
    */
   readonly maxBatch?: number;
@@ -96,6 +98,10 @@ const STORE_KEYS = [
 
 const ignore = (): void => undefined;
 
+/** A master that cannot run a flagged script (Redis before 7 reads `#!lua` as a syntax error). */
+const scriptRefused = (error: Error): boolean =>
+  /Error compiling script|Unknown lua shebang|unexpected symbol near '#'/i.test(error.message);
+
 const badReply = (): TypeError => new TypeError('bulwark: unexpected reply from the Redis rate-limit script');
 
 interface Queued {
@@ -111,7 +117,7 @@ interface Queued {
 
 /**
  * The Redis store without a fallback: decisions of one event-loop turn go as one EVALSHA (at most
- * `maxBatch` each, one hash slot each on a Cluster), and reject when Redis does.
+ * `maxBatch` each, one master each on a Cluster), and reject when Redis does.
  * {@link redisStore} wraps it with a deadline and the `onStoreError` policy.
  */
 export class RedisRateLimitStore implements CallbackRateLimitStore {
@@ -119,6 +125,11 @@ export class RedisRateLimitStore implements CallbackRateLimitStore {
   readonly #prefix: string;
   readonly #maxBatch: number;
   readonly #cluster: boolean;
+  /** The cluster's slot map, when the client has one (batches then go one per master). */
+  readonly #topology: ClusterTopology | undefined;
+  readonly #watch: ClusterWatch | undefined;
+  /** False once a master refused the per-master script (Redis before 7): batches go per slot. */
+  #perNode = true;
   readonly #presence: Presence;
   readonly #node = randomBytes(6).toString('hex');
   #queue: Queued[] = [];
@@ -131,6 +142,8 @@ export class RedisRateLimitStore implements CallbackRateLimitStore {
     this.#maxBatch =
       checkNumber('options', 'rateLimit.store.maxBatch', options.maxBatch, 1, MAX_BATCH_LIMIT, true) ?? 64;
     this.#cluster = isClusterClient(options.client);
+    this.#topology = this.#cluster ? clusterTopology(options.client) : undefined;
+    this.#watch = this.#topology === undefined ? undefined : new ClusterWatch(this.#topology);
     this.readiness = clientReadiness(options.client);
     this.#presence = new Presence(options.clock ?? systemClock, PRESENCE_MS);
     // Warm the script cache so the first decision is one round trip; a failure here is harmless
@@ -159,6 +172,24 @@ export class RedisRateLimitStore implements CallbackRateLimitStore {
   /** Releases the listener on the client (the client itself stays the caller's). */
   close(): void {
     this.readiness?.close();
+    this.#watch?.close();
+  }
+
+  /**
+   * Which master serves `key` now (its address), on a cluster whose slot map the client shares:
+   * the fallback keeps one health per master, so one master's outage does not send every key to
+   * the fallback, and the keys of a failed master are shared again once its slots have moved.
+   */
+  partitionOf(key: string): string | undefined {
+    return this.#topology?.ownerOf(keySlot(this.keyOf(key)));
+  }
+
+  /**
+   * The decision on `request.key` missed its deadline: on a cluster, the master of its slot may be
+   * gone, so the topology is read again until the slot is served (by a promoted replica).
+   */
+  stalled(request: TakeRequest): void {
+    this.#watch?.trouble(keySlot(this.keyOf(request.key)));
   }
 
   /** The Redis key of `key`'s bucket. */
@@ -207,10 +238,12 @@ export class RedisRateLimitStore implements CallbackRateLimitStore {
     this.#scheduled = false;
     const queue = this.#queue;
     this.#queue = [];
-    if (!this.#cluster) {
-      this.#sendInChunks(queue);
-      return;
-    }
+    if (!this.#cluster) this.#sendInChunks(queue, this.#send);
+    else if (this.#topology !== undefined && this.#perNode) this.#sendPerNode(queue, this.#topology);
+    else this.#sendPerSlot(queue);
+  };
+
+  #sendPerSlot(queue: readonly Queued[]): void {
     const bySlot = new Map<number, Queued[]>();
     for (const entry of queue) {
       const slot = keySlot(entry.key);
@@ -218,16 +251,29 @@ export class RedisRateLimitStore implements CallbackRateLimitStore {
       if (group === undefined) bySlot.set(slot, [entry]);
       else group.push(entry);
     }
-    for (const group of bySlot.values()) this.#sendInChunks(group);
-  };
-
-  #sendInChunks(entries: Queued[]): void {
-    const size = this.#maxBatch;
-    if (entries.length <= size) this.#send(entries);
-    else for (let i = 0; i < entries.length; i += size) this.#send(entries.slice(i, i + size));
+    for (const group of bySlot.values()) this.#sendInChunks(group, this.#send);
   }
 
-  #send(batch: readonly Queued[]): void {
+  #sendPerNode(queue: readonly Queued[], topology: ClusterTopology): void {
+    const byNode = new Map<string, Queued[]>();
+    for (const entry of queue) {
+      const slot = keySlot(entry.key);
+      // A slot the client cannot place yet goes on its own (the client routes it).
+      const owner = topology.ownerOf(slot) ?? `slot ${slot}`;
+      const group = byNode.get(owner);
+      if (group === undefined) byNode.set(owner, [entry]);
+      else group.push(entry);
+    }
+    for (const group of byNode.values()) this.#sendInChunks(group, this.#sendNode);
+  }
+
+  #sendInChunks(entries: readonly Queued[], send: (batch: readonly Queued[]) => void): void {
+    const size = this.#maxBatch;
+    if (entries.length <= size) send(entries);
+    else for (let i = 0; i < entries.length; i += size) send(entries.slice(i, i + size));
+  }
+
+  readonly #send = (batch: readonly Queued[]): void => {
     const keys: string[] = [];
     const sets: string[] = [];
     const args: string[] = [];
@@ -245,13 +291,91 @@ export class RedisRateLimitStore implements CallbackRateLimitStore {
       args,
       (reply) => {
         this.#inFlight--;
+        this.#answered(batch);
         this.#answer(batch, reply);
       },
       (error) => {
         this.#inFlight--;
+        this.#failed(batch);
         for (const entry of batch) entry.done(error, undefined);
       },
     );
+  };
+
+  /** One call for decisions whose keys all live on one master (several slots of it). */
+  readonly #sendNode = (batch: readonly Queued[]): void => {
+    const first = batch[0];
+    if (first === undefined) return;
+    const args: string[] = [];
+    for (const entry of batch) {
+      args.push(
+        entry.key,
+        ...entry.args,
+        entry.beat === undefined ? '' : redisKey(this.#prefix, entry.beat, 'nodes'),
+      );
+    }
+    args.push(this.#node);
+    this.#inFlight++;
+    this.#runner.call(
+      TAKE_NODE_SCRIPT,
+      [first.key],
+      args,
+      (reply) => {
+        this.#inFlight--;
+        this.#answerNode(batch, reply);
+      },
+      (error) => {
+        this.#inFlight--;
+        if (scriptRefused(error)) {
+          // Redis before 7 cannot run the per-master script (it did not run): per slot from now.
+          this.#perNode = false;
+          this.#sendPerSlot(batch);
+          return;
+        }
+        this.#failed(batch);
+        for (const entry of batch) entry.done(error, undefined);
+      },
+    );
+  };
+
+  /** The per-master reply: decisions whose slot the node did not serve go again, per slot. */
+  #answerNode(batch: readonly Queued[], reply: unknown): void {
+    const valid = Array.isArray(reply) && reply.length === batch.length * TAKE_REPLY;
+    let moved = false;
+    for (let at = 0; valid && at < reply.length && !moved; at += TAKE_REPLY) moved = reply[at] === -1;
+    if (!moved) {
+      if (valid) this.#answered(batch);
+      this.#answer(batch, reply);
+      return;
+    }
+    const list = reply as unknown[];
+    const served: Queued[] = [];
+    const servedReply: unknown[] = [];
+    const again: Queued[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const entry = batch[i] as Queued;
+      const at = TAKE_REPLY * i;
+      if (list[at] === -1) again.push(entry);
+      else {
+        served.push(entry);
+        for (let j = at; j < at + TAKE_REPLY; j++) servedReply.push(list[j]);
+      }
+    }
+    this.#answered(served);
+    this.#answer(served, servedReply);
+    this.#sendPerSlot(again);
+  }
+
+  #answered(batch: readonly Queued[]): void {
+    const watch = this.#watch;
+    if (watch === undefined || watch.troubled === 0) return;
+    for (const entry of batch) watch.answered(keySlot(entry.key));
+  }
+
+  #failed(batch: readonly Queued[]): void {
+    const watch = this.#watch;
+    if (watch === undefined) return;
+    for (const entry of batch) watch.trouble(keySlot(entry.key));
   }
 
   #answer(batch: readonly Queued[], reply: unknown): void {
