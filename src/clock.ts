@@ -117,6 +117,29 @@ export function sleepWith(clock: Pick<Clock, 'setTimeout'>, ms: number, signal?:
   });
 }
 
+/** A node of an intrusive doubly linked list: a {@link DueEntry}, a store call's deadline. */
+export interface ListNode<T> {
+  prev: T | undefined;
+  next: T | undefined;
+}
+
+/** The two ends of an intrusive list of {@link ListNode}s. */
+export interface ListEnds<T> {
+  head: T | undefined;
+  tail: T | undefined;
+}
+
+/** Takes `node` out of the list whose ends are `ends`, in O(1). */
+export function unlinkNode<T extends ListNode<T>>(ends: ListEnds<T>, node: T): void {
+  const { prev, next } = node;
+  if (prev === undefined) ends.head = next;
+  else prev.next = next;
+  if (next === undefined) ends.tail = prev;
+  else next.prev = prev;
+  node.prev = undefined;
+  node.next = undefined;
+}
+
 /**
  * One timeout of a {@link DueList}: `expire()` runs once the clock reaches `due`, unless the
  * entry was removed first. Subclasses carry what the timeout is about, so arming one allocates
@@ -145,8 +168,7 @@ export abstract class DueEntry {
  */
 export class DueList {
   readonly #clock: Clock;
-  #head: DueEntry | undefined = undefined;
-  #tail: DueEntry | undefined = undefined;
+  readonly #ends: ListEnds<DueEntry> = { head: undefined, tail: undefined };
   #timer: TimerHandle | undefined = undefined;
   /** When the armed timer fires. */
   #timerAt = Number.POSITIVE_INFINITY;
@@ -158,14 +180,15 @@ export class DueList {
     this.#parked = false;
     const now = this.#clock.now();
     try {
-      let head = this.#head;
+      let head = this.#ends.head;
       while (head !== undefined && head.due <= now) {
         this.remove(head);
         head.expire();
-        head = this.#head;
+        head = this.#ends.head;
       }
     } finally {
-      if (this.#head !== undefined) this.#arm(this.#head.due, now);
+      const next = this.#ends.head;
+      if (next !== undefined) this.#arm(next.due, now);
     }
   };
 
@@ -181,14 +204,15 @@ export class DueList {
   add(entry: DueEntry, due: number): void {
     entry.due = due;
     entry.list = this;
-    let after = this.#tail;
+    const ends = this.#ends;
+    let after = ends.tail;
     // Out of order only when the clock's time was given from elsewhere (a redirect hop's rest).
     while (after !== undefined && after.due > due) after = after.prev;
     entry.prev = after;
-    entry.next = after === undefined ? this.#head : after.next;
-    if (entry.next === undefined) this.#tail = entry;
+    entry.next = after === undefined ? ends.head : after.next;
+    if (entry.next === undefined) ends.tail = entry;
     else entry.next.prev = entry;
-    if (after === undefined) this.#head = entry;
+    if (after === undefined) ends.head = entry;
     else after.next = entry;
     if (due < this.#timerAt) this.#arm(due, this.#clock.now());
     else if (this.#parked) {
@@ -201,15 +225,9 @@ export class DueList {
   remove(entry: DueEntry): void {
     if (entry.list !== this) return;
     entry.list = undefined;
-    const { prev, next } = entry;
-    if (prev === undefined) this.#head = next;
-    else prev.next = next;
-    if (next === undefined) this.#tail = prev;
-    else next.prev = prev;
-    entry.prev = undefined;
-    entry.next = undefined;
+    unlinkNode(this.#ends, entry);
     const timer = this.#timer;
-    if (this.#head !== undefined || timer === undefined) return;
+    if (this.#ends.head !== undefined || timer === undefined) return;
     if (this.#parks && timer.unref !== undefined && timer.ref !== undefined) {
       timer.unref();
       this.#parked = true;

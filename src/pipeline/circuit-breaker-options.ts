@@ -117,9 +117,9 @@ function buildBreaker(settings: BreakerSettings, env: StageEnv): BuiltRow {
       change.reason,
     );
     const state = breakers.peek(change.key)?.state;
-    if (state?.state === 'isolated') waiting.opened(change.key, Number.POSITIVE_INFINITY);
+    if (state?.state === 'isolated') waiting.opened(change.key);
     if (state?.state !== 'open') return;
-    waiting.opened(change.key, state.until);
+    waiting.opened(change.key);
     // A trip on this node opens the circuit for the fleet.
     if (store !== undefined) {
       Promise.resolve(store.open(change.key, Math.max(1, state.until - clock.now()))).catch(() => undefined);
@@ -134,8 +134,8 @@ function buildBreaker(settings: BreakerSettings, env: StageEnv): BuiltRow {
     if (state?.state === 'isolated') return false;
     return state?.state !== 'open' || state.until <= clock.now() + delayMs;
   });
-  env.wakers.push((ctx, dueAt, refuse) =>
-    ctx.policies.circuitBreaker === false ? undefined : waiting.add(ctx.key, dueAt, refuse),
+  env.wakers.push((ctx, _dueAt, refuse) =>
+    ctx.policies.circuitBreaker === false ? undefined : waiting.add(ctx.key, refuse),
   );
   const stages: BuiltStage[] = [];
   if (store !== undefined) {
@@ -162,45 +162,36 @@ function buildBreaker(settings: BreakerSettings, env: StageEnv): BuiltRow {
   return { stages, circuits: { breakers, store, key, origin: env.origin } };
 }
 
-/** One call waiting for a retry: when it is due, and what ends its wait. */
-interface WaitingRetry {
-  readonly dueAt: number;
-  readonly refuse: () => void;
-}
-
 /**
- * The calls that wait to retry through each circuit. When a circuit opens (or is isolated), the
- * waits whose retry would start while it is still open end at once: the breaker would refuse
- * that attempt, so sleeping out the backoff only adds latency to a call that fails anyway. A
- * wait due after the open period keeps waiting (its retry may be the probe).
+ * The calls that wait to retry through each circuit. When a circuit opens (or is isolated), their
+ * waits end at once and each call returns its last answer or error: an open circuit fails fast,
+ * and sleeping out a backoff (up to 700 ms with the default retries) only adds latency to calls
+ * that, in an outage, fail anyway. The circuit's probe comes from the next call, not from a
+ * retry kept waiting: in the lab's outage, waits outlived several 100 ms open periods, each
+ * ending in a refusal or a failed probe, and they made the defaults' p99 there.
  */
 class WaitingRetries {
-  readonly #byKey = new Map<string, Set<WaitingRetry>>();
+  readonly #byKey = new Map<string, Set<() => void>>();
 
-  add(key: string, dueAt: number, refuse: () => void): () => void {
+  add(key: string, refuse: () => void): () => void {
     let waits = this.#byKey.get(key);
     if (waits === undefined) {
       waits = new Set();
       this.#byKey.set(key, waits);
     }
-    const wait: WaitingRetry = { dueAt, refuse };
-    waits.add(wait);
+    waits.add(refuse);
     const held = waits;
     return () => {
-      held.delete(wait);
+      held.delete(refuse);
       if (held.size === 0 && this.#byKey.get(key) === held) this.#byKey.delete(key);
     };
   }
 
-  /** The circuit of `key` opened until `until` (infinity: isolated). */
-  opened(key: string, until: number): void {
+  /** The circuit of `key` opened (or was isolated): every wait on it ends now. */
+  opened(key: string): void {
     const waits = this.#byKey.get(key);
     if (waits === undefined) return;
-    for (const wait of waits) {
-      if (wait.dueAt >= until) continue;
-      waits.delete(wait);
-      wait.refuse();
-    }
-    if (waits.size === 0) this.#byKey.delete(key);
+    this.#byKey.delete(key);
+    for (const refuse of waits) refuse();
   }
 }

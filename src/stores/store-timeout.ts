@@ -10,7 +10,7 @@
  * allocates no timer and retains nothing once answered. (An insertion-ordered Set did the same
  * with less code, but under 100k decisions a second its churn made every scavenge 5× slower.)
  */
-import type { Clock } from '../clock.js';
+import { unlinkNode, type Clock, type ListEnds } from '../clock.js';
 import { asError } from '../errors.js';
 
 /** Raised when a store call outlives its deadline. */
@@ -46,8 +46,7 @@ const refTimer = (fn: () => void, ms: number): void => {
 export class DeadlineQueue {
   readonly #timeoutMs: number;
   readonly #clock: Clock | undefined;
-  #head: Pending | undefined;
-  #tail: Pending | undefined;
+  readonly #ends: ListEnds<Pending> = { head: undefined, tail: undefined };
   #size = 0;
   #armed = false;
 
@@ -87,12 +86,13 @@ export class DeadlineQueue {
     const entry: Pending = {
       at: this.#now() + this.#timeoutMs,
       expire: onTimeout,
-      prev: this.#tail,
+      prev: this.#ends.tail,
       next: undefined,
     };
-    if (this.#tail === undefined) this.#head = entry;
-    else this.#tail.next = entry;
-    this.#tail = entry;
+    const ends = this.#ends;
+    if (ends.tail === undefined) ends.head = entry;
+    else ends.tail.next = entry;
+    ends.tail = entry;
     this.#size++;
     if (!this.#armed) this.#schedule(this.#timeoutMs);
     return entry;
@@ -107,13 +107,7 @@ export class DeadlineQueue {
   }
 
   #unlink(entry: Pending): void {
-    const { prev, next } = entry;
-    if (prev === undefined) this.#head = next;
-    else prev.next = next;
-    if (next === undefined) this.#tail = prev;
-    else next.prev = prev;
-    entry.prev = undefined;
-    entry.next = undefined;
+    unlinkNode(this.#ends, entry);
     entry.expire = undefined;
     this.#size--;
   }
@@ -134,7 +128,7 @@ export class DeadlineQueue {
   readonly #expire = (): void => {
     this.#armed = false;
     const now = this.#now();
-    for (let entry = this.#head; entry !== undefined; entry = this.#head) {
+    for (let entry = this.#ends.head; entry !== undefined; entry = this.#ends.head) {
       if (entry.at > now) {
         this.#schedule(Math.max(1, entry.at - now));
         return;
