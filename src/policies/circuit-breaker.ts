@@ -171,6 +171,17 @@ export class CircuitBreaker implements Policy {
     }
   }
 
+  /**
+   * Since when the breaker has waited for a probe (the end of its open period), or infinity when
+   * it is not waiting for one (closed, open, isolated, a probe in flight).
+   */
+  probeReadySince(): number {
+    if (this.#state === OPEN)
+      return this.#at <= this.#options.clock.now() ? this.#at : Number.POSITIVE_INFINITY;
+    if (this.#state === HALF_OPEN && this.#probes.length === 0) return this.#at;
+    return Number.POSITIVE_INFINITY;
+  }
+
   /** Asks to send one call. Closed: a shared permit, no allocation, no clock read. */
   tryAcquire(): CircuitDecision {
     if (this.#state === CLOSED) return this.#closedPermit;

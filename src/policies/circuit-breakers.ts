@@ -53,6 +53,7 @@ export class CircuitBreakers implements Policy {
   readonly #idleSweeps: number;
   /** Sweeps so far. */
   #sweeps = 0;
+  readonly #idleMs: number;
 
   /**
    * @param resolved the breakers' options already resolved by a caller that checked their names
@@ -79,6 +80,7 @@ export class CircuitBreakers implements Policy {
     }
     // Fails at construction, not on the first request; one resolved object serves every key.
     this.#options = resolved ?? resolveBreakerOptions(breakerOptions);
+    this.#idleMs = idleTimeout;
     this.#sweepMs = Math.min(Math.ceil(idleTimeout / SWEEPS_PER_IDLE), MAX_TIMER_MS);
     this.#idleSweeps = Math.ceil(idleTimeout / this.#sweepMs);
     this.#housekeeping = new Housekeeping(this.#options.clock, (now) => {
@@ -137,14 +139,28 @@ export class CircuitBreakers implements Policy {
    */
   prune(): number {
     const sweep = ++this.#sweeps;
+    const now = this.#options.clock.now();
     let removed = 0;
     for (const [key, breaker] of this.#breakers) {
-      if (sweep - breaker.seen > this.#idleSweeps && breaker.state.state === 'closed') {
+      if (sweep - breaker.seen > this.#idleSweeps && this.#idle(breaker, now)) {
         this.#breakers.delete(key);
         removed++;
       }
     }
     return removed;
+  }
+
+  /**
+   * Whether a breaker nobody asked for during `idleTimeout` holds nothing worth keeping: closed,
+   * or waiting for a probe that nobody came to send for `idleTimeout` after its open period ended
+   * (a tenant that tripped in an outage and never called again). Open, isolated and a probe in
+   * flight stay.
+   */
+  #idle(breaker: CircuitBreaker, now: number): boolean {
+    const state = breaker.state;
+    if (state.state === 'closed') return true;
+    if (state.state !== 'half-open' || state.probes > 0) return false;
+    return breaker.probeReadySince() + this.#idleMs <= now;
   }
 
   /** Stops the sweep's timer (the client's `close()`); the breakers stay readable. */

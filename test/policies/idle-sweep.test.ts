@@ -57,7 +57,7 @@ describe('CircuitBreakers: the idle sweep', () => {
     }
     assert.deepEqual([...keysOf(breakers)], ['busy', 'isolated', 'open']);
     assert.equal(open.state.state, 'open');
-    await clock.advance(6_000); // the open period is over: half-open, waiting for its probe
+    await clock.advance(5_500); // the open period is over: half-open, waiting for its probe
     assert.equal(open.state.state, 'half-open');
     assert.deepEqual([...keysOf(breakers)], ['isolated', 'open'], 'the half-open one waits for a probe');
     const probe = open.tryAcquire();
@@ -65,6 +65,35 @@ describe('CircuitBreakers: the idle sweep', () => {
     open.onSuccess(probe);
     await clock.advance(1_250);
     assert.deepEqual([...keysOf(breakers)], ['isolated'], 'closed by its probe, then idle: gone');
+  });
+
+  test('a tripped breaker nobody calls again goes idleTimeout after its open period ended', async () => {
+    const clock = createVirtualClock();
+    const breakers = new CircuitBreakers({
+      idleTimeout: 1_000,
+      failureThreshold: 1,
+      openDuration: 2_000,
+      clock,
+    });
+    // A tenant trips in an outage and never calls again: its breaker waits for a probe nobody sends.
+    const tripped = breakers.get('tripped');
+    tripped.onFailure(tripped.tryAcquire() as never);
+    await clock.advance(2_000);
+    assert.equal(tripped.state.state, 'half-open');
+    await clock.advance(750);
+    assert.deepEqual([...keysOf(breakers)], ['tripped'], 'under idleTimeout since it could probe: kept');
+    await clock.advance(500);
+    assert.equal(breakers.size, 0, 'gone 1 to 1.25 idleTimeouts after its open period ended');
+    assert.equal(clock.pendingBackground(), 0);
+    // A probe in flight is kept however long it takes.
+    const probing = breakers.get('probing');
+    probing.onFailure(probing.tryAcquire() as never);
+    await clock.advance(2_000);
+    const probe = probing.tryAcquire();
+    assert.equal(probe.allowed, true);
+    await clock.advance(5_000);
+    assert.deepEqual([...keysOf(breakers)], ['probing']);
+    probing.onSuccess(probe);
   });
 
   test('a breaker is never dropped before idleTimeout has passed since its last use', async () => {
