@@ -70,12 +70,19 @@ const FORBIDDEN = [
   Buffer.from(`alice:${SECRETS.userinfoPass}`).toString('base64'),
 ];
 
+/**
+ * Where `secret` stands in `text`, or -1. A short all-digit secret (the CVV) counts only as a
+ * token of its own: inside a duration (3.97314 ms), a port or a hex id it is chance, not a leak.
+ */
+function leakAt(text: string, secret: string): number {
+  if (!/^\d{1,6}$/.test(secret)) return text.indexOf(secret);
+  return new RegExp(`(?<![0-9a-fA-F.])${secret}(?![0-9a-fA-F])`).exec(text)?.index ?? -1;
+}
+
 function assertClean(where: string, text: string): void {
   for (const secret of FORBIDDEN) {
-    assert.ok(
-      !text.includes(secret),
-      `${where} leaked ${secret}:\n${text.slice(Math.max(0, text.indexOf(secret) - 300), text.indexOf(secret) + 100)}`,
-    );
+    const at = leakAt(text, secret);
+    assert.ok(at === -1, `${where} leaked ${secret}:\n${text.slice(Math.max(0, at - 300), at + 100)}`);
   }
 }
 
