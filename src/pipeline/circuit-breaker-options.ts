@@ -134,7 +134,7 @@ function buildBreaker(settings: BreakerSettings, env: StageEnv): BuiltRow {
     if (state?.state === 'isolated') return false;
     return state?.state !== 'open' || state.until <= clock.now() + delayMs;
   });
-  env.wakers.push((ctx, _dueAt, refuse) =>
+  env.wakers.push((ctx, refuse) =>
     ctx.policies.circuitBreaker === false ? undefined : waiting.add(ctx.key, refuse),
   );
   const stages: BuiltStage[] = [];

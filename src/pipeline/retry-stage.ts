@@ -38,11 +38,11 @@ export interface HedgingSettings {
 export type RetryGate = (ctx: CallContext, delayMs: number, responded: boolean) => boolean;
 
 /**
- * Told that this call waits for a retry due at `dueAt`: calls `refuse` if, before then, the
- * retry comes to be refused when it starts (its circuit opened), so the call ends now rather
- * than sleeping out a backoff it would spend for nothing. Returns what forgets the waiter.
+ * Told that this call waits for a retry: calls `refuse` if, meanwhile, the retry comes to be
+ * refused when it starts (its circuit opened), so the call ends now rather than sleeping out a
+ * backoff it would spend for nothing. Returns what forgets the waiter.
  */
-export type RetryWaker = (ctx: CallContext, dueAt: number, refuse: () => void) => (() => void) | undefined;
+export type RetryWaker = (ctx: CallContext, refuse: () => void) => (() => void) | undefined;
 
 /**
  * The retry stage. The policy (pure, in src/policies) schedules; this judges HTTP outcomes:
@@ -140,12 +140,12 @@ class HttpRetryHooks implements RetryHooks<unknown> {
     return this.#gate === undefined || this.#gate(this.#ctx, delayMs, outcome.ok);
   }
 
-  onWait(dueAt: number, refuse: () => void): (() => void) | undefined {
+  onWait(refuse: () => void): (() => void) | undefined {
     const wakers = this.#wakers;
     if (wakers.length === 0) return undefined;
     const forgets: (() => void)[] = [];
     for (const waker of wakers) {
-      const forget = waker(this.#ctx, dueAt, refuse);
+      const forget = waker(this.#ctx, refuse);
       if (forget !== undefined) forgets.push(forget);
     }
     return () => {

@@ -91,13 +91,12 @@ export interface RetryHooks<T> {
    */
   admits?(delayMs: number, outcome: RetryOutcome<T>): boolean;
   /**
-   * Told when a wait for a retry starts (the retry is due at `dueAt` on the policy's clock), with
-   * `refuse` to end the wait early: the hooks call it when the retry would now be refused when it
-   * starts (a circuit opened meanwhile). The call then ends with the last outcome at once
+   * Told when a wait for a retry starts, with `refuse` to end the wait early: the hooks call it
+   * when the retry would now be refused when it starts (a circuit opened meanwhile). The call then ends with the last outcome at once
    * (give-up reason `'refused'`), as if `admits` had said false before the wait. Returns what
    * forgets the waiter once the wait is over, however it ended.
    */
-  onWait?(dueAt: number, refuse: () => void): (() => void) | undefined;
+  onWait?(refuse: () => void): (() => void) | undefined;
   onRetry?(event: RetryEvent<T>): void;
   onGiveUp?(event: GiveUpEvent<T>): void;
 }
@@ -404,7 +403,7 @@ export class RetryPolicy<V = unknown> implements Policy<V> {
         signal.addEventListener('abort', abort, { once: true });
         if (signal.aborted) abort();
       }
-      forget = hooks.onWait(this.#clock.now() + delayMs, () => {
+      forget = hooks.onWait(() => {
         wait.abort(WAIT_REFUSED);
       });
       sleepSignal = wait.signal;
