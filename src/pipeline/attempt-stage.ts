@@ -23,8 +23,10 @@ export function createAttemptStage(transport: Transport, options: AttemptStageOp
     const clock = ctx.runtime.clock;
     ctx.attempts++;
     const timeoutMs = ctx.attemptTimeoutMs;
+    // One clock read serves the deadline check, the header, the attempt's start and its timeout.
+    const now = clock.now();
     if (ctx.deadline !== Number.POSITIVE_INFINITY) {
-      const remaining = Math.floor(ctx.deadline - clock.now());
+      const remaining = Math.floor(ctx.deadline - now);
       if (remaining <= 0) {
         // Cancelled as well, so the call's own deadline timer (due within the millisecond) finds
         // it settled and does not report the same deadline twice.
@@ -39,8 +41,8 @@ export function createAttemptStage(transport: Transport, options: AttemptStageOp
     } else if (deadlineHeader !== false && timeoutMs > 0) {
       ctx.headers[deadlineHeader] = String(timeoutMs);
     }
-    const attempt = new Attempt(ctx, ctx.attempts, ctx.headers);
-    if (timeoutMs > 0) attempt.arm(clock, timeoutMs, attemptTimeoutError);
+    const attempt = new Attempt(ctx, ctx.attempts, ctx.headers, now);
+    if (timeoutMs > 0) attempt.arm(clock, timeoutMs, attemptTimeoutError, now + timeoutMs);
     const events = ctx.runtime.events;
     if (!events.observeAttempts) return transport.send(attempt);
     attempt.span = events.attemptStart(attempt);

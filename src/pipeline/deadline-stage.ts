@@ -15,12 +15,12 @@ export const deadlineStage: Stage = (ctx, next) => {
 };
 
 async function guarded(ctx: CallContext, next: StageNext): Promise<BulwarkResponse> {
-  const clock = ctx.runtime.clock;
   const signal = ctx.signal;
   if (signal?.aborted === true) throw abortedError(ctx, urlOf(ctx));
-  const now = clock.now();
-  // An expired budget sends nothing.
-  if (ctx.deadline - now <= 0) {
+  // An expired budget sends nothing. The call's start stands for now (no clock read): a budget
+  // that runs out while an outer stage waits (a cache lookup, a middleware) is caught by the
+  // attempt stage, which reads the clock before it sends.
+  if (ctx.deadline - ctx.startedAt <= 0) {
     ctx.runtime.events.deadlineExceeded(ctx, 'before-send');
     throw budgetError(ctx, urlOf(ctx));
   }

@@ -58,6 +58,9 @@ export function createRetryStage(
   gate?: RetryGate,
   wakers: readonly RetryWaker[] = [],
 ): Stage {
+  // The common call (no override, no hedging) runs with this one object.
+  const clientRun: RetryRun | undefined =
+    policy === undefined ? undefined : { policy, http: clientHttp, gate, wakers };
   return (ctx, next) => {
     const override = ctx.policies.retry;
     // No retry for this call: the request said false, or the client has none and the request brings none.
@@ -66,49 +69,75 @@ export function createRetryStage(
     if (candidate === undefined) {
       return hedging === undefined || !ctx.idempotent ? next(ctx) : hedged(ctx, next, hedging);
     }
-    const chosen = candidate;
-    const http = own?.http ?? clientHttp;
     const attempt =
       hedging === undefined || !ctx.idempotent ? next : (c: CallContext) => hedged(c, next, hedging);
     // The first attempt runs outside the policy: most calls succeed, and only an answer that
     // might be retried pays for the policy's bookkeeping. The budget still counts every call.
-    const budget = chosen.budget;
+    const budget = candidate.budget;
     if (budget instanceof RetryBudgets) budget.deposit(ctx.key);
     else budget?.deposit();
-    return attempt(ctx).then(
-      (response) =>
-        http.statuses.has(response.status) || http.shouldRetry !== undefined
-          ? retryFrom(response, undefined)
-          : response,
-      (error: unknown) => retryFrom(undefined, error),
-    );
-
-    function retryFrom(response: BulwarkResponse | undefined, error: unknown): Promise<BulwarkResponse> {
-      const budget = chosen.budget;
-      const hooks = new HttpRetryHooks(
-        ctx,
-        http,
-        gate,
-        wakers,
-        budget instanceof RetryBudgets ? budget.get(ctx.key) : budget,
-      );
-      let first = true;
-      // The backoff listens to this rather than the caller's signal alone: cancelling the call
-      // (the caller's abort, the client's close()) ends the wait and its timer at once.
-      const wake = new AbortController();
-      ctx.wake = wake;
-      if (ctx.cancelled !== undefined) wake.abort(ctx.cancelled);
-      return chosen.run(
-        () => {
-          if (!first) return attempt(ctx);
-          first = false;
-          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- replays the first attempt's own error
-          return response === undefined ? Promise.reject(error) : Promise.resolve(response);
-        },
-        { signal: wake.signal, deadline: ctx.deadline, key: ctx.key, hooks, deposited: true },
-      );
-    }
+    const run =
+      own === undefined && clientRun !== undefined
+        ? clientRun
+        : { policy: candidate, http: own?.http ?? clientHttp, gate, wakers };
+    return firstAttempt(ctx, attempt, run);
   };
+}
+
+/** What a call's retries run with, once the call has a policy. */
+interface RetryRun {
+  readonly policy: RetryPolicy<BulwarkResponse>;
+  readonly http: HttpRetrySettings;
+  readonly gate: RetryGate | undefined;
+  readonly wakers: readonly RetryWaker[];
+}
+
+/**
+ * The first attempt, then the policy only when its outcome might be retried. One async frame:
+ * a call allocates no closures here.
+ */
+async function firstAttempt(ctx: CallContext, attempt: StageNext, run: RetryRun): Promise<BulwarkResponse> {
+  let response: BulwarkResponse;
+  try {
+    response = await attempt(ctx);
+  } catch (error) {
+    return retryFrom(ctx, attempt, run, undefined, error);
+  }
+  if (!run.http.statuses.has(response.status) && run.http.shouldRetry === undefined) return response;
+  return retryFrom(ctx, attempt, run, response, undefined);
+}
+
+/** Hands the first attempt's outcome to the policy, which retries from there. */
+function retryFrom(
+  ctx: CallContext,
+  attempt: StageNext,
+  run: RetryRun,
+  response: BulwarkResponse | undefined,
+  error: unknown,
+): Promise<BulwarkResponse> {
+  const budget = run.policy.budget;
+  const hooks = new HttpRetryHooks(
+    ctx,
+    run.http,
+    run.gate,
+    run.wakers,
+    budget instanceof RetryBudgets ? budget.get(ctx.key) : budget,
+  );
+  let first = true;
+  // The backoff listens to this rather than the caller's signal alone: cancelling the call
+  // (the caller's abort, the client's close()) ends the wait and its timer at once.
+  const wake = new AbortController();
+  ctx.wake = wake;
+  if (ctx.cancelled !== undefined) wake.abort(ctx.cancelled);
+  return run.policy.run(
+    () => {
+      if (!first) return attempt(ctx);
+      first = false;
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- replays the first attempt's own error
+      return response === undefined ? Promise.reject(error) : Promise.resolve(response);
+    },
+    { signal: wake.signal, deadline: ctx.deadline, key: ctx.key, hooks, deposited: true },
+  );
 }
 
 /** Judges one call's outcomes; one small object per call carries the request in hand. */

@@ -102,8 +102,7 @@ export class RetryBudget {
     this.#lastUsed = now;
   }
 
-  #advance(): number {
-    const now = this.#clock.now();
+  #advance(now = this.#clock.now()): number {
     const slice = Math.floor(now / this.#r.sliceMs);
     if (slice > this.#slice) {
       const steps = Math.min(slice - this.#slice, SLICES + 1);
@@ -127,9 +126,12 @@ export class RetryBudget {
     this.#sum += units;
   }
 
-  /** Records one request: it earns `ratio` of a retry for the next `ttlMs`. */
-  deposit(): void {
-    this.#lastUsed = this.#advance();
+  /**
+   * Records one request: it earns `ratio` of a retry for the next `ttlMs`. `now`: the clock's
+   * time, when the caller has just read it.
+   */
+  deposit(now?: number): void {
+    this.#lastUsed = this.#advance(now);
     this.#add(this.#r.depositUnits);
     this.#attempts++;
   }
@@ -205,9 +207,8 @@ export class RetryBudgets {
     this.#lastSweep = clock.now();
   }
 
-  /** The budget of `key`, created when missing. */
-  get(key: string): RetryBudget {
-    const now = this.#clock.now();
+  /** The budget of `key`, created when missing. `now`: the clock's time, when just read. */
+  get(key: string, now = this.#clock.now()): RetryBudget {
     if (now - this.#lastSweep >= this.#ttlMs) this.#sweep(now);
     let budget = this.#budgets.get(key);
     if (budget === undefined) {
@@ -219,7 +220,8 @@ export class RetryBudgets {
 
   /** Records one request for `key`. */
   deposit(key: string): void {
-    this.get(key).deposit();
+    const now = this.#clock.now();
+    this.get(key, now).deposit(now);
   }
 
   /** Takes one retry from `key`'s budget; false when it is spent. */

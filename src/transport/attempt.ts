@@ -89,7 +89,13 @@ export class Attempt<Call extends AttemptCall = AttemptCall> implements AttemptC
   #timeout: AttemptTimeout | undefined = undefined;
   #finished = false;
 
-  constructor(ctx: Call, number: number, headers: Record<string, string>) {
+  /** `startedAt`: the clock's time now, when the caller has just read it (one read per attempt). */
+  constructor(
+    ctx: Call,
+    number: number,
+    headers: Record<string, string>,
+    startedAt = ctx.runtime.clock.now(),
+  ) {
     this.ctx = ctx;
     this.number = number;
     this.headers = headers;
@@ -97,7 +103,7 @@ export class Attempt<Call extends AttemptCall = AttemptCall> implements AttemptC
     this.path = ctx.path;
     this.method = ctx.method;
     this.body = ctx.body;
-    this.startedAt = ctx.runtime.clock.now();
+    this.startedAt = startedAt;
     linkLive(ctx, this);
     if (ctx.cancelled !== undefined) this.aborted = ctx.cancelled;
   }
@@ -111,6 +117,11 @@ export class Attempt<Call extends AttemptCall = AttemptCall> implements AttemptC
     const timeout = new AttemptTimeout(this, timeoutMs, error);
     this.#timeout = timeout;
     dueListOf(clock, timeoutMs).add(timeout, due);
+  }
+
+  /** True when {@link arm} gave this attempt a timeout: it bounds the whole exchange. */
+  get timed(): boolean {
+    return this.#timeout !== undefined;
   }
 
   /**

@@ -112,6 +112,9 @@ export class UndiciTransport implements Transport {
         handler.onError(attempt.aborted);
         return;
       }
+      // An attempt timeout bounds the whole exchange, headers and body: undici's own headers and
+      // body timers (300 s each, set and cleared on every request) are then off for it.
+      const undiciTimeout = attempt.timed ? 0 : null;
       this.#dispatcher(attempt.origin).dispatch(
         {
           origin: attempt.origin,
@@ -119,6 +122,8 @@ export class UndiciTransport implements Transport {
           method: attempt.method,
           headers: attempt.headers,
           body: attempt.body as NonNullable<Dispatcher.DispatchOptions['body']>,
+          headersTimeout: undiciTimeout,
+          bodyTimeout: undiciTimeout,
         },
         handler,
       );
