@@ -100,6 +100,7 @@ export function buildContext(
     cancelled: undefined,
     live: undefined,
     runtime,
+    inFlightSlot: -1,
   };
   setBudget(ctx, options);
   return ctx;

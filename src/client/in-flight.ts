@@ -7,22 +7,32 @@ import type { BulwarkError } from '../errors.js';
 import { cancelCall } from '../pipeline/cancel.js';
 import type { CallContext } from '../pipeline/types.js';
 
-/** A set of calls in flight; adding and removing one is all the happy path pays. */
+/** The calls in flight; adding and removing one is all the happy path pays. */
 export class InFlightCalls {
-  readonly #calls = new Set<CallContext>();
+  // An array in no order, each call knowing its slot: adding and removing are O(1) with no
+  // hashing (a Set gave every call context an identity hash on the way in).
+  readonly #calls: CallContext[] = [];
   /** The calls {@link end} cancelled, until they settle; then `#drained` runs. */
   readonly #ending = new Set<CallContext>();
   #drained: (() => void) | undefined = undefined;
 
   /** A call starts. */
   add(ctx: CallContext): void {
-    this.#calls.add(ctx);
+    ctx.inFlightSlot = this.#calls.length;
+    this.#calls.push(ctx);
   }
 
   /** A call settled (resolved at its headers, or rejected). */
   settled(ctx: CallContext): void {
-    this.#calls.delete(ctx);
-    if (this.#ending.delete(ctx) && this.#ending.size === 0) {
+    const slot = ctx.inFlightSlot ?? -1;
+    if (slot < 0) return;
+    ctx.inFlightSlot = -1;
+    const last = this.#calls.pop() as CallContext;
+    if (last !== ctx) {
+      this.#calls[slot] = last;
+      last.inFlightSlot = slot;
+    }
+    if (this.#ending.size > 0 && this.#ending.delete(ctx) && this.#ending.size === 0) {
       const drained = this.#drained;
       this.#drained = undefined;
       drained?.();
@@ -34,7 +44,8 @@ export class InFlightCalls {
    * so far (by this or an earlier `end`) have settled.
    */
   end(which: (ctx: CallContext) => boolean, reason: (ctx: CallContext) => BulwarkError): Promise<void> {
-    for (const ctx of this.#calls) {
+    // A copy: cancelling a call may settle it, which moves the array's last call into its slot.
+    for (const ctx of [...this.#calls]) {
       if (!which(ctx)) continue;
       this.#ending.add(ctx);
       cancelCall(ctx, reason(ctx));

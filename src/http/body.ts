@@ -21,6 +21,17 @@ export interface BodyProducer {
 type Waiter = (error: Error | undefined) => void;
 
 /**
+ * What runs once a body settled: a function, or an object whose `settled()` runs (an attempt, a
+ * call's budget), so the transport and the deadline need no closure per call.
+ */
+export type SettleHook = (() => void) | { settled(): void };
+
+function runHook(hook: SettleHook): void {
+  if (typeof hook === 'function') hook();
+  else hook.settled();
+}
+
+/**
  * A response body that is not a stream until someone asks for one. Chunks are kept as they
  * arrive; `text()` and `json()` read them directly, so the common case never builds a Readable.
  */
@@ -29,7 +40,7 @@ export class BodySource {
   bytes = 0;
   done = false;
   error: Error | undefined = undefined;
-  #settleHooks: (() => void) | (() => void)[] | undefined = undefined;
+  #settleHooks: SettleHook | SettleHook[] | undefined = undefined;
   #settled = false;
   #producer: BodyProducer | undefined;
   #paused = false;
@@ -171,9 +182,9 @@ export class BodySource {
   }
 
   /** Runs `hook` once the body has ended or failed (at once if it already has). */
-  whenSettled(hook: () => void): void {
+  whenSettled(hook: SettleHook): void {
     if (this.#settled) {
-      hook();
+      runHook(hook);
       return;
     }
     const hooks = this.#settleHooks;
@@ -188,8 +199,8 @@ export class BodySource {
     const hooks = this.#settleHooks;
     this.#settleHooks = undefined;
     if (hooks === undefined) return;
-    if (Array.isArray(hooks)) for (const hook of hooks) hook();
-    else hooks();
+    if (Array.isArray(hooks)) for (const hook of hooks) runHook(hook);
+    else runHook(hooks);
   }
 }
 

@@ -34,7 +34,7 @@ async function guarded(ctx: CallContext, next: StageNext): Promise<BulwarkRespon
     budget.release();
     throw ctx.cancelled ?? error;
   }
-  response.source.whenSettled(budget.release);
+  response.source.whenSettled(budget);
   return response;
 }
 
@@ -63,14 +63,19 @@ class CallBudget extends DueEntry {
     budgetSpent(this.#ctx);
   }
 
-  /** Disarms the budget and stops watching the caller's signal. Idempotent; a bound method. */
-  readonly release = (): void => {
+  /** The response body settled: the budget is over. */
+  settled(): void {
+    this.release();
+  }
+
+  /** Disarms the budget and stops watching the caller's signal. Idempotent. */
+  release(): void {
     if (this.#released) return;
     this.#released = true;
     this.list?.remove(this);
     const signal = this.#ctx.signal;
     if (signal !== undefined) unwatchSignal(signal, this.#ctx);
-  };
+  }
 }
 
 /**

@@ -77,6 +77,8 @@ export interface CallContext extends RequestContext {
   wake?: AbortController | undefined;
   /** Runtime shared by the client's calls. */
   readonly runtime: ClientRuntime;
+  /** Where the client's list of calls in flight holds this call; -1 outside it. */
+  inFlightSlot?: number;
 }
 
 /** What the client shares with its stages. */

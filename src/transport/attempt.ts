@@ -158,6 +158,11 @@ export class Attempt<Call extends AttemptCall = AttemptCall> implements AttemptC
     unlinkLive(this.ctx, this);
   }
 
+  /** Its response body settled: the attempt is over ({@link finish}). */
+  settled(): void {
+    this.finish();
+  }
+
   /** The hop this attempt ended on: itself, or the last redirect it followed. */
   get lastHop(): Attempt<Call> {
     return this.hopped === undefined ? this : this.hopped.lastHop;

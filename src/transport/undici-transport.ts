@@ -289,9 +289,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
     }
     this.#resumeFn = resume;
     const body = new BodySource(this);
-    body.whenSettled(() => {
-      attempt.finish();
-    });
+    body.whenSettled(attempt);
     this.#body = body;
     const plan = encoding === undefined ? undefined : contentDecoding(encoding);
     const max = this.#maxBytes;
