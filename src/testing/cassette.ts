@@ -355,9 +355,7 @@ class Player implements Cassette {
       { ...recorded.headers },
       bytes,
     );
-    response.source.whenSettled(() => {
-      attempt.finish();
-    });
+    response.source.whenSettled(attempt);
     return response;
   }
 

@@ -231,9 +231,7 @@ function play(attempt: Attempt, step: MockStep): Promise<BulwarkResponse> {
           attempt.abort(reason);
         },
       });
-      body.whenSettled(() => {
-        attempt.finish();
-      });
+      body.whenSettled(attempt);
       settled = true;
       resolve(
         new BulwarkResponse({
