@@ -25,29 +25,54 @@ export interface RedirectSettings {
  */
 export function withRedirects(inner: Transport, settings: RedirectSettings): Transport {
   const guard = settings.guard;
-  const send = async (attempt: Attempt): Promise<BulwarkResponse> => {
-    let current = attempt;
-    if (guard !== undefined) check(current, guard);
-    for (;;) {
-      const response = await inner.send(current);
-      if (settings.maxRedirects === 0 || !REDIRECT_STATUSES.has(response.status)) {
-        response.redirects = current.redirects;
-        return response;
-      }
-      const decision = decide(current, response, settings);
-      if (!decision.follow) {
-        response.redirects = current.redirects;
-        return response;
-      }
-      current = hop(current, response, decision, settings);
+  const sendChecked = (attempt: Attempt): Promise<BulwarkResponse> => {
+    let sent: Promise<BulwarkResponse>;
+    try {
+      sent = inner.send(attempt);
+    } catch (thrown) {
+      // A transport that throws instead of rejecting fails its attempt the same way.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as it was thrown
+      return Promise.reject(thrown);
     }
+    if (settings.maxRedirects === 0) return sent;
+    // One `then`, not an async frame: an answer that is not a redirect goes back as it came (its
+    // `redirects` is 0 already); only an actual 3xx enters the loop of `follow`.
+    return sent.then((response) =>
+      REDIRECT_STATUSES.has(response.status) ? follow(inner, settings, attempt, response) : response,
+    );
   };
+  // The destination check throws before anything is sent; as a rejection, like any failed send.
+  const send =
+    guard === undefined
+      ? sendChecked
+      : async (attempt: Attempt): Promise<BulwarkResponse> => {
+          check(attempt, guard);
+          return sendChecked(attempt);
+        };
   return {
     send,
     stats: () => inner.stats(),
     close: () => inner.close(),
     destroy: () => inner.destroy(),
   };
+}
+
+/** Follows the 3xx `response` to `attempt`, hop by hop, until an answer that is not followed. */
+async function follow(
+  inner: Transport,
+  settings: RedirectSettings,
+  attempt: Attempt,
+  response: BulwarkResponse,
+): Promise<BulwarkResponse> {
+  let current = attempt;
+  while (REDIRECT_STATUSES.has(response.status)) {
+    const decision = decide(current, response, settings);
+    if (!decision.follow) break;
+    current = hop(current, response, decision, settings);
+    response = await inner.send(current);
+  }
+  response.redirects = current.redirects;
+  return response;
 }
 
 type FollowedRedirect = Extract<RedirectDecision, { follow: true }>;

@@ -2,6 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { createClient, isBulwarkError, BulwarkError } from '../../src/index.js';
+import type { Transport } from '../../src/transport/attempt.js';
 import { assertCode } from '../helpers/assert-error.js';
 import { startServer, json, type TestServer } from '../helpers/http-server.js';
 
@@ -232,4 +233,34 @@ describe('createClient verbs', () => {
     foreign.code = 'TIMEOUT';
     assert.equal(isBulwarkError(foreign, 'TIMEOUT'), true);
   });
+});
+
+describe('a custom transport', () => {
+  for (const maxRedirects of [5, 0]) {
+    test(`one that throws instead of rejecting fails the call as a rejection (maxRedirects ${maxRedirects})`, async () => {
+      let sends = 0;
+      const transport: Transport = {
+        send() {
+          sends++;
+          throw new Error('transport bug');
+        },
+        stats: () => ({}),
+        close: () => Promise.resolve(),
+        destroy: () => Promise.resolve(),
+      };
+      const client = createClient({ baseUrl: 'http://api.test', transport, maxRedirects, retry: false });
+      let pending: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => {
+        pending = client.get('/');
+      });
+      const error = await (pending ?? Promise.resolve()).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assertCode(error, 'NETWORK');
+      assert.equal((error.cause as Error).message, 'transport bug');
+      assert.equal(sends, 1);
+      await client.close();
+    });
+  }
 });
