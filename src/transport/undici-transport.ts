@@ -367,14 +367,18 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
 
 /* eslint-enable @typescript-eslint/no-deprecated */
 
-function headerValue(raw: Buffer[], lowerName: string): string | undefined {
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i];
-    if (name?.length === lowerName.length && name.toString('latin1').toLowerCase() === lowerName) {
-      return String(raw[i + 1]);
-    }
+/**
+ * True when the raw header `name` is `lowerName` (lowercase letters and `-`), compared byte by
+ * byte with the case bit set: no string is built for the headers every response is scanned for.
+ * Setting the bit maps only the uppercase letter onto each byte of such a name (and CR onto `-`,
+ * which the parser never lets into a name).
+ */
+function isHeaderName(name: Buffer | undefined, lowerName: string): boolean {
+  if (name?.length !== lowerName.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    if (((name[i] ?? 0) | 0x20) !== lowerName.charCodeAt(i)) return false;
   }
-  return undefined;
+  return true;
 }
 
 /**
@@ -385,7 +389,7 @@ function contentEncoding(raw: Buffer[]): string | undefined {
   let out: string | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i];
-    if (name?.length === 16 && name.toString('latin1').toLowerCase() === 'content-encoding') {
+    if (isHeaderName(name, 'content-encoding')) {
       const value = String(raw[i + 1]);
       out = out === undefined ? value : `${out}, ${value}`;
     }
@@ -409,9 +413,20 @@ function ignore(): void {
 }
 
 function contentLength(raw: Buffer[]): number | undefined {
-  const text = headerValue(raw, 'content-length');
-  if (text === undefined || !/^\d{1,15}$/.test(text)) return undefined;
-  return Number(text);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (!isHeaderName(raw[i], 'content-length')) continue;
+    // 1 to 15 digits, read off the bytes; anything else declares nothing.
+    const value = raw[i + 1];
+    if (value === undefined || value.length === 0 || value.length > 15) return undefined;
+    let n = 0;
+    for (let j = 0; j < value.length; j++) {
+      const digit = (value[j] ?? 0) - 0x30;
+      if (digit < 0 || digit > 9) return undefined;
+      n = n * 10 + digit;
+    }
+    return n;
+  }
+  return undefined;
 }
 
 /** Where an attempt went (a redirect hop may differ from the call's URL), redacted with the client's lists. */

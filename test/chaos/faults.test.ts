@@ -24,6 +24,7 @@ import {
   holdEventLoop,
   openSockets,
   poolTotals,
+  RELAXED_ATTEMPT_MS,
   TIGHT_TIMEOUT,
   trackRequestSockets,
   type CallOutcome,
@@ -186,6 +187,31 @@ describe('the retry decision follows the caller', () => {
       await server.close();
     }
   });
+});
+
+describe('declared sizes', () => {
+  for (const lengthHeader of ['Content-Length', 'CONTENT-LENGTH', 'content-length']) {
+    test(`a ${lengthHeader} over maxResponseBytes fails at the head, not at the attempt timeout`, async () => {
+      // 100 bytes of 5000 arrive, then nothing: only the declared size can end this call early.
+      const server = await stallMidBody({ contentLength: 5000, sendBytes: 100, lengthHeader });
+      const client = chaosClient(server.url, { maxResponseBytes: 1024 });
+      try {
+        const started = Date.now();
+        const error = await client.get('/fault').then(
+          (res) => res.text(),
+          (e: unknown) => e,
+        );
+        assertCode(error, 'RESPONSE_TOO_LARGE');
+        assert.ok(Date.now() - started < RELAXED_ATTEMPT_MS, `ended after ${Date.now() - started} ms`);
+        assert.equal(server.requests, 1, 'a refused size is not retried');
+        await client.close();
+        assert.ok(await eventually(() => openSockets() === 0));
+      } finally {
+        await client.close();
+        await server.close();
+      }
+    });
+  }
 });
 
 describe('bodies nobody reads', () => {

@@ -139,13 +139,16 @@ export function resetAfterHeaders(options: { bodyBytes?: number } = {}): Promise
   });
 }
 
-/** Sends a head announcing `contentLength` bytes, then `sendBytes` of them, then nothing, forever. */
+/**
+ * Sends a head announcing `contentLength` bytes (under the header name `lengthHeader`, any case),
+ * then `sendBytes` of them, then nothing, forever.
+ */
 export function stallMidBody(
-  options: { contentLength?: number; sendBytes?: number } = {},
+  options: { contentLength?: number; sendBytes?: number; lengthHeader?: string } = {},
 ): Promise<HostileServer> {
-  const { contentLength = 1000, sendBytes = 100 } = options;
+  const { contentLength = 1000, sendBytes = 100, lengthHeader = 'content-length' } = options;
   return rawServer((socket) => {
-    socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${contentLength}\r\n\r\n${'x'.repeat(sendBytes)}`);
+    socket.write(`HTTP/1.1 200 OK\r\n${lengthHeader}: ${contentLength}\r\n\r\n${'x'.repeat(sendBytes)}`);
   });
 }
 
