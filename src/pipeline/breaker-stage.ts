@@ -46,7 +46,8 @@ export function createBreakerStage(
   };
 }
 
-async function guarded(
+// Not async: one `then` on the inner stages' promise, with no frame of its own to suspend.
+function guarded(
   ctx: CallContext,
   next: StageNext,
   breakers: CircuitBreakers,
@@ -54,20 +55,37 @@ async function guarded(
   deadlineHeader: string | false,
   keyOption: PolicyKey | undefined,
 ): Promise<BulwarkResponse> {
-  const key = policyKeyOf(ctx, keyOption, 'circuitBreaker.key');
-  const breaker = breakers.get(key);
-  const permit = breaker.tryAcquire();
-  if (!permit.allowed) throw circuitRejection(ctx, key, permit.retryAfterMs);
-  let response: BulwarkResponse;
+  let breaker: CircuitBreaker;
+  let permit: CircuitPermit;
+  let sent: Promise<BulwarkResponse>;
   try {
-    response = await next(ctx);
+    const key = policyKeyOf(ctx, keyOption, 'circuitBreaker.key');
+    breaker = breakers.get(key);
+    const decision = breaker.tryAcquire();
+    if (!decision.allowed) throw circuitRejection(ctx, key, decision.retryAfterMs);
+    permit = decision;
   } catch (error) {
-    if (isRejection(error) || isCallerEnded(error)) breaker.onIgnore(permit);
-    else report(breaker, permit, judged(isFailure, ctx, undefined, error, deadlineHeader, breaker, permit));
-    throw error;
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the key's or the circuit's own error
+    return Promise.reject(error);
   }
-  report(breaker, permit, judged(isFailure, ctx, response, undefined, deadlineHeader, breaker, permit));
-  return response;
+  try {
+    sent = next(ctx);
+  } catch (error) {
+    // An inner stage that throws instead of rejecting is judged like one that rejects.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the stage's own error
+    sent = Promise.reject(error);
+  }
+  return sent.then(
+    (response) => {
+      report(breaker, permit, judged(isFailure, ctx, response, undefined, deadlineHeader, breaker, permit));
+      return response;
+    },
+    (error: unknown) => {
+      if (isRejection(error) || isCallerEnded(error)) breaker.onIgnore(permit);
+      else report(breaker, permit, judged(isFailure, ctx, undefined, error, deadlineHeader, breaker, permit));
+      throw error;
+    },
+  );
 }
 
 function report(breaker: CircuitBreaker, permit: CircuitPermit, health: Health): void {
