@@ -8,8 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConnection } from 'node:net';
-import { freePort, startRedisServer, type RedisServer } from './redis-server.js';
+import { freePort, rawCommand, startRedisServer, type RedisServer } from './redis-server.js';
 
 /** One process of the cluster. */
 export interface ClusterNode {
@@ -44,54 +43,6 @@ const SLOTS = 16_384;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-// The end of the RESP2 value starting at `at`, or -1 while it has not all arrived.
-function endOf(data: string, at: number): number {
-  const eol = data.indexOf('\r\n', at);
-  if (eol === -1) return -1;
-  const type = data[at];
-  const n = Number(data.slice(at + 1, eol));
-  if (type === '$') {
-    if (n < 0) return eol + 2;
-    const end = eol + 2 + n + 2;
-    return Buffer.byteLength(data) >= end ? end : -1;
-  }
-  if (type === '*') {
-    let next = eol + 2;
-    for (let i = 0; i < n; i++) {
-      next = endOf(data, next);
-      if (next === -1) return -1;
-    }
-    return next;
-  }
-  return eol + 2;
-}
-
-/** One command's reply as raw RESP text, on a fresh connection, once it has all arrived. */
-export function command(port: number, line: string, timeoutMs = 1_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    let data = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`redis on ${port} did not answer \`${line}\` within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.setEncoding('utf8');
-    socket.on('connect', () => socket.write(`${line}\r\n`));
-    socket.on('data', (chunk: string) => {
-      data += chunk;
-      if (endOf(data, 0) !== -1) {
-        clearTimeout(timer);
-        socket.end();
-        resolve(data);
-      }
-    });
-    socket.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-}
-
 async function until(what: string, deadlineMs: number, check: () => Promise<boolean>): Promise<void> {
   const end = Date.now() + deadlineMs;
   let last: unknown;
@@ -108,7 +59,7 @@ async function until(what: string, deadlineMs: number, check: () => Promise<bool
 
 /** The node's view of the cluster: one `CLUSTER NODES` line per node. */
 export async function clusterNodes(port: number): Promise<string[]> {
-  const reply = await command(port, 'CLUSTER NODES');
+  const reply = await rawCommand(port, 'CLUSTER NODES');
   return reply
     .slice(reply.indexOf('\r\n') + 2)
     .split('\n')
@@ -118,7 +69,7 @@ export async function clusterNodes(port: number): Promise<string[]> {
 /** Whether the process on `port` is a master now (`ROLE`), false when it does not answer. */
 export async function isMaster(port: number): Promise<boolean> {
   try {
-    return (await command(port, 'ROLE', 300)).includes('master');
+    return (await rawCommand(port, 'ROLE', 300)).includes('master');
   } catch {
     return false;
   }
@@ -161,16 +112,16 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       )),
     );
     const ids = await Promise.all(
-      ports.map(async (port) => (await command(port, 'CLUSTER MYID')).split('\r\n')[1] ?? ''),
+      ports.map(async (port) => (await rawCommand(port, 'CLUSTER MYID')).split('\r\n')[1] ?? ''),
     );
     const per = Math.ceil(SLOTS / masters);
     for (let m = 0; m < masters; m++) {
       const first = m * per;
       const last = Math.min(SLOTS, first + per) - 1;
-      const reply = await command(ports[m] ?? 0, `CLUSTER ADDSLOTSRANGE ${first} ${last}`);
+      const reply = await rawCommand(ports[m] ?? 0, `CLUSTER ADDSLOTSRANGE ${first} ${last}`);
       if (!reply.startsWith('+OK')) throw new Error(`CLUSTER ADDSLOTSRANGE on ${ports[m]}: ${reply}`);
     }
-    for (const port of ports.slice(1)) await command(port, `CLUSTER MEET 127.0.0.1 ${ports[0]}`);
+    for (const port of ports.slice(1)) await rawCommand(port, `CLUSTER MEET 127.0.0.1 ${ports[0]}`);
     await until('every node knows every other', 10_000, async () => {
       for (const port of ports) if ((await clusterNodes(port)).length < count) return false;
       return true;
@@ -186,14 +137,15 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       if (node.masterIndex === undefined) continue;
       const master = nodes[node.masterIndex] as ClusterNode;
       await until(`${node.port} replicates ${master.port}`, 10_000, async () =>
-        (await command(node.port, `CLUSTER REPLICATE ${master.id}`)).startsWith('+OK'),
+        (await rawCommand(node.port, `CLUSTER REPLICATE ${master.id}`)).startsWith('+OK'),
       );
     }
     await until('cluster_state:ok on every node, replicas in sync', 15_000, async () => {
       for (const node of nodes) {
-        if (!(await command(node.port, 'CLUSTER INFO')).includes('cluster_state:ok')) return false;
+        if (!(await rawCommand(node.port, 'CLUSTER INFO')).includes('cluster_state:ok')) return false;
         if (node.startedAs === 'replica') {
-          if (!(await command(node.port, 'INFO replication')).includes('master_link_status:up')) return false;
+          if (!(await rawCommand(node.port, 'INFO replication')).includes('master_link_status:up'))
+            return false;
         }
         // Every node sees every replica attached to its master.
         const lines = await clusterNodes(node.port);

@@ -39,8 +39,30 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Sends one inline command on a fresh connection and returns the raw reply (tests only). */
-export function rawCommand(port: number, command: string, timeoutMs = 500): Promise<string> {
+// The end of the RESP2 value starting at `at`, or -1 while it has not all arrived.
+function endOf(data: string, at: number): number {
+  const eol = data.indexOf('\r\n', at);
+  if (eol === -1) return -1;
+  const type = data[at];
+  const n = Number(data.slice(at + 1, eol));
+  if (type === '$') {
+    if (n < 0) return eol + 2;
+    const end = eol + 2 + n + 2;
+    return Buffer.byteLength(data) >= end ? end : -1;
+  }
+  if (type === '*') {
+    let next = eol + 2;
+    for (let i = 0; i < n; i++) {
+      next = endOf(data, next);
+      if (next === -1) return -1;
+    }
+    return next;
+  }
+  return eol + 2;
+}
+
+/** Sends one inline command on a fresh connection and returns its whole reply as raw RESP text (tests only). */
+export function rawCommand(port: number, command: string, timeoutMs = 1_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let data = '';
@@ -52,7 +74,7 @@ export function rawCommand(port: number, command: string, timeoutMs = 500): Prom
     socket.on('connect', () => socket.write(`${command}\r\n`));
     socket.on('data', (chunk: string) => {
       data += chunk;
-      if (data.endsWith('\r\n')) {
+      if (endOf(data, 0) !== -1) {
         clearTimeout(timer);
         socket.end();
         resolve(data);

@@ -6,8 +6,8 @@ import { createCluster } from 'redis';
 import { keySlot } from '../../src/stores/cluster-slot.js';
 import { redisStore, type FallbackStore, type RedisClientLike } from '../../src/stores/redis.js';
 import type { GcraParams, RateLimitDecision } from '../../src/policies/store-contract.js';
-import { redisTestOptions } from '../helpers/redis-server.js';
-import { command, isMaster, startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
+import { rawCommand, redisTestOptions } from '../helpers/redis-server.js';
+import { isMaster, startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 
 const LIBRARIES = ['ioredis', 'node-redis'] as const;
 type Library = (typeof LIBRARIES)[number];
@@ -157,7 +157,7 @@ void describe('Redis Cluster, 3 masters with a replica each', redisTestOptions()
           [to.port, `CLUSTER SETSLOT ${slot} NODE ${to.id}`],
           [from.port, `CLUSTER SETSLOT ${slot} NODE ${to.id}`],
         ] as const) {
-          assert.match(await command(line[0], line[1]), /^\+OK/, line[1]);
+          assert.match(await rawCommand(line[0], line[1]), /^\+OK/, line[1]);
         }
         const decisions = await Promise.all(
           [...onZero, moved].map((key) => store.take({ key, params, maxWaitMs: 0 })),
@@ -167,7 +167,7 @@ void describe('Redis Cluster, 3 masters with a replica each', redisTestOptions()
           assert.equal(decision.allowed && decision.remaining, 4);
         }
         const exists = async (port: number): Promise<string> =>
-          command(port, `EXISTS ${prefix}:{${moved}}:rl`).catch((error: unknown) => String(error));
+          rawCommand(port, `EXISTS ${prefix}:{${moved}}:rl`).catch((error: unknown) => String(error));
         assert.equal(await exists(to.port), ':1\r\n', 'the bucket is on the new owner');
         assert.match(await exists(from.port), /MOVED/, 'and nothing was written on the old one');
       } finally {
@@ -233,7 +233,7 @@ void describe('Redis Cluster, 3 masters with a replica each', redisTestOptions()
         for (;;) {
           const states = await Promise.all(
             serving.map(async (node) =>
-              (await command(node.port, 'CLUSTER INFO')).includes('cluster_state:ok'),
+              (await rawCommand(node.port, 'CLUSTER INFO')).includes('cluster_state:ok'),
             ),
           );
           if (states.every(Boolean)) break;
