@@ -168,6 +168,8 @@ function setBudget(ctx: CallContext, options: RequestOptions): void {
 
 function normaliseMethod(value: unknown): string {
   if (value === undefined) return 'GET';
+  // A known method as the helpers pass it (`get()` says 'GET'): a token already, no pattern to run.
+  if (typeof value === 'string' && KNOWN_METHODS.has(value)) return value;
   if (typeof value !== 'string' || !isToken(value))
     throw invalidRequest('method', value, 'an HTTP method token such as "GET"');
   const upper = value.toUpperCase();
