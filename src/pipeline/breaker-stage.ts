@@ -3,6 +3,7 @@ import { circuitOpenError, type CircuitBreaker, type CircuitPermit } from '../po
 import type { CircuitBreakers } from '../policies/circuit-breakers.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { urlOf } from './cancel.js';
+import { sendNext } from './compose.js';
 import {
   defaultIsFailure,
   isCallerEnded,
@@ -57,7 +58,6 @@ function guarded(
 ): Promise<BulwarkResponse> {
   let breaker: CircuitBreaker;
   let permit: CircuitPermit;
-  let sent: Promise<BulwarkResponse>;
   try {
     const key = policyKeyOf(ctx, keyOption, 'circuitBreaker.key');
     breaker = breakers.get(key);
@@ -68,14 +68,7 @@ function guarded(
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the key's or the circuit's own error
     return Promise.reject(error);
   }
-  try {
-    sent = next(ctx);
-  } catch (error) {
-    // An inner stage that throws instead of rejecting is judged like one that rejects.
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the stage's own error
-    sent = Promise.reject(error);
-  }
-  return sent.then(
+  return sendNext(ctx, next).then(
     (response) => {
       report(breaker, permit, judged(isFailure, ctx, response, undefined, deadlineHeader, breaker, permit));
       return response;

@@ -2,6 +2,7 @@
 import { DueEntry, DueList, dueListOf } from '../clock.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { abortedError, budgetError, cancelCall, hasLiveAttempt, urlOf } from './cancel.js';
+import { sendNext } from './compose.js';
 import type { CallContext, Stage, StageNext } from './types.js';
 
 /**
@@ -28,14 +29,7 @@ function guarded(ctx: CallContext, next: StageNext): Promise<BulwarkResponse> {
   const budget = new CallBudget(ctx);
   if (ctx.deadline !== Number.POSITIVE_INFINITY) budgetList(ctx).add(budget, ctx.deadline);
   if (signal !== undefined) watchSignal(signal, ctx);
-  let sent: Promise<BulwarkResponse>;
-  try {
-    sent = next(ctx);
-  } catch (error) {
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the stage's own error
-    sent = Promise.reject(error);
-  }
-  return sent.then(
+  return sendNext(ctx, next).then(
     (response) => {
       response.source.whenSettled(budget);
       return response;
