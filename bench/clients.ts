@@ -3,7 +3,7 @@
  * Every one gets 50 keep-alive connections to the upstream, bulwark's default.
  */
 import * as http from 'node:http';
-import { Agent, Pool, request, fetch } from 'undici';
+import { Agent, Pool, request, fetch, type Dispatcher } from 'undici';
 import type * as Bulwark from '../src/index.js';
 import type { ClientOptions } from '../src/index.js';
 
@@ -55,6 +55,38 @@ export const clients: Record<string, (url: string) => BenchClient | Promise<Benc
     const path = new URL(url).pathname;
     return {
       call: async () => (await pool.request({ path, method: 'GET' })).body.text(),
+      close: () => pool.close(),
+    };
+  },
+  // The floor for any client built on undici's pool: dispatch with a handler that only gathers the
+  // body's chunks. No validation, timeouts, errors mapped or headers parsed; not a client anyone
+  // should ship, it shows how much of a ratio is undici's and the kernel's own work.
+  'undici Pool.dispatch': (url) => {
+    const pool = new Pool(new URL(url).origin, { connections: CONNECTIONS });
+    const path = new URL(url).pathname;
+    const handler = (
+      resolve: (text: string) => void,
+      reject: (error: Error) => void,
+    ): Dispatcher.DispatchHandler => {
+      const chunks: Buffer[] = [];
+      // The classic handler methods, as bulwark's transport uses (see undici-transport.ts).
+      /* eslint-disable @typescript-eslint/no-deprecated */
+      return {
+        onConnect: () => undefined,
+        onHeaders: () => true,
+        onData: (chunk: Buffer) => chunks.push(chunk) > 0,
+        onComplete: () => {
+          resolve(Buffer.concat(chunks).toString());
+        },
+        onError: reject,
+      };
+      /* eslint-enable @typescript-eslint/no-deprecated */
+    };
+    return {
+      call: () =>
+        new Promise<string>((resolve, reject) => {
+          pool.dispatch({ path, method: 'GET' }, handler(resolve, reject));
+        }),
       close: () => pool.close(),
     };
   },
