@@ -114,6 +114,21 @@ export class BodySource {
       });
     }
     if (this.error !== undefined) throw this.error;
+    return this.#collect();
+  }
+
+  /**
+   * The whole body at once when it has already arrived whole, taken as {@link read} takes it
+   * (most answers arrive in the packet of their head, before anyone asks); `undefined` when it
+   * has not, or failed, or was taken: nothing is taken then, and `read()` says why or waits.
+   */
+  readArrived(): Buffer | undefined {
+    if (!this.done || this.error !== undefined || this.#consumed) return undefined;
+    this.#consumed = true;
+    return this.#collect();
+  }
+
+  #collect(): Buffer {
     const chunks = this.chunks;
     this.chunks = [];
     if (chunks.length === 1) return chunks[0] as Buffer;

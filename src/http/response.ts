@@ -191,7 +191,7 @@ export class BulwarkResponse {
 
   /** The body as a UTF-8 string. */
   async text(): Promise<string> {
-    return (await this.#bytes()).toString('utf8');
+    return (this.#arrived() ?? (await this.#bytes())).toString('utf8');
   }
 
   /**
@@ -200,7 +200,7 @@ export class BulwarkResponse {
    * SyntaxError is its `cause`, and no part of the body is in its message.
    */
   async json<T = unknown>(): Promise<T> {
-    const text = (await this.#bytes()).toString('utf8');
+    const text = (this.#arrived() ?? (await this.#bytes())).toString('utf8');
     try {
       return JSON.parse(text) as T;
     } catch (error) {
@@ -210,7 +210,7 @@ export class BulwarkResponse {
 
   /** The body as an ArrayBuffer. */
   async arrayBuffer(): Promise<ArrayBuffer> {
-    const bytes = await this.#bytes();
+    const bytes = this.#arrived() ?? (await this.#bytes());
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   }
 
@@ -264,6 +264,18 @@ export class BulwarkResponse {
       url,
       attempts: this.attempts,
     });
+  }
+
+  /**
+   * The body when it has already arrived whole and needs no decoding, taken and heard as
+   * {@link #bytes} does it, with no wait (no frame to suspend, no turn of the microtask queue);
+   * `undefined` sends the reader to `#bytes()`, which waits, decodes and decorates errors.
+   */
+  #arrived(): Buffer | undefined {
+    if (this.#decode !== undefined) return undefined;
+    const bytes = this.#source.readArrived();
+    if (bytes !== undefined) this.#call?.runtime.events.responseBody(this.#call, this, bytes);
+    return bytes;
   }
 
   async #bytes(): Promise<Buffer> {
