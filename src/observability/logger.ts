@@ -166,15 +166,14 @@ export interface PolicyLogFields {
   fallback?: string;
 }
 
-/** What the pipeline knows when it logs; raw values, redacted by {@link logFields}. */
-export interface LogInput extends PolicyLogFields {
+/** The fields a line has both as the pipeline gives them and as they are written. */
+interface LineFields extends PolicyLogFields {
   /** The client's `name`: on every line, so one logger can serve many clients. */
   client?: string;
   event: LogEvent;
   /** The call's; absent on lines that belong to no one call (`circuit`, ...). */
   correlationId?: string;
   method?: string;
-  url?: string | URL;
   status?: number;
   durationMs?: number;
   /** 1 for the first attempt. */
@@ -191,37 +190,26 @@ export interface LogInput extends PolicyLogFields {
   age?: number;
   /** `cache`: why a stale answer was served (the error code or status it stood in for). */
   reason?: string;
-  error?: unknown;
-  headers?: HeadersInput;
   body?: unknown;
-  contentType?: string;
-  /** Longest body written, in characters, after redaction; the rest is cut and says how much. */
-  bodyLimit?: number;
   /** `body`: the decoded size of the response body, bytes. */
   bytes?: number;
 }
 
+/** What the pipeline knows when it logs; raw values, redacted by {@link logFields}. */
+export interface LogInput extends LineFields {
+  url?: string | URL;
+  error?: unknown;
+  headers?: HeadersInput;
+  contentType?: string;
+  /** Longest body written, in characters, after redaction; the rest is cut and says how much. */
+  bodyLimit?: number;
+}
+
 /** The structured fields of a line; every string in them has been redacted. */
-export interface LogFields extends PolicyLogFields {
-  /** The client's `name`. */
-  client?: string;
-  correlationId?: string;
-  event: LogEvent;
-  method?: string;
+export interface LogFields extends LineFields {
   url?: string;
-  status?: number;
-  durationMs?: number;
-  attempt?: number;
-  key?: string;
-  delayMs?: number;
-  code?: string;
-  cache?: string;
-  age?: number;
-  reason?: string;
   err?: RedactedError;
   headers?: Record<string, string | string[]>;
-  body?: unknown;
-  bytes?: number;
 }
 
 /** `→ GET https://api.test/users` (the URL redacted). */
