@@ -74,7 +74,10 @@ export const clients: Record<string, (url: string) => BenchClient | Promise<Benc
       return {
         onConnect: () => undefined,
         onHeaders: () => true,
-        onData: (chunk: Buffer) => chunks.push(chunk) > 0,
+        onData: (chunk: Buffer) => {
+          chunks.push(chunk);
+          return true;
+        },
         onComplete: () => {
           resolve(Buffer.concat(chunks).toString());
         },

@@ -553,6 +553,21 @@ export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/**
+ * `fn(arg)`'s promise, or a rejection with the very value `fn` threw synchronously: for a hot
+ * path that chains on a step with `then` (a pipeline stage, a transport), where
+ * {@link promiseOf}'s closure per call is a cost and a throw must reach the same handler as a
+ * rejection would.
+ */
+export function sentOrThrown<A, T>(fn: (arg: A) => Promise<T>, arg: A): Promise<T> {
+  try {
+    return fn(arg);
+  } catch (thrown) {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as it was thrown
+    return Promise.reject(thrown);
+  }
+}
+
 /** `fn()` as a promise: a synchronous throw becomes a rejection (with {@link asError}). */
 export function promiseOf<T>(fn: () => T | PromiseLike<T>): Promise<T> {
   try {

@@ -2,8 +2,8 @@
 import { circuitOpenError, type CircuitBreaker, type CircuitPermit } from '../policies/circuit-breaker.js';
 import type { CircuitBreakers } from '../policies/circuit-breakers.js';
 import type { BulwarkResponse } from '../http/response.js';
+import { sentOrThrown } from '../errors.js';
 import { urlOf } from './cancel.js';
-import { sendNext } from './compose.js';
 import {
   defaultIsFailure,
   isCallerEnded,
@@ -68,7 +68,7 @@ function guarded(
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the key's or the circuit's own error
     return Promise.reject(error);
   }
-  return sendNext(ctx, next).then(
+  return sentOrThrown(next, ctx).then(
     (response) => {
       report(breaker, permit, judged(isFailure, ctx, response, undefined, deadlineHeader, breaker, permit));
       return response;

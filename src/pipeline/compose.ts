@@ -19,20 +19,6 @@ export function compose(stages: readonly Stage[], terminal: StageNext): StageNex
 }
 
 /**
- * `next(ctx)` as a promise even when the stage throws instead of rejecting: for a stage that
- * chains on its inner stages with `then` rather than `await`, so a throw is judged like a
- * rejection.
- */
-export function sendNext(ctx: CallContext, next: StageNext): Promise<BulwarkResponse> {
-  try {
-    return next(ctx);
-  } catch (error) {
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the stage's own error
-    return Promise.reject(error);
-  }
-}
-
-/**
  * Wraps the caller's `use[index]` middleware: what it throws (synchronously or as a rejection)
  * ends the call with `CALLBACK_FAILED` (`path: 'use[index]'`, the thrown value as `cause`), not
  * with `NETWORK`. A `BulwarkError` it throws or passes on from `next` is kept as it is.

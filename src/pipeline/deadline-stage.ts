@@ -1,8 +1,8 @@
 // The deadline stage: total timeout, ambient deadline and caller signal as one budget for the whole call.
 import { DueEntry, DueList, dueListOf } from '../clock.js';
+import { sentOrThrown } from '../errors.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { abortedError, budgetError, cancelCall, hasLiveAttempt, urlOf } from './cancel.js';
-import { sendNext } from './compose.js';
 import type { CallContext, Stage, StageNext } from './types.js';
 
 /**
@@ -29,7 +29,7 @@ function guarded(ctx: CallContext, next: StageNext): Promise<BulwarkResponse> {
   const budget = new CallBudget(ctx);
   if (ctx.deadline !== Number.POSITIVE_INFINITY) budgetList(ctx).add(budget, ctx.deadline);
   if (signal !== undefined) watchSignal(signal, ctx);
-  return sendNext(ctx, next).then(
+  return sentOrThrown(next, ctx).then(
     (response) => {
       response.source.whenSettled(budget);
       return response;

@@ -1,5 +1,5 @@
 // Redirects: followed hop by hop around the transport, with secrets dropped across origins and no downgrade.
-import { isBulwarkError } from '../errors.js';
+import { isBulwarkError, sentOrThrown } from '../errors.js';
 import type { BulwarkResponse } from '../http/response.js';
 import { checkDestinationUrl, type DestinationGuardOptions } from './destination-guard.js';
 import { isCrossOriginSecret, nextRedirect, REDIRECT_STATUSES, type RedirectDecision } from './redirects.js';
@@ -25,15 +25,10 @@ export interface RedirectSettings {
  */
 export function withRedirects(inner: Transport, settings: RedirectSettings): Transport {
   const guard = settings.guard;
+  const innerSend = (attempt: Attempt): Promise<BulwarkResponse> => inner.send(attempt);
   const sendChecked = (attempt: Attempt): Promise<BulwarkResponse> => {
-    let sent: Promise<BulwarkResponse>;
-    try {
-      sent = inner.send(attempt);
-    } catch (thrown) {
-      // A transport that throws instead of rejecting fails its attempt the same way.
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as it was thrown
-      return Promise.reject(thrown);
-    }
+    // A transport that throws instead of rejecting fails its attempt the same way.
+    const sent = sentOrThrown(innerSend, attempt);
     if (settings.maxRedirects === 0) return sent;
     // One `then`, not an async frame: an answer that is not a redirect goes back as it came (its
     // `redirects` is 0 already); only an actual 3xx enters the loop of `follow`.
