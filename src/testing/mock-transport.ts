@@ -199,18 +199,21 @@ function play(attempt: Attempt, step: MockStep): Promise<BulwarkResponse> {
     let timer: { clear(): void } | undefined;
     let body: BodySource | undefined;
     let settled = false;
-    attempt.onAbort = (reason) => {
-      timer?.clear();
-      if (body !== undefined) {
-        body.fail(reason);
-        return;
-      }
-      settled = true;
-      attempt.finish();
-      reject(reason);
+    const exchange = {
+      abort(reason: BulwarkError): void {
+        timer?.clear();
+        if (body !== undefined) {
+          body.fail(reason);
+          return;
+        }
+        settled = true;
+        attempt.finish();
+        reject(reason);
+      },
     };
+    attempt.exchange = exchange;
     if (attempt.aborted !== undefined) {
-      attempt.onAbort(attempt.aborted);
+      exchange.abort(attempt.aborted);
       return;
     }
     attempt.sent = true;

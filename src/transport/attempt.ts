@@ -13,6 +13,12 @@ export interface AttemptControl {
   nextLive: AttemptControl | undefined;
 }
 
+/** The exchange in flight for an attempt, as the transport registers it: what aborting it does. */
+export interface AttemptExchange {
+  /** Ends the exchange with `reason`: the transport rejects, or errors the body. */
+  abort(reason: BulwarkError): void;
+}
+
 /**
  * What an attempt and the transport read of the call the attempt belongs to. The pipeline's
  * call context is one; the transport stands below the pipeline and knows only this much.
@@ -54,7 +60,7 @@ export interface AttemptEvents {
 
 /**
  * One attempt of a call: what the transport sends, and the handle through which timeouts and
- * cancellation abort it. The transport sets `onAbort` and calls `finish()` exactly once, when
+ * cancellation abort it. The transport sets `exchange` and calls `finish()` exactly once, when
  * the response body has ended or the attempt failed.
  */
 export class Attempt<Call extends AttemptCall = AttemptCall> implements AttemptControl {
@@ -78,8 +84,14 @@ export class Attempt<Call extends AttemptCall = AttemptCall> implements AttemptC
   /** True once bytes of the request reached the wire. */
   sent = false;
   nextLive: AttemptControl | undefined = undefined;
-  /** Set by the transport: how to abort the exchange in flight. */
-  onAbort: ((reason: BulwarkError) => void) | undefined = undefined;
+  /**
+   * Set by the transport: the exchange in flight, which an abort ends. An object the transport
+   * already has (its dispatch handler), not a closure made per attempt: on Node 22 a closure
+   * created in the handler's constructor and stored here kept every call's objects alive past a
+   * young-generation collection (2 MB promoted per scavenge at 16 in flight against 0.16 MB, and
+   * a major collection every ~0.4 s), costing 3 µs of CPU a call.
+   */
+  exchange: AttemptExchange | undefined = undefined;
   /** The connection this hop went over, when the transport watches peers (telemetry on). */
   network: NetworkPeer | undefined = undefined;
   /** This hop's CLIENT span (and duration metric), when attempts are observed. */
@@ -145,7 +157,7 @@ export class Attempt<Call extends AttemptCall = AttemptCall> implements AttemptC
   abort(reason: BulwarkError): void {
     if (this.aborted !== undefined || this.#finished) return;
     this.aborted = reason;
-    this.onAbort?.(reason);
+    this.exchange?.abort(reason);
   }
 
   /** Ends the attempt: clears its timer and unlinks it from the call. Idempotent. */
@@ -154,7 +166,7 @@ export class Attempt<Call extends AttemptCall = AttemptCall> implements AttemptC
     this.#finished = true;
     // Disarmed but kept: a redirect's next hop, made after this hop's body ended, inherits it.
     this.#timeout?.list?.remove(this.#timeout);
-    this.onAbort = undefined;
+    this.exchange = undefined;
     unlinkLive(this.ctx, this);
   }
 

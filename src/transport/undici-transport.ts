@@ -8,7 +8,13 @@ import { BulwarkResponse } from '../http/response.js';
 import { pipeline, type Readable } from 'node:stream';
 import { networkError } from './network-error.js';
 import { expectPeer, watchPeers } from './peer-info.js';
-import { closedError, type Attempt, type PoolStats, type Transport } from './attempt.js';
+import {
+  closedError,
+  type Attempt,
+  type AttemptExchange,
+  type PoolStats,
+  type Transport,
+} from './attempt.js';
 
 /** TLS settings for the client's connections. Verification is always on unless turned off here. */
 export interface TlsOptions {
@@ -232,7 +238,7 @@ export class UndiciTransport implements Transport {
  * until someone reads them.
  */
 /* eslint-disable @typescript-eslint/no-deprecated -- see above */
-class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
+class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer, AttemptExchange {
   readonly #attempt: Attempt;
   #resolve: ((response: BulwarkResponse) => void) | undefined;
   readonly #reject: (error: unknown) => void;
@@ -260,9 +266,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, BodyProducer {
     this.#reject = reject;
     this.#maxBytes = maxBytes;
     this.#decompress = decompress;
-    attempt.onAbort = (reason) => {
-      this.abort(reason);
-    };
+    attempt.exchange = this;
   }
 
   onConnect(abort: (error?: Error) => void): void {
