@@ -4,8 +4,10 @@
  * upstream in its own process (nginx when installed, see start-upstream.ts; pinned to core 0 when
  * `taskset` exists), runs each client in a fresh process per run (pinned to core 1; runs
  * interleaved in a rotated order), and prints the medians: throughput, p50/p99 latency, and the
- * ratio to `undici.request` run by run, with its range. bulwark is measured from the built `dist/` (built first), as users run it; BULWARK_BENCH_SRC=1
- * measures `src/` through tsx. With `--calls N` each run makes N calls (after N to warm up) and
+ * ratio to `undici.request` run by run, with its range; when `undici Pool.dispatch` (the floor of
+ * any client on undici's pool) runs too, each client's ratio to it as well. bulwark is measured
+ * from the built `dist/` (built first), as users run it; BULWARK_BENCH_SRC=1 measures `src/`
+ * through tsx. With `--calls N` each run makes N calls (after N to warm up) and
  * the table shows CPU µs (user + system) per call instead, and undici.request's CPU over each
  * client's: the figure to compare on a loaded machine, where wall-clock throughput is noise.
  * It measures; it never fails on a number.
@@ -47,7 +49,10 @@ interface Result {
 interface Row extends Result {
   /** The ratio to undici.request in each run (runs are interleaved, so run r against run r). */
   ratios: number[];
+  /** The same against the floor, `undici Pool.dispatch`, when it ran. */
+  floorRatios: number[];
 }
+const FLOOR = 'undici Pool.dispatch';
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const table = new Map<string, Row>();
 
@@ -76,24 +81,26 @@ for (const concurrency of levels) {
       samples.get(name)?.push(sample(name, concurrency));
     }
   }
-  const base = samples.get('undici.request');
+  // Throughput: this client's over the base's; CPU: the base's over this client's (higher is
+  // better either way).
+  const ratiosTo = (baseName: string, rs: Result[]): number[] => {
+    const base = samples.get(baseName);
+    if (base === undefined) return [];
+    return rs.map((s, r) => {
+      const b = base[r];
+      if (b === undefined) return Number.NaN;
+      return calls === undefined ? s.rps / b.rps : b.cpuUs / s.cpuUs;
+    });
+  };
   for (const name of names) {
     const rs = samples.get(name) ?? [];
-    // Throughput: this client's over undici's; CPU: undici's over this client's (higher is better either way).
-    const ratios =
-      base === undefined
-        ? []
-        : rs.map((s, r) => {
-            const b = base[r];
-            if (b === undefined) return Number.NaN;
-            return calls === undefined ? s.rps / b.rps : b.cpuUs / s.cpuUs;
-          });
     const result = {
       rps: median(rs.map((s) => s.rps)),
       p50: median(rs.map((s) => s.p50)),
       p99: median(rs.map((s) => s.p99)),
       cpuUs: median(rs.map((s) => s.cpuUs)),
-      ratios,
+      ratios: ratiosTo('undici.request', rs),
+      floorRatios: ratiosTo(FLOOR, rs),
     };
     table.set(`${name}@${concurrency}`, result);
     const cpu = calls === undefined ? '' : `, ${result.cpuUs.toFixed(1)} CPU µs/call`;
@@ -108,9 +115,9 @@ if (calls === undefined) printThroughput();
 else printCpu();
 
 /** The median of the per-run ratios and their range, e.g. `1.42 (1.31–1.50)`. */
-function ratioCell(row: Row): string {
-  if (row.ratios.length === 0) return '';
-  const sorted = [...row.ratios].sort((a, b) => a - b);
+function ratioCell(ratios: readonly number[]): string {
+  if (ratios.length === 0) return '';
+  const sorted = [...ratios].sort((a, b) => a - b);
   const mid = median(sorted).toFixed(2);
   if (sorted.length === 1) return mid;
   return `${mid} (${(sorted[0] ?? 0).toFixed(2)}–${(sorted.at(-1) ?? 0).toFixed(2)})`;
@@ -120,14 +127,17 @@ function printThroughput(): void {
   console.log(
     `\nMedians of ${runs} runs × ${seconds} s, ${setting}; the ratio is per run, its range in brackets\n`,
   );
-  console.log('| client | in flight | req/s | p50 ms | p99 ms | × undici.request |');
-  console.log('|---|---:|---:|---:|---:|---:|');
+  const floor = names.includes(FLOOR);
+  console.log(
+    `| client | in flight | req/s | p50 ms | p99 ms | × undici.request |${floor ? ' × floor |' : ''}`,
+  );
+  console.log(`|---|---:|---:|---:|---:|---:|${floor ? '---:|' : ''}`);
   for (const concurrency of levels) {
     for (const name of names) {
       const r = table.get(`${name}@${concurrency}`);
       if (r === undefined) continue;
       console.log(
-        `| ${name} | ${concurrency} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ratioCell(r)} |`,
+        `| ${name} | ${concurrency} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ratioCell(r.ratios)} |${floor ? ` ${ratioCell(r.floorRatios)} |` : ''}`,
       );
     }
   }
@@ -137,13 +147,19 @@ function printCpu(): void {
   console.log(
     `\nMedians of ${runs} runs × ${calls ?? ''} calls, ${setting}; the ratio is per run, its range in brackets\n`,
   );
-  console.log('| client | in flight | CPU µs/call | × undici.request (its CPU / this CPU) |');
-  console.log('|---|---:|---:|---:|');
+  const floor = names.includes(FLOOR);
+  console.log(
+    `| client | in flight | CPU µs/call | × undici.request (its CPU / this CPU) |${floor ? ' × floor |' : ''}`,
+  );
+  console.log(`|---|---:|---:|---:|${floor ? '---:|' : ''}`);
   for (const concurrency of levels) {
     for (const name of names) {
       const r = table.get(`${name}@${concurrency}`);
       if (r === undefined) continue;
-      console.log(`| ${name} | ${concurrency} | ${r.cpuUs.toFixed(1)} | ${ratioCell(r)} |`);
+      const floorCell = floor ? ` ${ratioCell(r.floorRatios)} |` : '';
+      console.log(
+        `| ${name} | ${concurrency} | ${r.cpuUs.toFixed(1)} | ${ratioCell(r.ratios)} |${floorCell}`,
+      );
     }
   }
 }
