@@ -7,10 +7,10 @@
  * ratio to `undici.request` run by run, with its range; when `undici Pool.dispatch` (the floor of
  * any client on undici's pool) runs too, each client's ratio to it as well. bulwark is measured
  * from the built `dist/` (built first), as users run it; BULWARK_BENCH_SRC=1 measures `src/`
- * through tsx. With `--calls N` each run makes N calls (after N to warm up) and
- * the table shows CPU µs (user + system) per call instead, and undici.request's CPU over each
- * client's: the figure to compare on a loaded machine, where wall-clock throughput is noise.
- * It measures; it never fails on a number.
+ * through tsx. With `--calls N` each run makes N calls (after N to warm up) and the table shows
+ * CPU µs (user + system) and garbage-collection µs per call instead, and undici.request's CPU
+ * over each client's: the figure to compare on a loaded machine, where wall-clock throughput is
+ * noise. It measures; it never fails on a number.
  */
 import { spawnSync, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -45,6 +45,8 @@ interface Result {
   p99: number;
   /** CPU µs per call (`--calls` only). */
   cpuUs: number;
+  /** Garbage collection µs per call (`--calls` only). */
+  gcUs: number;
 }
 interface Row extends Result {
   /** The ratio to undici.request in each run (runs are interleaved, so run r against run r). */
@@ -99,6 +101,7 @@ for (const concurrency of levels) {
       p50: median(rs.map((s) => s.p50)),
       p99: median(rs.map((s) => s.p99)),
       cpuUs: median(rs.map((s) => s.cpuUs)),
+      gcUs: median(rs.map((s) => s.gcUs)),
       ratios: ratiosTo('undici.request', rs),
       floorRatios: ratiosTo(FLOOR, rs),
     };
@@ -149,16 +152,16 @@ function printCpu(): void {
   );
   const floor = names.includes(FLOOR);
   console.log(
-    `| client | in flight | CPU µs/call | × undici.request (its CPU / this CPU) |${floor ? ' × floor |' : ''}`,
+    `| client | in flight | CPU µs/call | GC µs/call | × undici.request (its CPU / this CPU) |${floor ? ' × floor |' : ''}`,
   );
-  console.log(`|---|---:|---:|---:|${floor ? '---:|' : ''}`);
+  console.log(`|---|---:|---:|---:|---:|${floor ? '---:|' : ''}`);
   for (const concurrency of levels) {
     for (const name of names) {
       const r = table.get(`${name}@${concurrency}`);
       if (r === undefined) continue;
       const floorCell = floor ? ` ${ratioCell(r.floorRatios)} |` : '';
       console.log(
-        `| ${name} | ${concurrency} | ${r.cpuUs.toFixed(1)} | ${ratioCell(r.ratios)} |${floorCell}`,
+        `| ${name} | ${concurrency} | ${r.cpuUs.toFixed(1)} | ${r.gcUs.toFixed(2)} | ${ratioCell(r.ratios)} |${floorCell}`,
       );
     }
   }

@@ -4,8 +4,11 @@
  * and prints one JSON line: requests per second and latency percentiles in ms. Given `calls`,
  * it makes that many calls instead (after a warm-up of the same number) and prints the CPU time
  * (user + system, from `process.cpuUsage()`) each call cost, in µs: a figure a loaded machine
- * does not move the way it moves wall-clock throughput.
+ * does not move the way it moves wall-clock throughput. It prints the time garbage collection
+ * took per call too: a client that keeps its calls' objects alive past a young-generation
+ * collection shows there first (Node 22 did, see docs/benchmarks.md).
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import { clients } from './clients.js';
 
 const [name = 'bulwark', c = '16', s = '3', url = 'http://127.0.0.1:3000/', n] = process.argv.slice(2);
@@ -47,16 +50,25 @@ async function runCalls(calls: number): Promise<void> {
 if (n !== undefined) {
   const calls = Number(n);
   await runCalls(calls);
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  gc.observe({ entryTypes: ['gc'] });
   const before = process.cpuUsage();
   const started = performance.now();
   await runCalls(calls);
   const used = process.cpuUsage(before);
   const elapsed = (performance.now() - started) / 1_000;
+  // Entries arrive after their collection: one turn lets the last of them in.
+  await new Promise((resolve) => setImmediate(resolve));
+  gc.disconnect();
   console.log(
     JSON.stringify({
       client: name,
       concurrency,
       cpuUs: (used.user + used.system) / calls,
+      gcUs: (gcMs * 1_000) / calls,
       rps: calls / elapsed,
     }),
   );
