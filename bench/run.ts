@@ -55,6 +55,7 @@ interface Row extends Result {
   floorRatios: number[];
 }
 const FLOOR = 'undici Pool.dispatch';
+const hasFloor = names.includes(FLOOR);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const table = new Map<string, Row>();
 
@@ -126,21 +127,29 @@ function ratioCell(ratios: readonly number[]): string {
   return `${mid} (${(sorted[0] ?? 0).toFixed(2)}–${(sorted.at(-1) ?? 0).toFixed(2)})`;
 }
 
+/** The `× floor` column's header, rule and cell: empty when the floor did not run. */
+function floorHead(): string {
+  return hasFloor ? ' × floor |' : '';
+}
+function floorRule(): string {
+  return hasFloor ? '---:|' : '';
+}
+function floorCell(row: Row): string {
+  return hasFloor ? ` ${ratioCell(row.floorRatios)} |` : '';
+}
+
 function printThroughput(): void {
   console.log(
     `\nMedians of ${runs} runs × ${seconds} s, ${setting}; the ratio is per run, its range in brackets\n`,
   );
-  const floor = names.includes(FLOOR);
-  console.log(
-    `| client | in flight | req/s | p50 ms | p99 ms | × undici.request |${floor ? ' × floor |' : ''}`,
-  );
-  console.log(`|---|---:|---:|---:|---:|---:|${floor ? '---:|' : ''}`);
+  console.log(`| client | in flight | req/s | p50 ms | p99 ms | × undici.request |${floorHead()}`);
+  console.log(`|---|---:|---:|---:|---:|---:|${floorRule()}`);
   for (const concurrency of levels) {
     for (const name of names) {
       const r = table.get(`${name}@${concurrency}`);
       if (r === undefined) continue;
       console.log(
-        `| ${name} | ${concurrency} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ratioCell(r.ratios)} |${floor ? ` ${ratioCell(r.floorRatios)} |` : ''}`,
+        `| ${name} | ${concurrency} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ratioCell(r.ratios)} |${floorCell(r)}`,
       );
     }
   }
@@ -150,18 +159,16 @@ function printCpu(): void {
   console.log(
     `\nMedians of ${runs} runs × ${calls ?? ''} calls, ${setting}; the ratio is per run, its range in brackets\n`,
   );
-  const floor = names.includes(FLOOR);
   console.log(
-    `| client | in flight | CPU µs/call | GC µs/call | × undici.request (its CPU / this CPU) |${floor ? ' × floor |' : ''}`,
+    `| client | in flight | CPU µs/call | GC µs/call | × undici.request (its CPU / this CPU) |${floorHead()}`,
   );
-  console.log(`|---|---:|---:|---:|---:|${floor ? '---:|' : ''}`);
+  console.log(`|---|---:|---:|---:|---:|${floorRule()}`);
   for (const concurrency of levels) {
     for (const name of names) {
       const r = table.get(`${name}@${concurrency}`);
       if (r === undefined) continue;
-      const floorCell = floor ? ` ${ratioCell(r.floorRatios)} |` : '';
       console.log(
-        `| ${name} | ${concurrency} | ${r.cpuUs.toFixed(1)} | ${r.gcUs.toFixed(2)} | ${ratioCell(r.ratios)} |${floorCell}`,
+        `| ${name} | ${concurrency} | ${r.cpuUs.toFixed(1)} | ${r.gcUs.toFixed(2)} | ${ratioCell(r.ratios)} |${floorCell(r)}`,
       );
     }
   }
